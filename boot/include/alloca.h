@@ -1,0 +1,3 @@
+/* Freestanding stand-in: nothing needed from alloca.h. */
+#define alloca __builtin_alloca
+#define _alloca __builtin_alloca

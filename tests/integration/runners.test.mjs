@@ -1,0 +1,199 @@
+// Integration tests for the emulator runners toolchain/uefi-run (QEMU + OVMF)
+// and toolchain/bochs-run (Bochs + OVMF), driven by the probe app
+// tests/runner/probe.zig.
+//
+// Run from the repository root: node --test tests/integration/runners.test.mjs
+// Tests in this file run one after another, so at most one emulator runs at a
+// time. Do not run this file in parallel with other emulator tests.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ZIG = path.join(ROOT, 'node_modules', '@ryoppippi', 'zig-linux-x64', 'zig');
+const PROBE_SRC = path.join(ROOT, 'tests', 'runner', 'probe.zig');
+const OUT_DIR = path.join(ROOT, 'build', 'test-runner');
+const PROBE = path.join(OUT_DIR, 'probe.efi');
+const UEFI_RUN = path.join(ROOT, 'toolchain', 'uefi-run');
+const BOCHS_RUN = path.join(ROOT, 'toolchain', 'bochs-run');
+
+// What the probe prints first; must come through byte for byte.
+const GREETING = 'PROBE: hello from the runner probe / こんにちは 世界 / 你好，世界';
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+const HAVE_QEMU = have('qemu-system-x86_64') && fs.existsSync('/usr/share/OVMF/OVMF_CODE_4M.fd');
+const HAVE_BOCHS = have('bochs') && fs.existsSync('/usr/share/ovmf/OVMF.fd');
+
+let work; // scratch directory for scripts and added files
+
+/** Builds the probe, reusing the previous build when source and compiler are unchanged. */
+function buildProbe() {
+  const hash = crypto.createHash('sha256')
+    .update(fs.readFileSync(PROBE_SRC))
+    .update(fs.statSync(ZIG).size.toString())
+    .digest('hex');
+  const stamp = path.join(OUT_DIR, 'probe.efi.sha256');
+  if (fs.existsSync(PROBE) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) return;
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const r = spawnSync(ZIG, [
+    'build-exe', '-target', 'x86_64-uefi', '-O', 'ReleaseSmall', PROBE_SRC,
+    `-femit-bin=${PROBE}`,
+    '--cache-dir', path.join(OUT_DIR, 'zig-cache'),
+    '--global-cache-dir', path.join(OUT_DIR, 'zig-global-cache'),
+  ], { cwd: OUT_DIR, encoding: 'utf8' });
+  assert.equal(r.status, 0, `zig build of the probe failed:\n${r.stderr}`);
+  fs.writeFileSync(stamp, hash);
+}
+
+/**
+ * Runs a runner with a piped (non-TTY) stdin. `onOutput(text, child)` sees the
+ * accumulated stdout. Resolves with status, signal, stdout (Buffer), stderr, ms.
+ */
+function run(cmd, args, { onOutput, limitMs = 120_000 } = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(cmd, args, { cwd: work, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out.push(d);
+      if (onOutput) onOutput(Buffer.concat(out).toString('utf8'), child);
+    });
+    child.stderr.on('data', (d) => { err += d.toString('utf8'); });
+    child.stdin.on('error', () => {});
+    // Safety net so a broken runner cannot hang the test suite.
+    const guard = setTimeout(() => child.kill('SIGTERM'), limitMs);
+    child.on('close', (status, signal) => {
+      clearTimeout(guard);
+      resolve({ status, signal, stdout: Buffer.concat(out), stderr: err, ms: Date.now() - t0 });
+    });
+  });
+}
+
+function script(name, text) {
+  const p = path.join(work, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+function assertContains(buf, text, what) {
+  assert.ok(buf.includes(Buffer.from(text, 'utf8')),
+    `${what}: expected ${JSON.stringify(text)} in output:\n${buf.toString('utf8')}`);
+}
+
+before(() => {
+  buildProbe();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'zv-runner-test-'));
+  fs.writeFileSync(path.join(work, 'data.txt'), 'payload line 1\n数据 データ\n');
+  fs.writeFileSync(path.join(work, 'note.txt'), 'note at the root\n');
+  process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+});
+
+// ---------------------------------------------------------------------------
+// uefi-run
+
+test('uefi-run: exit code 0, UTF-8 serial output byte-exact, script echoed', { skip: !HAVE_QEMU && 'no QEMU/OVMF' }, async (t) => {
+  const s = script('zero.zv', '0\n# first line is the exit code\n');
+  const r = await run(UEFI_RUN, ['--script', s, '--timeout', '60', PROBE]);
+  assert.equal(r.status, 0, r.stderr);
+  assertContains(r.stdout, GREETING, 'greeting');
+  assertContains(r.stdout, '--- startup.zv ---\r\n0\r\n# first line is the exit code\r\n--- end ---', 'script echo');
+  assertContains(r.stdout, 'ZEROVISOR-EXIT 0\r\n', 'exit line');
+  assert.doesNotMatch(r.stderr, /TCG doesn't support/, 'TCG feature warnings are filtered');
+  t.diagnostic(`uefi-run boot to exit: ${r.ms} ms`);
+});
+
+test('uefi-run: exit code 5 and --add-file places files', { skip: !HAVE_QEMU && 'no QEMU/OVMF' }, async () => {
+  const s = script('five.zv', '5\ncat /EFI/zv/data.txt\ncat \\note.txt\ncat /missing.txt\n');
+  const r = await run(UEFI_RUN, [
+    '--script', s, '--timeout', '60',
+    '-f', `${path.join(work, 'data.txt')}:EFI\\zv\\data.txt`,
+    '--add-file', path.join(work, 'note.txt'),
+    PROBE,
+  ]);
+  assert.equal(r.status, 5, r.stderr);
+  assertContains(r.stdout, '--- /EFI/zv/data.txt ---\r\npayload line 1\r\n数据 データ\r\n--- end ---', 'nested file');
+  assertContains(r.stdout, '--- \\note.txt ---\r\nnote at the root\r\n--- end ---', 'root file');
+  assertContains(r.stdout, 'MISSING /missing.txt', 'missing file');
+  assertContains(r.stdout, 'ZEROVISOR-EXIT 5\r\n', 'exit line');
+});
+
+test('uefi-run: stdin reaches the guest serial port', { skip: !HAVE_QEMU && 'no QEMU/OVMF' }, async () => {
+  const s = script('read.zv', '7\nread\n');
+  const r = await run(UEFI_RUN, ['--script', s, '--timeout', '60', PROBE], {
+    onOutput(text, child) {
+      if (text.includes('PROBE: waiting for input') && !child.sent) {
+        child.sent = true;
+        child.stdin.write('typed 入力 input\r');
+      }
+    },
+  });
+  assert.equal(r.status, 7, r.stderr);
+  assertContains(r.stdout, 'PROBE: got typed 入力 input\r\n', 'echoed input');
+});
+
+test('uefi-run: --timeout kills a run that never ends (exit 124)', { skip: !HAVE_QEMU && 'no QEMU/OVMF' }, async () => {
+  const s = script('hang.zv', 'hang\n');
+  const r = await run(UEFI_RUN, ['--script', s, '--timeout', '9', PROBE]);
+  assert.equal(r.status, 124, r.stderr);
+  assert.match(r.stderr, /uefi-run: timeout/);
+  assertContains(r.stdout, 'PROBE: hanging', 'probe reached its endless loop');
+  assert.ok(r.ms >= 9000 && r.ms < 16000, `took ${r.ms} ms`);
+});
+
+test('uefi-run: bad flag and missing app fail clearly (exit 125)', async () => {
+  let r = await run(UEFI_RUN, ['--bogus', PROBE]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /unknown option '--bogus'/);
+  assert.equal(r.stdout.length, 0);
+
+  r = await run(UEFI_RUN, ['--timeout', 'soon', PROBE]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /--timeout: expected a positive number/);
+
+  r = await run(UEFI_RUN, [path.join(work, 'no-such.efi')]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /APP\.efi not found/);
+
+  r = await run(UEFI_RUN, ['--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout.toString(), /^Usage: uefi-run /);
+});
+
+test('uefi-run: a QEMU error is reported as exit 125', { skip: !HAVE_QEMU && 'no QEMU/OVMF' }, async () => {
+  const r = await run(UEFI_RUN, [PROBE, '--', '-device', 'no-such-device-model']);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /no-such-device-model/);
+  assert.match(r.stderr, /uefi-run: QEMU failed/);
+});
+
+// ---------------------------------------------------------------------------
+// bochs-run
+
+test('bochs-run: bad flag fails clearly (exit 125)', async () => {
+  const r = await run(BOCHS_RUN, ['--megs', 'lots', PROBE]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /--megs: expected a whole number/);
+});
+
+test('bochs-run: boots the probe (corei7_skylake_x), exit code from the serial log', { skip: !HAVE_BOCHS && 'no Bochs/OVMF.fd' }, async (t) => {
+  const s = script('three.zv', '3\ncat /EFI/zv/data.txt\n');
+  const r = await run(BOCHS_RUN, [
+    '--cpu', 'corei7_skylake_x', '--timeout', '90', '--script', s,
+    '-f', `${path.join(work, 'data.txt')}:/EFI/zv/`,
+    PROBE,
+  ]);
+  assert.equal(r.status, 3, r.stderr);
+  assertContains(r.stdout, GREETING, 'greeting');
+  assertContains(r.stdout, '--- /EFI/zv/data.txt ---\r\npayload line 1\r\n数据 データ\r\n--- end ---', 'added file');
+  assert.ok(r.stdout.toString('utf8').endsWith('ZEROVISOR-EXIT 3\r\n'), 'output ends at the exit line');
+  t.diagnostic(`bochs-run boot to exit: ${r.ms} ms`);
+});

@@ -1,0 +1,46 @@
+// The host ABI: every function the TypeScript kernel may call in the shim.
+// This table is the only place a host function is listed. From it follow:
+//   - porffor's import registration (toolchain/compile.mjs),
+//   - the TypeScript `declare`s (build/gen/host-abi.d.ts),
+//   - the Zig exports that wasm2c's imports bind to (build/gen/host_abi.zig),
+//   - the interface the simulated machine must implement (tests/sim).
+// Every parameter and result crosses as f64 (porffor's valtype). Addresses are
+// offsets into the Wasm linear memory; 64-bit values are written there as lo/hi u32.
+// Import names are the function names themselves (a porffor patch makes them stable).
+
+/** @typedef {{ name: string, params: string[], result: boolean, doc: string }} HostFunction */
+
+/** @type {HostFunction[]} */
+export const hostAbi = [
+  // Port I/O (for the UART driver and QEMU's isa-debug-exit).
+  { name: 'hv_io_in8', params: ['port'], result: true, doc: 'IN AL, DX: read one byte from an I/O port.' },
+  { name: 'hv_io_out8', params: ['port', 'value'], result: false, doc: 'OUT DX, AL: write one byte to an I/O port.' },
+
+  // Time.
+  { name: 'hv_tsc', params: ['outAddr'], result: false, doc: 'RDTSC; stores lo, hi u32 at outAddr.' },
+  { name: 'hv_boot_tsc', params: ['outAddr'], result: false, doc: 'TSC read at efi_main entry; stores lo, hi u32 at outAddr.' },
+  { name: 'hv_efi_stall', params: ['microseconds'], result: false, doc: 'UEFI BootServices.Stall.' },
+
+  // UEFI console.
+  { name: 'hv_efi_con_out', params: ['utf16Addr'], result: false, doc: 'ConOut.OutputString of a NUL-terminated UCS-2 string.' },
+  { name: 'hv_efi_con_clear', params: [], result: false, doc: 'ConOut.ClearScreen.' },
+  { name: 'hv_efi_con_in', params: [], result: true, doc: 'ConIn.ReadKeyStroke without waiting: -1 when no key, else scanCode * 65536 + unicodeChar.' },
+  { name: 'hv_efi_serial_detach', params: [], result: true, doc: 'Disconnects the firmware terminal from every SerialIo handle so the UART is ours; returns how many.' },
+
+  // UEFI memory and files.
+  { name: 'hv_efi_memory_map', params: ['outAddr', 'capacityBytes'], result: true, doc: 'GetMemoryMap as 24-byte records (type, pagesLo, pagesHi, physLo, physHi, attrHi); returns the record count, or -needed bytes.' },
+  { name: 'hv_efi_file_read', params: ['pathUtf16Addr', 'outAddr', 'capacityBytes'], result: true, doc: 'Reads a file from the boot volume; returns its size, -1 not found, -2 larger than capacity, -3 other error.' },
+
+  // Diagnostics and ending.
+  { name: 'hv_log_line', params: ['utf8Addr', 'length'], result: false, doc: 'Hands one finished log line to the shim, which keeps the last few for the fault screen.' },
+  { name: 'hv_fatal', params: ['utf8Addr', 'length'], result: false, doc: 'Shows the fault screen with this reason and halts (never returns on hardware).' },
+  { name: 'hv_exit', params: ['code'], result: false, doc: 'Returns to the firmware with this exit code (BootServices.Exit).' },
+];
+
+/** porffor's own imports, kept under stable names too. */
+export const porfforBuiltinImports = [
+  { name: 'print', params: ['value'], result: false, doc: 'porffor built-in: print a number.' },
+  { name: 'printChar', params: ['charCode'], result: false, doc: 'porffor built-in: print one character.' },
+  { name: 'time', params: [], result: true, doc: 'porffor built-in: milliseconds (performance.now).' },
+  { name: 'timeOrigin', params: [], result: true, doc: 'porffor built-in: time origin in milliseconds.' },
+];
