@@ -182,3 +182,19 @@ int zv_run_kernel(void) {
   Z_zvZ_main(&g_kernel);
   return 0;
 }
+
+/* rint/rintf (round to nearest, ties to even) for wasm2c's f64/f32.nearest: adding and
+ * subtracting 2^52 (2^23) rounds in the default SSE rounding mode. */
+double rint(double x) {
+  if (!(__builtin_fabs(x) < 0x1p52)) return x;
+  volatile double big = x >= 0 ? 0x1p52 : -0x1p52;
+  double r = (x + big) - big;
+  return __builtin_copysign(r, x);
+}
+
+float rintf(float x) {
+  if (!(__builtin_fabsf(x) < 0x1p23f)) return x;
+  volatile float big = x >= 0 ? 0x1p23f : -0x1p23f;
+  float r = (x + big) - big;
+  return __builtin_copysignf(r, x);
+}

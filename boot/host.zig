@@ -1,0 +1,155 @@
+//! The host side of the host ABI (toolchain/host-abi.mjs). Every function here takes
+//! and returns f64 (porffor's valtype); addresses are offsets into the Wasm linear
+//! memory and are bounds-checked before use. No decisions live here.
+const std = @import("std");
+const uefi = std.os.uefi;
+const cpu = @import("cpu.zig");
+const fault = @import("fault.zig");
+const efi = @import("efi.zig");
+
+extern fn zv_memory_base() [*]u8;
+extern fn zv_memory_size() u32;
+
+/// Clamps a number from the kernel to a u32 (NaN and negatives give 0).
+fn toU32(x: f64) u32 {
+    if (!(x >= 0)) return 0;
+    if (x >= 4294967295.0) return 0xFFFF_FFFF;
+    return @intFromFloat(x);
+}
+
+/// The linear-memory bytes [addr, addr+len), or the fault screen if out of bounds.
+fn linear(comptime who: []const u8, addr: f64, len: usize) []u8 {
+    const a = toU32(addr);
+    const size = zv_memory_size();
+    if (!(addr >= 0) or a > size or len > size - a) fault.show("host call out of bounds", who);
+    return zv_memory_base()[a .. a + len];
+}
+
+fn storeU64(comptime who: []const u8, addr: f64, value: u64) void {
+    const out = linear(who, addr, 8);
+    std.mem.writeIntLittle(u32, out[0..4], @as(u32, @truncate(value)));
+    std.mem.writeIntLittle(u32, out[4..8], @as(u32, @truncate(value >> 32)));
+}
+
+// porffor's own imports.
+pub fn print(value: f64) void {
+    _ = value;
+}
+pub fn printChar(charCode: f64) void {
+    _ = charCode;
+}
+pub fn time() f64 {
+    return @floatFromInt(cpu.rdtsc() / 1000);
+}
+pub fn timeOrigin() f64 {
+    return 0;
+}
+
+pub fn hv_io_in8(port: f64) f64 {
+    return @floatFromInt(cpu.inb(@truncate(toU32(port))));
+}
+
+pub fn hv_io_out8(port: f64, value: f64) void {
+    cpu.outb(@truncate(toU32(port)), @truncate(toU32(value)));
+}
+
+pub fn hv_tsc(outAddr: f64) void {
+    storeU64("hv_tsc", outAddr, cpu.rdtsc());
+}
+
+pub fn hv_boot_tsc(outAddr: f64) void {
+    storeU64("hv_boot_tsc", outAddr, efi.boot_tsc);
+}
+
+pub fn hv_efi_stall(microseconds: f64) void {
+    _ = uefi.system_table.boot_services.?.stall(toU32(microseconds));
+}
+
+pub fn hv_efi_con_out(utf16Addr: f64) void {
+    const out = uefi.system_table.con_out orelse return;
+    // Copy (aligned, NUL-terminated, bounded) before handing it to the firmware.
+    var buf: [512:0]u16 = undefined;
+    var addr = utf16Addr;
+    while (true) {
+        var n: usize = 0;
+        var done = false;
+        while (n < 512) : (n += 1) {
+            const bytes = linear("hv_efi_con_out", addr, 2);
+            const c = std.mem.readIntLittle(u16, bytes[0..2]);
+            addr += 2;
+            if (c == 0) {
+                done = true;
+                break;
+            }
+            buf[n] = c;
+        }
+        buf[n] = 0;
+        _ = out.outputString(buf[0..n :0]);
+        if (done) return;
+    }
+}
+
+pub fn hv_efi_con_clear() void {
+    const out = uefi.system_table.con_out orelse return;
+    _ = out.clearScreen();
+}
+
+pub fn hv_efi_con_in() f64 {
+    const in = uefi.system_table.con_in orelse return -1;
+    var key: uefi.protocols.InputKey = undefined;
+    if (in.readKeyStroke(&key) != .Success) return -1;
+    return @floatFromInt(@as(u32, key.scan_code) * 65536 + key.unicode_char);
+}
+
+pub fn hv_efi_serial_detach() f64 {
+    return @floatFromInt(efi.detachSerialTerminals());
+}
+
+pub fn hv_efi_memory_map(outAddr: f64, capacityBytes: f64) f64 {
+    const map = efi.memoryMap() orelse return 0;
+    const count = map.size / map.descriptor_size;
+    const needed = count * 24;
+    if (needed > toU32(capacityBytes)) return -@as(f64, @floatFromInt(needed));
+    const out = linear("hv_efi_memory_map", outAddr, needed);
+    var i: usize = 0;
+    while (i < count) : (i += 1) {
+        const d: *align(1) const uefi.tables.MemoryDescriptor = @ptrCast(map.bytes.ptr + i * map.descriptor_size);
+        const rec = out[i * 24 ..][0..24];
+        const attr: u64 = @bitCast(d.attribute);
+        std.mem.writeIntLittle(u32, rec[0..4], @intFromEnum(d.type));
+        std.mem.writeIntLittle(u32, rec[4..8], @as(u32, @truncate(d.number_of_pages)));
+        std.mem.writeIntLittle(u32, rec[8..12], @as(u32, @truncate(d.number_of_pages >> 32)));
+        std.mem.writeIntLittle(u32, rec[12..16], @as(u32, @truncate(d.physical_start)));
+        std.mem.writeIntLittle(u32, rec[16..20], @as(u32, @truncate(d.physical_start >> 32)));
+        std.mem.writeIntLittle(u32, rec[20..24], @as(u32, @truncate(attr >> 32)));
+    }
+    return @floatFromInt(count);
+}
+
+pub fn hv_efi_file_read(pathUtf16Addr: f64, outAddr: f64, capacityBytes: f64) f64 {
+    var path: [260:0]u16 = undefined;
+    var n: usize = 0;
+    while (true) : (n += 1) {
+        if (n == 260) return -3;
+        const bytes = linear("hv_efi_file_read", pathUtf16Addr + @as(f64, @floatFromInt(n * 2)), 2);
+        const c = std.mem.readIntLittle(u16, bytes[0..2]);
+        if (c == 0) break;
+        path[n] = c;
+    }
+    path[n] = 0;
+    const cap = toU32(capacityBytes);
+    const out = linear("hv_efi_file_read", outAddr, cap);
+    return efi.readBootFile(path[0..n :0], out);
+}
+
+pub fn hv_log_line(utf8Addr: f64, length: f64) void {
+    fault.rememberLogLine(linear("hv_log_line", utf8Addr, toU32(length)));
+}
+
+pub fn hv_fatal(utf8Addr: f64, length: f64) void {
+    fault.show("kernel fatal error", linear("hv_fatal", utf8Addr, toU32(length)));
+}
+
+pub fn hv_exit(code: f64) void {
+    efi.exitToFirmware(@truncate(toU32(code)));
+}

@@ -1,0 +1,1 @@
+/* Freestanding stand-in: the UEFI build needs nothing from windows.h. */
