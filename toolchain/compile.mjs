@@ -61,17 +61,25 @@ export const compileToWasm = async (source) => {
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [entry, out, flag, bundleOut] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const flag = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args.splice(i, name === '--timings' ? 1 : 2)[1] ?? true; };
+  const timings = flag('--timings');
+  const bundleOut = flag('--bundle-out');
+  const [entry, out] = args;
   if (!entry || !out) {
-    console.error('usage: node toolchain/compile.mjs ENTRY.ts OUT.wasm [--bundle-out OUT.js]');
+    console.error('usage: node toolchain/compile.mjs ENTRY.ts OUT.wasm [--bundle-out OUT.js] [--timings]');
     process.exit(2);
   }
+  const t0 = performance.now();
   const source = await bundle(entry);
-  if (flag === '--bundle-out' && bundleOut) {
+  const t1 = performance.now();
+  if (typeof bundleOut === 'string') {
     mkdirSync(dirname(bundleOut), { recursive: true });
     writeFileSync(bundleOut, source);
   }
   const wasm = await compileToWasm(source);
+  const t2 = performance.now();
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, wasm);
+  if (timings) console.log(`esbuild_ms=${(t1 - t0).toFixed(0)} porffor_ms=${(t2 - t1).toFixed(0)} wasm_bytes=${wasm.length}`);
 }
