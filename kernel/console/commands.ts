@@ -1,0 +1,122 @@
+// The console's commands (except mem, in cmd-mem.ts). Each reads its words from
+// tokens.ts and returns a Status; user mistakes are reported, never thrown.
+import { text, LANGUAGE_CODES, language, setLanguage } from '../i18n/messages';
+import { PRODUCT_NAME, PRODUCT_VERSION, BUILD_INFO } from '../version';
+import { Command, COMMAND_DESCRIPTION, COMMAND_DETAILS, COMMAND_NAMES, COMMAND_USAGE, findCommand } from './command-table';
+import { cmdMem } from './cmd-mem';
+import { clearScreens, drainOutput, say, sayError } from './output';
+import { closest } from './suggest';
+import { spanIs, token, tokenCount } from './tokens';
+import { requestExit } from './state';
+import { Status } from './status';
+
+const DEBUG_EXIT_PORT = 0xf4; // QEMU isa-debug-exit (iobase 0xf4, iosize 1)
+
+/** Reports word `index` as one too many for `command`. */
+const unexpectedArgument = (command: number, index: number) => {
+  sayError('console.unexpectedArg', COMMAND_NAMES[command], token(index), text(COMMAND_USAGE[command]));
+  return Status.Failed;
+};
+
+const cmdHelp = () => {
+  const n = tokenCount();
+  if (n > 2) return unexpectedArgument(Command.Help, 2);
+  if (n === 1) {
+    say('help.header');
+    for (let i = 0; i < COMMAND_NAMES.length; i++) say('help.row', COMMAND_NAMES[i], text(COMMAND_DESCRIPTION[i]));
+    say('help.footer');
+    return Status.Ok;
+  }
+  const topic = token(1);
+  const command = findCommand(topic);
+  if (command < 0) {
+    const guess = closest(topic, COMMAND_NAMES);
+    if (guess >= 0) sayError('help.unknownTopicSuggest', topic, COMMAND_NAMES[guess]);
+    else sayError('help.unknownTopic', topic);
+    return Status.Failed;
+  }
+  say('help.usage', text(COMMAND_USAGE[command]));
+  say(COMMAND_DESCRIPTION[command]);
+  say(COMMAND_DETAILS[command]);
+  return Status.Ok;
+};
+
+const cmdVersion = () => {
+  if (tokenCount() > 1) return unexpectedArgument(Command.Version, 1);
+  say('version.line', PRODUCT_NAME, PRODUCT_VERSION);
+  say('version.build', BUILD_INFO);
+  return Status.Ok;
+};
+
+const cmdLang = () => {
+  const n = tokenCount();
+  if (n > 2) return unexpectedArgument(Command.Lang, 2);
+  if (n === 1) {
+    say('lang.current', text('lang.name'), LANGUAGE_CODES[language()]);
+    return Status.Ok;
+  }
+  for (let i = 0; i < LANGUAGE_CODES.length; i++) {
+    if (spanIs(token(1), LANGUAGE_CODES[i])) {
+      setLanguage(i);
+      say('lang.changed');
+      return Status.Ok;
+    }
+  }
+  sayError('lang.unknown', token(1));
+  return Status.Failed;
+};
+
+const cmdClear = () => {
+  if (tokenCount() > 1) return unexpectedArgument(Command.Clear, 1);
+  clearScreens();
+  return Status.Ok;
+};
+
+/** Word 1 as an exit code 0..255 (decimal digits only), or -1. */
+const exitCodeArgument = () => {
+  const word = token(1);
+  let value = 0;
+  for (let i = 0; i < word.len; i++) {
+    const digit = word.buf[word.start + i] - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+    if (value > 255) return -1;
+  }
+  return value;
+};
+
+const cmdExit = () => {
+  const n = tokenCount();
+  if (n > 2) return unexpectedArgument(Command.Exit, 2);
+  const code = n === 2 ? exitCodeArgument() : 0;
+  if (code < 0) {
+    sayError('exit.badCode', token(1));
+    return Status.Failed;
+  }
+  say('exit.bye', code);
+  say('exit.marker', code); // test runners end the run on this line
+  drainOutput();
+  hv_io_out8(DEBUG_EXIT_PORT, code); // under QEMU the run ends here
+  hv_exit(code); // a real machine returns to the firmware
+  requestExit(code);
+  return Status.Ok;
+};
+
+/** Runs command `index` with the words of the current line. */
+export const runCommand = (index: number) => {
+  switch (index) {
+    case Command.Help:
+      return cmdHelp();
+    case Command.Version:
+      return cmdVersion();
+    case Command.Lang:
+      return cmdLang();
+    case Command.Mem:
+      return cmdMem();
+    case Command.Clear:
+      return cmdClear();
+    case Command.Exit:
+      return cmdExit();
+  }
+  return Status.Failed;
+};

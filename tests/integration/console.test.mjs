@@ -1,0 +1,85 @@
+// Zerovisor's console booted for real: build/zerovisor.efi under QEMU + OVMF (q35,
+// -cpu EPYC) and under Bochs (corei7_skylake_x), driven by a startup.zv script.
+// Dictionary texts are read from kernel/i18n so the test checks the exact UTF-8 bytes.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const efi = join(root, 'build/zerovisor.efi');
+let dict;
+
+const loadDictionaries = async () => {
+  const out = await build({
+    stdin: { contents: "export { en } from './en'; export { ja } from './ja'; export { zh } from './zh';", resolveDir: join(root, 'kernel/i18n'), loader: 'ts' },
+    bundle: true, write: false, format: 'esm', platform: 'neutral', charset: 'utf8',
+  });
+  return import('data:text/javascript;base64,' + Buffer.from(out.outputFiles[0].text).toString('base64'));
+};
+
+before(async () => {
+  const r = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, `make failed:\n${r.stdout}${r.stderr}`);
+  dict = await loadDictionaries();
+});
+
+const runScript = (runner, lines, extra = []) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zv-console-'));
+  writeFileSync(join(dir, 'startup.zv'), lines.join('\n') + '\n');
+  const r = spawnSync(join(root, 'toolchain', runner), ['--timeout', '150', '--script', join(dir, 'startup.zv'), ...extra, efi], { encoding: 'buffer' });
+  return { code: r.status, out: r.stdout.toString('utf8'), raw: r.stdout, err: r.stderr.toString('utf8') };
+};
+
+/** The part of the output after the echoed command `cmd` up to the next echoed command. */
+const section = (out, prompt, cmd) => {
+  const at = out.indexOf(prompt + cmd);
+  assert.ok(at >= 0, `command "${cmd}" was not echoed after prompt "${prompt}":\n${out}`);
+  return out.slice(at + prompt.length + cmd.length);
+};
+
+test('QEMU: help, lang ja, lang zh, mem, exit 3 from startup.zv', () => {
+  const { code, out, raw } = runScript('uefi-run', ['help', 'lang ja', 'mem', 'lang zh', 'mem', 'lang en', 'exit 3']);
+  assert.equal(code, 3, `exit code; output:\n${out}`);
+  assert.match(out, /first prompt after \d+ TSC ticks/);
+
+  const help = section(out, dict.en['console.prompt'], 'help');
+  for (const name of ['help', 'version', 'lang', 'mem', 'clear', 'exit']) {
+    assert.match(help, new RegExp(`^\\s+${name}\\s`, 'm'), `help does not list ${name}`);
+  }
+  assert.ok(help.includes(dict.en['cmd.mem.desc']));
+
+  // Japanese and Chinese reach the serial console as exact UTF-8.
+  for (const lang of ['ja', 'zh']) {
+    const d = dict[lang];
+    assert.ok(raw.includes(Buffer.from(d['lang.changed'], 'utf8')), `${lang}: "lang.changed" not on serial as UTF-8`);
+    const mem = section(out, d['console.prompt'], 'mem');
+    assert.ok(mem.includes(d['mem.type.7']), `${lang}: mem lacks the translated free-memory row`);
+    assert.ok(mem.includes(d['mem.totalLabel']), `${lang}: mem lacks the translated total`);
+  }
+  // The free memory of a 512 MiB q35 guest: a few hundred MiB of conventional memory.
+  const jaMem = section(out, dict.ja['console.prompt'], 'mem');
+  const freeRow = jaMem.split(/\r?\n/).find(l => l.includes(dict.ja['mem.type.7']));
+  const mib = Number(freeRow.trim().split(/\s+/)[2]);
+  assert.ok(mib > 200 && mib < 512, `conventional memory ${mib} MiB`);
+  assert.match(out, /ZEROVISOR-EXIT 3/);
+});
+
+test('QEMU: a bad command in startup.zv is reported with its line number and a suggestion', () => {
+  const { code, out } = runScript('uefi-run', ['version', 'hepl', 'exit 300', 'exit 5']);
+  assert.equal(code, 5);
+  assert.ok(out.includes('line 2'), out);
+  assert.ok(out.includes('"help"'), 'no suggestion of "help"');
+  assert.ok(out.includes('line 3'), out);
+});
+
+test('Bochs (corei7_skylake_x): boots to the console and exits with the script code', () => {
+  const { code, out } = runScript('bochs-run', ['version', 'exit 4'], ['--cpu', 'corei7_skylake_x']);
+  assert.equal(code, 4, `exit code; output:\n${out}`);
+  assert.match(out, /first prompt after \d+ TSC ticks/);
+  assert.match(out, /version 0\.1\.0/);
+});

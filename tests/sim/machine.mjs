@@ -1,0 +1,377 @@
+// A simulated machine for the kernel's Wasm: every function of the host ABI
+// (toolchain/host-abi.mjs) plus porffor's own imports, over a model of
+//   - a 16550 UART at COM1 (0x3F8): registers, LSR with THRE/TEMT always set and DR
+//     while input is queued, RBR reads from the input, THR writes captured;
+//   - QEMU's isa-debug-exit at port 0xF4;
+//   - UEFI ConIn (a key queue shared in order with the UART input), ConOut (UCS-2 read
+//     from Wasm memory), GetMemoryMap (a fixture), a file table for hv_efi_file_read;
+//   - a TSC, the log lines and fatal reasons the shim would get, the exit code.
+// Input is one timeline of UART bytes, ConIn keys and idle polls. When it is used up,
+// polls count as empty; past a limit the machine fails (a test's input must end with
+// `exit`), so a kernel that never exits cannot hang a test.
+import { hostAbi, porfforBuiltinImports } from '../../toolchain/host-abi.mjs';
+import { ovmfQ35_512M } from './fixtures/memory-maps.mjs';
+import { Terminal } from './terminal.mjs';
+
+export const COM1 = 0x3f8;
+export const DEBUG_EXIT_PORT = 0xf4;
+
+/** UEFI scan codes (UEFI 2.10 Appendix B) and keys as hv_efi_con_in returns them. */
+export const efi = {
+  up: { key: 0x01 << 16 },
+  down: { key: 0x02 << 16 },
+  right: { key: 0x03 << 16 },
+  left: { key: 0x04 << 16 },
+  home: { key: 0x05 << 16 },
+  end: { key: 0x06 << 16 },
+  del: { key: 0x08 << 16 },
+  esc: { key: 0x17 << 16 },
+  backspace: { key: 0x08 },
+  enter: { key: 0x0d },
+  /** Unicode characters typed on the firmware keyboard (UCS-2). */
+  text: (s) => [...s].map(ch => ({ key: ch.charCodeAt(0) })),
+};
+
+/** What a VT100/xterm terminal sends on COM1 for editing keys. */
+export const vt = {
+  up: '\x1b[A',
+  down: '\x1b[B',
+  right: '\x1b[C',
+  left: '\x1b[D',
+  home: '\x1b[H',
+  end: '\x1b[F',
+  del: '\x1b[3~',
+  backspace: '\x7f',
+  enter: '\r',
+};
+
+export class SimFailure extends Error {}
+
+export class Machine {
+  /**
+   * @param {object} o
+   * @param {Array<string|Uint8Array|{key:number}|{idle:number}>} [o.input] the timeline
+   * @param {Record<string, string|Uint8Array>} [o.files] boot volume files by path ('\\startup.zv')
+   * @param {Record<string, number>} [o.fileErrors] paths whose read returns this error code
+   * @param {Array} [o.memoryMap] descriptors [type, start, pages, attribute] (BigInt/number)
+   * @param {(cap: number) => number|undefined} [o.memoryMapResult] overrides the result
+   * @param {boolean} [o.uart] whether COM1 exists (default true)
+   * @param {bigint} [o.bootTsc] TSC at efi_main
+   * @param {number} [o.emptyPollLimit]
+   */
+  constructor(o = {}) {
+    this.queue = [];
+    for (const item of o.input ?? []) this.#enqueue(item);
+    this.qi = 0;
+    this.files = new Map(Object.entries(o.files ?? {}).map(([k, v]) => [normPath(k), typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v)]));
+    this.fileErrors = new Map(Object.entries(o.fileErrors ?? {}).map(([k, v]) => [normPath(k), v]));
+    this.memoryMap = o.memoryMap ?? ovmfQ35_512M;
+    this.memoryMapResult = o.memoryMapResult;
+    this.uartPresent = o.uart ?? true;
+    this.bootTsc = o.bootTsc ?? 0x1fffff000n; // lo close to 2^32: the first reads carry into hi
+    this.emptyPollLimit = o.emptyPollLimit ?? 100000;
+
+    this.memory = null;
+    this.failure = null;
+    this.emptyPolls = 0;
+    this.hostCalls = 0;
+    this.stallMicros = 0;
+    this.uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, dll: 0, dlm: 0, fcr: 0 };
+    this.serialOut = [];
+    this.serialTerm = new Terminal('vt100');
+    this.serialDecoder = new TextDecoder('utf-8');
+    this.conOutRaw = '';
+    this.conTerm = new Terminal('uefi');
+    this.conClears = 0;
+    this.debugExit = [];
+    this.otherPortWrites = [];
+    this.exitCalls = [];
+    this.logLines = [];
+    this.fatals = [];
+    this.fileReads = [];
+    this.detachCalls = 0;
+    this.serialBytesAtDetach = -1;
+    this.tscReads = [];
+    this.debugOutput = '';
+  }
+
+  #enqueue(item) {
+    if (typeof item === 'string') for (const b of Buffer.from(item, 'utf8')) this.queue.push({ byte: b });
+    else if (item instanceof Uint8Array) for (const b of item) this.queue.push({ byte: b });
+    else if (Array.isArray(item)) for (const x of item) this.#enqueue(x);
+    else if (typeof item?.key === 'number') this.queue.push({ key: item.key });
+    else if (typeof item?.idle === 'number') this.queue.push({ idle: item.idle });
+    else throw new Error(`sim: unknown input item ${JSON.stringify(item)}`);
+  }
+
+  /** Fails the run; every later input poll fails again (in case the kernel catches it). */
+  #fail(message) {
+    this.failure ??= new SimFailure(message);
+    throw this.failure;
+  }
+
+  #head() {
+    while (this.qi < this.queue.length && this.queue[this.qi].idle === 0) this.qi++;
+    return this.queue[this.qi];
+  }
+
+  #emptyPoll() {
+    if (this.failure) throw this.failure;
+    if (this.qi < this.queue.length) return;
+    if (++this.emptyPolls > this.emptyPollLimit) {
+      this.#fail(`sim: input used up and ${this.emptyPollLimit} empty polls since (the kernel did not exit; end the test input with "exit N")`);
+    }
+  }
+
+  // ---- memory ----
+
+  /** Binds the instance's exported memory. */
+  attach(instance) {
+    this.memory = instance.exports.$;
+    if (!(this.memory instanceof WebAssembly.Memory)) throw new Error('sim: the module exports no memory "$"');
+  }
+
+  #bytes(addr, len, who) {
+    const size = this.memory.buffer.byteLength;
+    if (!Number.isInteger(addr) || !Number.isInteger(len) || addr < 0 || len < 0 || addr + len > size) {
+      this.#fail(`sim: ${who}: out-of-bounds memory [${addr}, +${len}) of ${size}`);
+    }
+    return new Uint8Array(this.memory.buffer, addr, len);
+  }
+
+  #store64(addr, value, who) {
+    const b = this.#bytes(addr, 8, who);
+    const dv = new DataView(b.buffer, b.byteOffset, 8);
+    dv.setUint32(0, Number(value & 0xffffffffn), true);
+    dv.setUint32(4, Number((value >> 32n) & 0xffffffffn), true);
+  }
+
+  #readUcs2z(addr, who, max) {
+    let s = '';
+    for (let i = 0; ; i++) {
+      if (i >= max) this.#fail(`sim: ${who}: string without NUL within ${max} characters`);
+      const b = this.#bytes(addr + 2 * i, 2, who);
+      const c = b[0] | (b[1] << 8);
+      if (c === 0) return s;
+      s += String.fromCharCode(c);
+    }
+  }
+
+  #utf8(addr, len, who) {
+    const bytes = this.#bytes(addr, len, who);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      this.#fail(`sim: ${who}: invalid UTF-8 ${Buffer.from(bytes).toString('hex')}`);
+    }
+  }
+
+  // ---- devices ----
+
+  #tsc() {
+    // 3 GHz: stalls advance time; every host call costs a little
+    return this.bootTsc + 2500000n + BigInt(this.stallMicros) * 3000n + BigInt(this.hostCalls) * 40n;
+  }
+
+  #in8(port) {
+    if (port >= COM1 && port <= COM1 + 7) {
+      if (!this.uartPresent) return 0xff;
+      const u = this.uart;
+      const dlab = (u.lcr & 0x80) !== 0;
+      switch (port - COM1) {
+        case 0: {
+          if (dlab) return u.dll;
+          const h = this.#head();
+          if (h && h.byte !== undefined) {
+            this.qi++;
+            return h.byte;
+          }
+          return 0;
+        }
+        case 1: return dlab ? u.dlm : u.ier;
+        case 2: return (u.fcr & 1) ? 0xc1 : 0x01; // IIR: no interrupt pending, FIFOs enabled
+        case 3: return u.lcr;
+        case 4: return u.mcr;
+        case 5: { // LSR: THRE and TEMT always (output is instantaneous), DR while a byte waits
+          const h = this.#head();
+          if (h && h.byte !== undefined) return 0x61;
+          this.#emptyPoll();
+          return 0x60;
+        }
+        case 6: return 0xb0; // MSR: DCD, DSR, CTS
+        case 7: return u.scr;
+      }
+    }
+    return 0xff;
+  }
+
+  #out8(port, value) {
+    if (!Number.isInteger(value) || value < 0 || value > 255) this.#fail(`sim: out8(0x${port.toString(16)}, ${value}): not a byte`);
+    if (port === DEBUG_EXIT_PORT) {
+      this.debugExit.push(value);
+      return;
+    }
+    if (port >= COM1 && port <= COM1 + 7) {
+      if (!this.uartPresent) return;
+      const u = this.uart;
+      const dlab = (u.lcr & 0x80) !== 0;
+      switch (port - COM1) {
+        case 0:
+          if (dlab) u.dll = value;
+          else this.#serialByte(value);
+          return;
+        case 1:
+          if (dlab) u.dlm = value;
+          else u.ier = value;
+          return;
+        case 2: u.fcr = value; return;
+        case 3: u.lcr = value; return;
+        case 4: u.mcr = value; return;
+        case 7: u.scr = value; return;
+      }
+    }
+    this.otherPortWrites.push([port, value]);
+  }
+
+  #serialByte(b) {
+    this.serialOut.push(b);
+    this.serialTerm.write(this.serialDecoder.decode(Uint8Array.of(b), { stream: true }));
+  }
+
+  #conIn() {
+    const h = this.#head();
+    if (h && h.key !== undefined) {
+      this.qi++;
+      return h.key;
+    }
+    if (h && h.idle !== undefined) {
+      h.idle--;
+      return -1;
+    }
+    this.#emptyPoll();
+    return -1;
+  }
+
+  #memoryMap(outAddr, cap) {
+    const override = this.memoryMapResult?.(cap);
+    if (override !== undefined) return override;
+    const map = this.memoryMap;
+    const needed = map.length * 24;
+    if (needed > cap) return -needed;
+    const b = this.#bytes(outAddr, needed, 'hv_efi_memory_map');
+    const dv = new DataView(b.buffer, b.byteOffset, needed);
+    map.forEach(([type, start, pages, attribute = 0n], i) => {
+      const s = BigInt(start), p = BigInt(pages), a = BigInt(attribute);
+      dv.setUint32(i * 24, type >>> 0, true);
+      dv.setUint32(i * 24 + 4, Number(p & 0xffffffffn), true);
+      dv.setUint32(i * 24 + 8, Number(p >> 32n), true);
+      dv.setUint32(i * 24 + 12, Number(s & 0xffffffffn), true);
+      dv.setUint32(i * 24 + 16, Number(s >> 32n), true);
+      dv.setUint32(i * 24 + 20, Number(a >> 32n), true);
+    });
+    return map.length;
+  }
+
+  #fileRead(pathAddr, outAddr, cap) {
+    const path = normPath(this.#readUcs2z(pathAddr, 'hv_efi_file_read', 260));
+    this.fileReads.push(path);
+    if (this.fileErrors.has(path)) return this.fileErrors.get(path);
+    const data = this.files.get(path);
+    if (!data) return -1;
+    if (data.length > cap) return -2;
+    this.#bytes(outAddr, data.length, 'hv_efi_file_read').set(data);
+    return data.length;
+  }
+
+  // ---- the import object ----
+
+  /** The functions of the host ABI and porffor's imports, by name. */
+  hostFunctions() {
+    const m = this;
+    const f = {
+      hv_io_in8: (port) => m.#in8(port),
+      hv_io_out8: (port, value) => m.#out8(port, value),
+      hv_tsc: (outAddr) => {
+        const t = m.#tsc();
+        m.tscReads.push(t);
+        m.#store64(outAddr, t, 'hv_tsc');
+      },
+      hv_boot_tsc: (outAddr) => m.#store64(outAddr, m.bootTsc, 'hv_boot_tsc'),
+      hv_efi_stall: (us) => {
+        if (m.failure) throw m.failure;
+        m.stallMicros += us;
+      },
+      hv_efi_con_out: (addr) => {
+        const s = m.#readUcs2z(addr, 'hv_efi_con_out', 1 << 20);
+        m.conOutRaw += s;
+        m.conTerm.write(s);
+      },
+      hv_efi_con_clear: () => {
+        m.conClears++;
+        m.conTerm.clear();
+      },
+      hv_efi_con_in: () => m.#conIn(),
+      hv_efi_serial_detach: () => {
+        m.detachCalls++;
+        if (m.serialBytesAtDetach < 0) m.serialBytesAtDetach = m.serialOut.length;
+        return 1;
+      },
+      hv_efi_memory_map: (outAddr, cap) => m.#memoryMap(outAddr, cap),
+      hv_efi_file_read: (pathAddr, outAddr, cap) => m.#fileRead(pathAddr, outAddr, cap),
+      hv_log_line: (addr, len) => m.logLines.push(m.#utf8(addr, len, 'hv_log_line')),
+      hv_fatal: (addr, len) => m.fatals.push(m.#utf8(addr, len, 'hv_fatal')),
+      hv_exit: (code) => m.exitCalls.push(code),
+      print: (x) => { m.debugOutput += String(x); },
+      printChar: (c) => { m.debugOutput += String.fromCharCode(c); },
+      time: () => m.stallMicros / 1000,
+      timeOrigin: () => 0,
+    };
+    const arity = new Map([...hostAbi, ...porfforBuiltinImports].map(x => [x.name, x.params.length]));
+    const counted = {};
+    for (const [name, fn] of Object.entries(f)) {
+      counted[name] = (...args) => {
+        m.hostCalls++;
+        if (args.length !== arity.get(name)) m.#fail(`sim: ${name} called with ${args.length} arguments, the ABI has ${arity.get(name)}`);
+        for (const a of args) if (typeof a !== 'number' || Number.isNaN(a)) m.#fail(`sim: ${name}(${args.join(', ')}): argument is not a number`);
+        return fn(...args);
+      };
+    }
+    return counted;
+  }
+
+  /** The import object for WebAssembly.instantiate. */
+  imports() {
+    return { '': this.hostFunctions() };
+  }
+
+  // ---- results ----
+
+  /** Everything written to COM1, decoded as UTF-8. */
+  get serialText() {
+    return Buffer.from(this.serialOut).toString('utf8');
+  }
+
+  get serialBytes() {
+    return Buffer.from(this.serialOut);
+  }
+
+  /** The code passed to hv_exit (undefined if none). */
+  get exitCode() {
+    return this.exitCalls.at(-1);
+  }
+
+  /** Input items never consumed. */
+  get unreadInput() {
+    return this.queue.length - this.qi;
+  }
+
+  get memoryBytes() {
+    return this.memory.buffer.byteLength;
+  }
+}
+
+const normPath = (p) => p.replace(/\//g, '\\').toLowerCase();
+
+/** Names the simulated machine implements (the ABI and porffor's imports). */
+export const implementedImports = () => Object.keys(new Machine().hostFunctions()).sort();
+export const expectedImports = () => [...hostAbi, ...porfforBuiltinImports].map(f => f.name).sort();

@@ -1,0 +1,76 @@
+// Boot: banner, the serial port taken from the firmware before use, the UART set up,
+// the boot-time log line, log lines handed to the shim, a machine without COM1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, serialLines, variantModule } from '../sim/harness.mjs';
+import { efi } from '../sim/machine.mjs';
+
+test('the banner and the hint come first, on the serial port and on ConOut', () => {
+  const m = boot({ input: ['exit\r'] });
+  const lines = serialLines(m);
+  assert.equal(lines[0], 'Zerovisor 0.1.0 - bare-metal x86-64 hypervisor');
+  assert.equal(lines[1], 'Type "help" for a list of commands.');
+  assert.equal(m.conTerm.lines()[0], 'Zerovisor 0.1.0 - bare-metal x86-64 hypervisor');
+});
+
+test('the firmware terminal is detached from the serial port before the first byte is sent', () => {
+  const m = boot({ input: ['exit\r'] });
+  assert.equal(m.detachCalls, 1);
+  assert.equal(m.serialBytesAtDetach, 0);
+  assert.ok(m.serialOut.length > 0);
+});
+
+test('COM1 is programmed for 115200 8N1 with FIFOs and no interrupts (16550 registers)', () => {
+  const m = boot({ input: ['exit\r'] });
+  assert.equal(m.uart.lcr, 0x03, 'LCR: 8 data bits, no parity, 1 stop bit, DLAB off');
+  assert.equal(m.uart.dll, 1, 'divisor latch low: 115200 baud');
+  assert.equal(m.uart.dlm, 0, 'divisor latch high');
+  assert.equal(m.uart.fcr, 0xc7, 'FCR: FIFOs on and cleared, 14-byte trigger');
+  assert.equal(m.uart.ier, 0, 'IER: polled');
+  assert.equal(m.uart.mcr & 0x03, 0x03, 'MCR: DTR and RTS');
+});
+
+test('the first prompt logs the TSC ticks since efi_main, exactly, across a 2^32 carry', () => {
+  const bootTsc = 0x3ffffff00n; // lo is 256 below 2^32
+  const m = boot({ input: ['exit\r'], bootTsc });
+  assert.equal(m.tscReads.length, 1);
+  const ticks = m.tscReads[0] - bootTsc;
+  assert.ok((m.tscReads[0] >> 32n) !== (bootTsc >> 32n), 'the read crosses into the next hi word');
+  const lines = serialLines(m);
+  const line = `[boot] first prompt after ${ticks} TSC ticks`;
+  assert.equal(lines[2], line);
+  assert.match(lines[3], /^zerovisor> /, 'the prompt follows the log line');
+  assert.ok(m.logLines.includes(line), 'the line is handed to the shim (hv_log_line)');
+  assert.match(m.serialText, /first prompt after \d+ TSC ticks/);
+});
+
+test('without a UART the console runs on ConIn/ConOut alone and still exits', () => {
+  const m = boot({ uart: false, input: [...efi.text('version'), efi.enter, ...efi.text('exit 4'), efi.enter] });
+  assert.equal(m.serialOut.length, 0);
+  const screen = m.conTerm.lines();
+  assert.ok(screen.includes('[boot] no serial port at COM1; using the firmware console only'), screen.join('\n'));
+  assert.ok(screen.includes('zerovisor> version'));
+  assert.ok(screen.includes('Zerovisor version 0.1.0'));
+  assert.equal(m.exitCode, 4);
+  assert.deepEqual(m.debugExit, [4]);
+});
+
+test('the kernel writes nothing through porffor\'s print imports', () => {
+  const m = boot({ input: ['help\r', 'mem\r', 'exit\r'] });
+  assert.equal(m.debugOutput, '');
+  assert.deepEqual(m.otherPortWrites, [], 'no port writes besides COM1 and 0xF4');
+});
+
+test('an exception outside any command is fatal: shown, handed to hv_fatal, and main returns', () => {
+  const module = variantModule('console-dereferences-null', [{
+    file: 'kernel/console/console.ts',
+    from: "say('boot.hint');",
+    to: "say('boot.hint');\n  const broken: any = null;\n  broken.x = 1;",
+  }]);
+  const m = boot({ module, input: [] });
+  const reason = '[kernel] unexpected exception in the console: Cannot set property of null';
+  assert.deepEqual(m.fatals, [reason]);
+  assert.ok(m.serialText.endsWith(`${reason}\r\n`), m.serialText);
+  assert.ok(m.logLines.includes(reason));
+  assert.equal(m.exitCode, undefined);
+});
