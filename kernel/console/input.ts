@@ -105,58 +105,36 @@ const pushChar = (cp: number) => {
   push(cp);
 };
 
-/** CSI final byte: cursor keys (ECMA-48 CUU/CUD/CUF/CUB), Home/End, and "n ~" keys (xterm, VT220). */
+/** The cursor key a CSI or SS3 final byte names (ECMA-48 CUU/CUD/CUF/CUB; xterm Home/End), or Key.None. */
+const cursorKeyOf = (final: number) => {
+  switch (final) {
+    case 0x41: return Key.Up;
+    case 0x42: return Key.Down;
+    case 0x43: return Key.Right;
+    case 0x44: return Key.Left;
+    case 0x48: return Key.Home;
+    case 0x46: return Key.End;
+  }
+  return Key.None;
+};
+
+/** CSI final byte: cursor keys, and the "n ~" keys (xterm, VT220). */
 const csiFinal = (final: number) => {
   if (csiOdd) return;
-  switch (final) {
-    case 0x41:
-      push(Key.Up);
-      return;
-    case 0x42:
-      push(Key.Down);
-      return;
-    case 0x43:
-      push(Key.Right);
-      return;
-    case 0x44:
-      push(Key.Left);
-      return;
-    case 0x48:
-      push(Key.Home);
-      return;
-    case 0x46:
-      push(Key.End);
-      return;
-    case 0x7e: // '~'
-      if (csiParam === 1 || csiParam === 7) push(Key.Home);
-      else if (csiParam === 4 || csiParam === 8) push(Key.End);
-      else if (csiParam === 3) push(Key.Delete);
-      return;
+  const key = cursorKeyOf(final);
+  if (key !== Key.None) {
+    push(key);
+  } else if (final === 0x7e) { // '~'
+    if (csiParam === 1 || csiParam === 7) push(Key.Home);
+    else if (csiParam === 4 || csiParam === 8) push(Key.End);
+    else if (csiParam === 3) push(Key.Delete);
   }
 };
 
 /** SS3 final byte (application cursor mode): ESC O A..D, H, F. */
 const ss3Final = (final: number) => {
-  switch (final) {
-    case 0x41:
-      push(Key.Up);
-      return;
-    case 0x42:
-      push(Key.Down);
-      return;
-    case 0x43:
-      push(Key.Right);
-      return;
-    case 0x44:
-      push(Key.Left);
-      return;
-    case 0x48:
-      push(Key.Home);
-      return;
-    case 0x46:
-      push(Key.End);
-      return;
-  }
+  const key = cursorKeyOf(final);
+  if (key !== Key.None) push(key);
 };
 
 /** A byte outside any escape sequence. */
