@@ -2,7 +2,6 @@
 // Register map and bits: PC16550D datasheet (National Semiconductor), Table II
 // "Summary of Registers"; offsets from the base port, DLAB = LCR bit 7.
 
-import { hostNumber } from '../kernel/host/host-result';
 
 const BASE = 0x3f8;
 const RBR = 0; // receiver buffer (read, DLAB 0)
@@ -29,7 +28,7 @@ const SPIN_LIMIT = 100000; // LSR polls before a stuck transmitter is given up o
 
 let present = false;
 
-const inb = (register: number) => hostNumber(hv_io_in8(BASE + register));
+const inb = (register: number) => hv_io_in8(BASE + register);
 
 /** Programs COM1 for 115200 8N1 with FIFOs; returns whether a UART answered. */
 export const uartInit = () => {

@@ -5,7 +5,6 @@
 import type { MsgKey } from '../i18n/dictionary';
 import { text } from '../i18n/messages';
 import { dataAddress } from '../host/memory';
-import { hostNumber } from '../host/host-result';
 import { KernelError } from '../diag/kernel-error';
 import { say, sayError } from './output';
 import { Status } from './status';
@@ -67,7 +66,7 @@ const PAGES_PER_MIB = 256; // 1 MiB / 4 KiB
 
 export const cmdMem = () => {
   if (mapAddr < 0) mapAddr = dataAddress(map);
-  const result = hostNumber(hv_efi_memory_map(mapAddr, MAX_DESCRIPTORS * RECORD_BYTES));
+  const result = hv_efi_memory_map(mapAddr, MAX_DESCRIPTORS * RECORD_BYTES);
   if (result < 0) {
     sayError('mem.tooLarge', Math.ceil(-result / RECORD_BYTES), MAX_DESCRIPTORS);
     return Status.Failed;

@@ -7,7 +7,6 @@
 // An event is a code point (>= 0) or a Key (< 0).
 import { uartRead } from '../../drivers/uart';
 import { Utf8Decoder, REPLACEMENT_CHAR } from '../i18n/utf8';
-import { hostNumber } from '../host/host-result';
 
 export const enum Key {
   None = -1,
@@ -297,7 +296,7 @@ export const pollInput = () => {
     feedSerialByte(b);
     if (qCount > 0) return pop();
   }
-  const k = hostNumber(hv_efi_con_in());
+  const k = hv_efi_con_in();
   if (k >= 0) {
     feedEfiKey(k);
     if (qCount > 0) return pop();

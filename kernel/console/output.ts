@@ -8,7 +8,6 @@
 // (echo*, for the line editor); nothing else can be written.
 import { uartInit, uartWrite, uartDrain } from '../../drivers/uart';
 import { dataAddress } from '../host/memory';
-import { hostNumber } from '../host/host-result';
 import { putUtf8, columns, visible } from '../i18n/utf8';
 import type { MsgKey } from '../i18n/dictionary';
 import { fmtAppend, fmtBuf, fmtLength, fmtReset } from './format';
@@ -34,7 +33,7 @@ const BS = 0x08;
  * and programs the UART. Returns whether a UART is present.
  */
 export const outputInit = () => {
-  detached = hostNumber(hv_efi_serial_detach());
+  detached = hv_efi_serial_detach();
   serialOk = uartInit();
   conAddr = dataAddress(conBuf);
   return serialOk;

@@ -2,7 +2,6 @@
 // if typed (each echoed after the prompt). Blank lines and lines starting with '#'
 // are skipped; errors are reported with the line number; `exit` ends everything.
 import { dataAddress } from '../host/memory';
-import { hostNumber } from '../host/host-result';
 import { Utf8Decoder, REPLACEMENT_CHAR } from '../i18n/utf8';
 import { Category, Level, log } from '../diag/log';
 import { editorEchoLine, editorSetLine, LINE_MAX } from './editor';
@@ -52,7 +51,7 @@ const skipped = (n: number) => {
 export const runStartupScript = () => {
   for (let i = 0; i < SCRIPT_PATH.length; i++) path[i] = SCRIPT_PATH.charCodeAt(i);
   path[SCRIPT_PATH.length] = 0;
-  const size = hostNumber(hv_efi_file_read(dataAddress(path), dataAddress(file), SCRIPT_CAPACITY));
+  const size = hv_efi_file_read(dataAddress(path), dataAddress(file), SCRIPT_CAPACITY);
   if (size === FILE_NOT_FOUND) return;
   if (size === FILE_TOO_LARGE) {
     sayError('script.tooLarge', SCRIPT_NAME, SCRIPT_CAPACITY);
