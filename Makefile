@@ -10,6 +10,8 @@ DEPS := node_modules/.zerovisor-installed
 KERNEL_ENTRY ?= kernel/main.ts
 # A different entry (test kernels) builds into its own folder: make B=build/x KERNEL_ENTRY=...
 B ?= build
+# Extra flags for toolchain/compile.mjs (bench/ passes --timings).
+COMPILE_FLAGS ?=
 TS_SOURCES := $(shell find kernel drivers -name '*.ts' 2>/dev/null) $(KERNEL_ENTRY)
 BOOT_SOURCES := $(wildcard boot/*.zig boot/*.c boot/include/*.h)
 ZIG_FLAGS := -target x86_64-uefi -O ReleaseSmall
@@ -27,7 +29,7 @@ build/gen/host-abi.d.ts build/gen/host_abi.zig &: toolchain/host-abi.mjs toolcha
 	node toolchain/gen-abi.mjs build/gen
 
 $(B)/zerovisor.wasm: $(DEPS) $(TS_SOURCES) build/gen/host-abi.d.ts toolchain/compile.mjs
-	node toolchain/compile.mjs $(KERNEL_ENTRY) $@ --bundle-out $(B)/zerovisor.js
+	node toolchain/compile.mjs $(KERNEL_ENTRY) $@ --bundle-out $(B)/zerovisor.js $(COMPILE_FLAGS)
 
 $(B)/c/zerovisor.c $(B)/c/zerovisor.h &: $(B)/zerovisor.wasm toolchain/fix-wasm2c.mjs
 	@mkdir -p $(B)/c
@@ -41,7 +43,7 @@ $(B)/zerovisor.efi: $(B)/c/zerovisor.c build/gen/host_abi.zig $(BOOT_SOURCES)
 	cp boot/*.zig build/gen/host_abi.zig $(B)/shim/
 	$(ZIG) build-exe $(ZIG_FLAGS) --name zerovisor -cflags $(C_FLAGS) -- \
 		$(B)/shim/main.zig $(B)/c/zerovisor.c boot/wasm_rt.c \
-		--cache-dir $(B)/zig-cache --global-cache-dir build/zig-global-cache -femit-bin=$@
+		--cache-dir $(B)/zig-cache --global-cache-dir $(B)/zig-global-cache -femit-bin=$@
 	@rm -f $(B)/zerovisor.lib $(B)/zerovisor.pdb
 
 run: $(B)/zerovisor.efi

@@ -9,12 +9,22 @@ import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
 import { requestExit } from './state';
 import { Status } from './status';
+import type { MsgKey } from '../i18n/dictionary';
+import type { Span } from './format';
 
 const DEBUG_EXIT_PORT = 0xf4; // QEMU isa-debug-exit (iobase 0xf4, iosize 1)
 
 /** Reports word `index` as one too many for `command`. */
 const unexpectedArgument = (command: number, index: number) => {
   sayError('console.unexpectedArg', COMMAND_NAMES[command], token(index), text(COMMAND_USAGE[command]));
+  return Status.Failed;
+};
+
+/** Reports a word that names no command, suggesting the closest one; returns Status.Failed. */
+export const sayUnknownCommand = (word: Span, plainKey: MsgKey, suggestKey: MsgKey) => {
+  const guess = closest(word, COMMAND_NAMES);
+  if (guess >= 0) sayError(suggestKey, word, COMMAND_NAMES[guess]);
+  else sayError(plainKey, word);
   return Status.Failed;
 };
 
@@ -29,12 +39,7 @@ const cmdHelp = () => {
   }
   const topic = token(1);
   const command = findCommand(topic);
-  if (command < 0) {
-    const guess = closest(topic, COMMAND_NAMES);
-    if (guess >= 0) sayError('help.unknownTopicSuggest', topic, COMMAND_NAMES[guess]);
-    else sayError('help.unknownTopic', topic);
-    return Status.Failed;
-  }
+  if (command < 0) return sayUnknownCommand(topic, 'help.unknownTopic', 'help.unknownTopicSuggest');
   say('help.usage', text(COMMAND_USAGE[command]));
   say(COMMAND_DESCRIPTION[command]);
   say(COMMAND_DETAILS[command]);

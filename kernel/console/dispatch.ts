@@ -4,9 +4,8 @@
 import { describeError } from '../diag/kernel-error';
 import { Category, Level, logQuiet } from '../diag/log';
 import { COMMAND_NAMES, findCommand } from './command-table';
-import { runCommand } from './commands';
+import { runCommand, sayUnknownCommand } from './commands';
 import { sayError } from './output';
-import { closest } from './suggest';
 import { token, tokenCount, tokenize } from './tokens';
 import { Status } from './status';
 
@@ -15,12 +14,7 @@ export const runLine = (buf: Uint32Array, length: number) => {
   if (tokenCount() === 0) return Status.Ok;
   const word = token(0);
   const command = findCommand(word);
-  if (command < 0) {
-    const guess = closest(word, COMMAND_NAMES);
-    if (guess >= 0) sayError('console.unknownCommandSuggest', word, COMMAND_NAMES[guess]);
-    else sayError('console.unknownCommand', word);
-    return Status.Failed;
-  }
+  if (command < 0) return sayUnknownCommand(word, 'console.unknownCommand', 'console.unknownCommandSuggest');
   try {
     return runCommand(command);
   } catch (e) {

@@ -166,17 +166,12 @@ export const editorKey = (ev: number) => {
   }
   switch (ev) {
     case Key.Enter:
-      echoRight(line, cursor, len);
-      cursor = len;
-      echoNewline();
-      echoFlush();
-      return Edit.Submitted;
     case Key.Cancel:
       echoRight(line, cursor, len);
       cursor = len;
       echoNewline();
       echoFlush();
-      return Edit.Cancelled;
+      return ev === Key.Enter ? Edit.Submitted : Edit.Cancelled;
     case Key.Backspace:
       backspace();
       break;

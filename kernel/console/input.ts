@@ -227,38 +227,29 @@ export const feedSerialByte = (byte: number) => {
   ground(b);
 };
 
+/** The key a UEFI scan code names (UEFI 2.10 Appendix B, "EFI Scan Codes for
+ * EFI_SIMPLE_TEXT_INPUT_PROTOCOL"), or Key.None. */
+const efiScanKeyOf = (scan: number) => {
+  switch (scan) {
+    case 0x01: return Key.Up;
+    case 0x02: return Key.Down;
+    case 0x03: return Key.Right;
+    case 0x04: return Key.Left;
+    case 0x05: return Key.Home;
+    case 0x06: return Key.End;
+    case 0x08: return Key.Delete;
+    case 0x17: return Key.Escape;
+  }
+  return Key.None;
+};
+
 /** Feeds one ConIn key (scanCode * 65536 + unicodeChar). */
 export const feedEfiKey = (key: number) => {
   const scan = (key >>> 16) & 0xffff;
   const ch = key & 0xffff;
   if (scan !== 0) {
-    // UEFI 2.10 Appendix B, "EFI Scan Codes for EFI_SIMPLE_TEXT_INPUT_PROTOCOL"
-    switch (scan) {
-      case 0x01:
-        push(Key.Up);
-        return;
-      case 0x02:
-        push(Key.Down);
-        return;
-      case 0x03:
-        push(Key.Right);
-        return;
-      case 0x04:
-        push(Key.Left);
-        return;
-      case 0x05:
-        push(Key.Home);
-        return;
-      case 0x06:
-        push(Key.End);
-        return;
-      case 0x08:
-        push(Key.Delete);
-        return;
-      case 0x17:
-        push(Key.Escape);
-        return;
-    }
+    const k = efiScanKeyOf(scan);
+    if (k !== Key.None) push(k);
     return;
   }
   if (ch < 0x20 || ch === 0x7f) {
