@@ -1,4 +1,4 @@
-//! The CPU instructions TypeScript cannot say: port I/O, RDTSC, halting, and the
+//! The CPU instructions TypeScript cannot say: port I/O, CPUID, RDMSR, RDTSC, halting, and the
 //! setjmp/longjmp pair the Wasm runtime unwinds traps and exceptions with.
 
 pub inline fn outb(port: u16, value: u8) void {
@@ -14,6 +14,50 @@ pub inline fn inb(port: u16) u8 {
         : [value] "={al}" (-> u8),
         : [port] "{dx}" (port),
     );
+}
+
+pub inline fn outl(port: u16, value: u32) void {
+    asm volatile ("outl %[value], %[port]"
+        :
+        : [value] "{eax}" (value),
+          [port] "{dx}" (port),
+    );
+}
+
+pub inline fn inl(port: u16) u32 {
+    return asm volatile ("inl %[port], %[value]"
+        : [value] "={eax}" (-> u32),
+        : [port] "{dx}" (port),
+    );
+}
+
+pub const CpuidResult = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
+
+pub inline fn cpuid(leaf: u32, subleaf: u32) CpuidResult {
+    var a: u32 = undefined;
+    var b: u32 = undefined;
+    var c: u32 = undefined;
+    var d: u32 = undefined;
+    asm volatile ("cpuid"
+        : [a] "={eax}" (a),
+          [b] "={ebx}" (b),
+          [c] "={ecx}" (c),
+          [d] "={edx}" (d),
+        : [leaf] "{eax}" (leaf),
+          [subleaf] "{ecx}" (subleaf),
+    );
+    return .{ .eax = a, .ebx = b, .ecx = c, .edx = d };
+}
+
+pub inline fn rdmsr(msr: u32) u64 {
+    var lo: u32 = undefined;
+    var hi: u32 = undefined;
+    asm volatile ("rdmsr"
+        : [lo] "={eax}" (lo),
+          [hi] "={edx}" (hi),
+        : [msr] "{ecx}" (msr),
+    );
+    return (@as(u64, hi) << 32) | lo;
 }
 
 pub inline fn rdtsc() u64 {

@@ -92,6 +92,45 @@ pub fn readBootFile(path: [*:0]const u16, out: []u8) f64 {
     return @floatFromInt(total);
 }
 
+/// The RSDP from the configuration table (UEFI 2.10 section 4.6): 2 with the ACPI 2.0+
+/// GUID, 1 with the ACPI 1.0 GUID, 0 when there is neither.
+pub fn acpiRsdp(out: *u64) u32 {
+    const st = uefi.system_table;
+    const tables = st.configuration_table[0..st.number_of_table_entries];
+    const CT = uefi.tables.ConfigurationTable;
+    for (tables) |t| if (t.vendor_guid.eql(CT.acpi_20_table_guid)) {
+        out.* = @intFromPtr(t.vendor_table);
+        return 2;
+    };
+    for (tables) |t| if (t.vendor_guid.eql(CT.acpi_10_table_guid)) {
+        out.* = @intFromPtr(t.vendor_table);
+        return 1;
+    };
+    return 0;
+}
+
+/// The low bits of an EFI status (0 for success).
+pub fn statusCode(s: uefi.Status) u32 {
+    return @truncate(@intFromEnum(s));
+}
+
+/// AllocatePages(AllocateAddress, EfiLoaderData) at `phys` (UEFI 2.10 section 7.2).
+pub fn allocatePagesAt(phys: u64, pages: usize) u32 {
+    if (phys == 0 or phys & 0xFFF != 0 or pages == 0) return statusCode(.InvalidParameter);
+    var base: [*]align(4096) u8 = @ptrFromInt(phys);
+    return statusCode(uefi.system_table.boot_services.?.allocatePages(.AllocateAddress, .LoaderData, pages, &base));
+}
+
+pub fn freePagesAt(phys: u64, pages: usize) u32 {
+    if (phys == 0 or phys & 0xFFF != 0 or pages == 0) return statusCode(.InvalidParameter);
+    return statusCode(uefi.system_table.boot_services.?.freePages(@ptrFromInt(phys), pages));
+}
+
+/// SetWatchdogTimer (UEFI 2.10 section 7.5); 0 seconds disarms it.
+pub fn setWatchdog(seconds: usize) u32 {
+    return statusCode(uefi.system_table.boot_services.?.setWatchdogTimer(seconds, 0x10000, 0, null));
+}
+
 /// Returns to the firmware with this exit code (BootServices.Exit, UEFI 2.10 7.4).
 pub fn exitToFirmware(code: u8) noreturn {
     reattachSerialTerminals();

@@ -53,6 +53,71 @@ pub fn hv_io_out8(port: f64, value: f64) void {
     cpu.outb(@truncate(toU32(port)), @truncate(toU32(value)));
 }
 
+pub fn hv_io_in32(port: f64) f64 {
+    return @floatFromInt(cpu.inl(@truncate(toU32(port))));
+}
+
+pub fn hv_io_out32(port: f64, value: f64) void {
+    cpu.outl(@truncate(toU32(port)), toU32(value));
+}
+
+pub fn hv_cpuid(leaf: f64, subleaf: f64, outAddr: f64) void {
+    const r = cpu.cpuid(toU32(leaf), toU32(subleaf));
+    const out = linear("hv_cpuid", outAddr, 16);
+    std.mem.writeIntLittle(u32, out[0..4], r.eax);
+    std.mem.writeIntLittle(u32, out[4..8], r.ebx);
+    std.mem.writeIntLittle(u32, out[8..12], r.ecx);
+    std.mem.writeIntLittle(u32, out[12..16], r.edx);
+}
+
+pub fn hv_rdmsr(msr: f64, outAddr: f64) void {
+    storeU64("hv_rdmsr", outAddr, cpu.rdmsr(toU32(msr)));
+}
+
+/// A physical address from its halves (identity-mapped while boot services run).
+fn physical(lo: f64, hi: f64) u64 {
+    return (@as(u64, toU32(hi)) << 32) | toU32(lo);
+}
+
+fn physBytes(lo: f64, hi: f64) [*]allowzero volatile u8 {
+    return @ptrFromInt(physical(lo, hi));
+}
+
+pub fn hv_phys_read(physLo: f64, physHi: f64, outAddr: f64, length: f64) void {
+    const n = toU32(length);
+    const out = linear("hv_phys_read", outAddr, n);
+    const src = physBytes(physLo, physHi);
+    for (out, 0..) |*b, i| b.* = src[i];
+}
+
+pub fn hv_phys_write(physLo: f64, physHi: f64, srcAddr: f64, length: f64) void {
+    const n = toU32(length);
+    const in = linear("hv_phys_write", srcAddr, n);
+    const dst = physBytes(physLo, physHi);
+    for (in, 0..) |b, i| dst[i] = b;
+}
+
+pub fn hv_phys_zero(physLo: f64, physHi: f64, length: f64) void {
+    const n = toU32(length);
+    const dst = physBytes(physLo, physHi);
+    var i: usize = 0;
+    while (i < n) : (i += 1) dst[i] = 0;
+}
+
+fn mmio32(comptime who: []const u8, lo: f64, hi: f64) *allowzero volatile u32 {
+    const addr = physical(lo, hi);
+    if (addr & 3 != 0) fault.show("unaligned MMIO access", who);
+    return @ptrFromInt(addr);
+}
+
+pub fn hv_mmio_read32(physLo: f64, physHi: f64) f64 {
+    return @floatFromInt(mmio32("hv_mmio_read32", physLo, physHi).*);
+}
+
+pub fn hv_mmio_write32(physLo: f64, physHi: f64, value: f64) void {
+    mmio32("hv_mmio_write32", physLo, physHi).* = toU32(value);
+}
+
 pub fn hv_tsc(outAddr: f64) void {
     storeU64("hv_tsc", outAddr, cpu.rdtsc());
 }
@@ -140,6 +205,25 @@ pub fn hv_efi_file_read(pathUtf16Addr: f64, outAddr: f64, capacityBytes: f64) f6
     const cap = toU32(capacityBytes);
     const out = linear("hv_efi_file_read", outAddr, cap);
     return efi.readBootFile(path[0..n :0], out);
+}
+
+pub fn hv_efi_alloc_pages(physLo: f64, physHi: f64, pages: f64) f64 {
+    return @floatFromInt(efi.allocatePagesAt(physical(physLo, physHi), toU32(pages)));
+}
+
+pub fn hv_efi_free_pages(physLo: f64, physHi: f64, pages: f64) f64 {
+    return @floatFromInt(efi.freePagesAt(physical(physLo, physHi), toU32(pages)));
+}
+
+pub fn hv_efi_acpi_rsdp(outAddr: f64) f64 {
+    var rsdp: u64 = 0;
+    const found = efi.acpiRsdp(&rsdp);
+    storeU64("hv_efi_acpi_rsdp", outAddr, rsdp);
+    return @floatFromInt(found);
+}
+
+pub fn hv_efi_set_watchdog(seconds: f64) f64 {
+    return @floatFromInt(efi.setWatchdog(toU32(seconds)));
 }
 
 pub fn hv_log_line(utf8Addr: f64, length: f64) void {

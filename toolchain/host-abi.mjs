@@ -16,6 +16,20 @@ export const hostAbi = [
   { name: 'hv_io_in8', params: ['port'], result: true, doc: 'IN AL, DX: read one byte from an I/O port.' },
   { name: 'hv_io_out8', params: ['port', 'value'], result: false, doc: 'OUT DX, AL: write one byte to an I/O port.' },
 
+  { name: 'hv_io_in32', params: ['port'], result: true, doc: 'IN EAX, DX: read a doubleword from an I/O port (PCI 0xCFC, the ACPI PM timer).' },
+  { name: 'hv_io_out32', params: ['port', 'value'], result: false, doc: 'OUT DX, EAX: write a doubleword to an I/O port (PCI 0xCF8/0xCFC).' },
+
+  // CPU identification. The caller reads only MSRs that CPUID says exist (RDMSR of an absent MSR faults).
+  { name: 'hv_cpuid', params: ['leaf', 'subleaf', 'outAddr'], result: false, doc: 'CPUID with EAX=leaf, ECX=subleaf; stores eax, ebx, ecx, edx u32 at outAddr.' },
+  { name: 'hv_rdmsr', params: ['msr', 'outAddr'], result: false, doc: 'RDMSR; stores lo, hi u32 at outAddr.' },
+
+  // Physical memory (identity-mapped while UEFI boot services run). The caller checks ranges.
+  { name: 'hv_phys_read', params: ['physLo', 'physHi', 'outAddr', 'length'], result: false, doc: 'Copies length bytes of physical memory into linear memory at outAddr.' },
+  { name: 'hv_phys_write', params: ['physLo', 'physHi', 'srcAddr', 'length'], result: false, doc: 'Copies length bytes from linear memory at srcAddr to physical memory.' },
+  { name: 'hv_phys_zero', params: ['physLo', 'physHi', 'length'], result: false, doc: 'Zeroes length bytes of physical memory.' },
+  { name: 'hv_mmio_read32', params: ['physLo', 'physHi'], result: true, doc: 'One aligned 32-bit MMIO read (PCIe ECAM, HPET).' },
+  { name: 'hv_mmio_write32', params: ['physLo', 'physHi', 'value'], result: false, doc: 'One aligned 32-bit MMIO write.' },
+
   // Time.
   { name: 'hv_tsc', params: ['outAddr'], result: false, doc: 'RDTSC; stores lo, hi u32 at outAddr.' },
   { name: 'hv_boot_tsc', params: ['outAddr'], result: false, doc: 'TSC read at efi_main entry; stores lo, hi u32 at outAddr.' },
@@ -30,6 +44,13 @@ export const hostAbi = [
   // UEFI memory and files.
   { name: 'hv_efi_memory_map', params: ['outAddr', 'capacityBytes'], result: true, doc: 'GetMemoryMap as 24-byte records (type, pagesLo, pagesHi, physLo, physHi, attrHi); returns the record count, or -needed bytes.' },
   { name: 'hv_efi_file_read', params: ['pathUtf16Addr', 'outAddr', 'capacityBytes'], result: true, doc: 'Reads a file from the boot volume; returns its size, -1 not found, -2 larger than capacity, -3 other error.' },
+
+  { name: 'hv_efi_alloc_pages', params: ['physLo', 'physHi', 'pages'], result: true, doc: 'AllocatePages(AllocateAddress, EfiLoaderData) of 4 KiB pages at this address; 0 on success, else the EFI status code (low bits).' },
+  { name: 'hv_efi_free_pages', params: ['physLo', 'physHi', 'pages'], result: true, doc: 'FreePages; 0 on success, else the EFI status code (low bits).' },
+
+  // UEFI tables and services.
+  { name: 'hv_efi_acpi_rsdp', params: ['outAddr'], result: true, doc: 'Looks up the RSDP in the EFI configuration table; stores lo, hi u32 at outAddr; returns 2 (ACPI 2.0+ GUID), 1 (ACPI 1.0 GUID) or 0 (none).' },
+  { name: 'hv_efi_set_watchdog', params: ['seconds'], result: true, doc: 'BootServices.SetWatchdogTimer (0 disarms); 0 on success, else the EFI status code (low bits).' },
 
   // Diagnostics and ending.
   { name: 'hv_log_line', params: ['utf8Addr', 'length'], result: false, doc: 'Hands one finished log line to the shim, which keeps the last few for the fault screen.' },

@@ -10,10 +10,20 @@ export const enum Command {
   Mem = 3,
   Clear = 4,
   Exit = 5,
+  Caps = 6,
+  Acpi = 7,
+  Cpus = 8,
+  Pci = 9,
+  Time = 10,
+  Log = 11,
+  Audit = 12,
+  Metrics = 13,
+  Trace = 14,
+  Wdog = 15,
 }
 
 /** Command names, indexed by Command. */
-export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit'];
+export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog'];
 
 export const COMMAND_USAGE: MsgKey[] = [
   'cmd.help.usage',
@@ -22,6 +32,16 @@ export const COMMAND_USAGE: MsgKey[] = [
   'cmd.mem.usage',
   'cmd.clear.usage',
   'cmd.exit.usage',
+  'cmd.caps.usage',
+  'cmd.acpi.usage',
+  'cmd.cpus.usage',
+  'cmd.pci.usage',
+  'cmd.time.usage',
+  'cmd.log.usage',
+  'cmd.audit.usage',
+  'cmd.metrics.usage',
+  'cmd.trace.usage',
+  'cmd.wdog.usage',
 ];
 
 export const COMMAND_DESCRIPTION: MsgKey[] = [
@@ -31,6 +51,16 @@ export const COMMAND_DESCRIPTION: MsgKey[] = [
   'cmd.mem.desc',
   'cmd.clear.desc',
   'cmd.exit.desc',
+  'cmd.caps.desc',
+  'cmd.acpi.desc',
+  'cmd.cpus.desc',
+  'cmd.pci.desc',
+  'cmd.time.desc',
+  'cmd.log.desc',
+  'cmd.audit.desc',
+  'cmd.metrics.desc',
+  'cmd.trace.desc',
+  'cmd.wdog.desc',
 ];
 
 export const COMMAND_DETAILS: MsgKey[] = [
@@ -40,6 +70,16 @@ export const COMMAND_DETAILS: MsgKey[] = [
   'cmd.mem.details',
   'cmd.clear.details',
   'cmd.exit.details',
+  'cmd.caps.details',
+  'cmd.acpi.details',
+  'cmd.cpus.details',
+  'cmd.pci.details',
+  'cmd.time.details',
+  'cmd.log.details',
+  'cmd.audit.details',
+  'cmd.metrics.details',
+  'cmd.trace.details',
+  'cmd.wdog.details',
 ];
 
 /** The command a word names, or -1. */

@@ -3,7 +3,14 @@
 import { text, LANGUAGE_CODES, language, setLanguage } from '../i18n/messages';
 import { PRODUCT_NAME, PRODUCT_VERSION, BUILD_INFO } from '../version';
 import { Command, COMMAND_DESCRIPTION, COMMAND_DETAILS, COMMAND_NAMES, COMMAND_USAGE, findCommand } from './command-table';
+import { unexpectedArgument, decimalArgument } from './args';
 import { cmdMem } from './cmd-mem';
+import { cmdAcpi, cmdCpus } from './cmd-acpi';
+import { cmdPci } from './cmd-pci';
+import { cmdLog, cmdAudit, cmdMetrics, cmdTrace } from './cmd-diag';
+import { cmdCaps } from './cmd-caps';
+import { cmdTime } from './cmd-time';
+import { cmdWdog } from './cmd-wdog';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
@@ -13,12 +20,6 @@ import type { MsgKey } from '../i18n/dictionary';
 import type { Span } from './format';
 
 const DEBUG_EXIT_PORT = 0xf4; // QEMU isa-debug-exit (iobase 0xf4, iosize 1)
-
-/** Reports word `index` as one too many for `command`. */
-const unexpectedArgument = (command: number, index: number) => {
-  sayError('console.unexpectedArg', COMMAND_NAMES[command], token(index), text(COMMAND_USAGE[command]));
-  return Status.Failed;
-};
 
 /** Reports a word that names no command, suggesting the closest one; returns Status.Failed. */
 export const sayUnknownCommand = (word: Span, plainKey: MsgKey, suggestKey: MsgKey) => {
@@ -77,23 +78,10 @@ const cmdClear = () => {
   return Status.Ok;
 };
 
-/** Word 1 as an exit code 0..255 (decimal digits only), or -1. */
-const exitCodeArgument = () => {
-  const word = token(1);
-  let value = 0;
-  for (let i = 0; i < word.len; i++) {
-    const digit = word.buf[word.start + i] - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-    if (value > 255) return -1;
-  }
-  return value;
-};
-
 const cmdExit = () => {
   const n = tokenCount();
   if (n > 2) return unexpectedArgument(Command.Exit, 2);
-  const code = n === 2 ? exitCodeArgument() : 0;
+  const code = n === 2 ? decimalArgument(1, 255) : 0;
   if (code < 0) {
     sayError('exit.badCode', token(1));
     return Status.Failed;
@@ -122,6 +110,26 @@ export const runCommand = (index: number) => {
       return cmdClear();
     case Command.Exit:
       return cmdExit();
+    case Command.Caps:
+      return cmdCaps();
+    case Command.Acpi:
+      return cmdAcpi();
+    case Command.Cpus:
+      return cmdCpus();
+    case Command.Pci:
+      return cmdPci();
+    case Command.Time:
+      return cmdTime();
+    case Command.Log:
+      return cmdLog();
+    case Command.Audit:
+      return cmdAudit();
+    case Command.Metrics:
+      return cmdMetrics();
+    case Command.Trace:
+      return cmdTrace();
+    case Command.Wdog:
+      return cmdWdog();
   }
   return Status.Failed;
 };

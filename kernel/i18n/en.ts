@@ -17,6 +17,7 @@ export const en = {
   'console.unknownCommand': 'Unknown command "{0}". Type "help" to list the commands.',
   'console.unknownCommandSuggest': 'Unknown command "{0}". Did you mean "{1}"?',
   'console.unexpectedArg': '{0}: unexpected argument "{1}". Usage: {2}',
+  'console.missingArg': '{0}: more arguments are needed. Usage: {1}',
   'console.internalError': 'Internal error in command {0}: {1}',
   'console.unexpectedException': 'unexpected exception',
   'log.prefix': '[{0}] ',
@@ -106,4 +107,5 @@ export const en = {
 
   // Fatal
   'fatal.unexpected': 'unexpected exception in the console: {0}',
+
 };

@@ -15,6 +15,7 @@ export const ja: Dictionary = {
   'console.unknownCommand': '不明なコマンド「{0}」です。コマンドの一覧は「help」で表示できます。',
   'console.unknownCommandSuggest': '不明なコマンド「{0}」です。「{1}」のことですか？',
   'console.unexpectedArg': '{0}: 予期しない引数「{1}」があります。使い方: {2}',
+  'console.missingArg': '{0}: 引数が足りません。使い方: {1}',
   'console.internalError': 'コマンド {0} で内部エラーが発生しました: {1}',
   'console.unexpectedException': '予期しない例外',
   'log.prefix': '[{0}] ',
@@ -104,4 +105,5 @@ export const ja: Dictionary = {
 
   // Fatal
   'fatal.unexpected': 'コンソールで予期しない例外が発生しました: {0}',
+
 };

@@ -2,12 +2,31 @@
 import { en } from './en';
 import { ja } from './ja';
 import { zh } from './zh';
-import type { Dictionary, MsgKey } from './dictionary';
+import { acpiEn, acpiJa, acpiZh } from './topics/acpi';
+import { pciEn, pciJa, pciZh } from './topics/pci';
+import { diagEn, diagJa, diagZh } from './topics/diag';
+import { platformEn, platformJa, platformZh } from './topics/platform';
+import type { MsgKey } from './dictionary';
 
 /** Language codes as the `lang` command takes them; the index is the language id. */
 export const LANGUAGE_CODES = ['en', 'ja', 'zh'];
 
-const DICTIONARIES: Partial<Dictionary>[] = [en, ja, zh];
+type Part = Partial<Record<MsgKey, string>>;
+
+/** Per language: the core dictionary, then each topic's (topics/README.md). */
+const DICTIONARIES: Part[][] = [
+  [en, acpiEn, pciEn, diagEn, platformEn],
+  [ja, acpiJa, pciJa, diagJa, platformJa],
+  [zh, acpiZh, pciZh, diagZh, platformZh],
+];
+
+const lookup = (parts: Part[], key: MsgKey) => {
+  for (let i = 0; i < parts.length; i++) {
+    const found = parts[i][key];
+    if (found !== undefined) return found;
+  }
+  return undefined;
+};
 
 let current = 0;
 
@@ -20,7 +39,8 @@ export const setLanguage = (id: number) => {
 
 /** The message template for `key` in the current language, or the English one. */
 export const text = (key: MsgKey) => {
-  const translated = DICTIONARIES[current][key];
+  const translated = lookup(DICTIONARIES[current], key);
   if (translated !== undefined) return translated;
-  return en[key];
+  const english = lookup(DICTIONARIES[0], key);
+  return english !== undefined ? english : '';
 };

@@ -15,6 +15,7 @@ export const zh: Dictionary = {
   'console.unknownCommand': '未知命令“{0}”。输入“help”查看命令列表。',
   'console.unknownCommandSuggest': '未知命令“{0}”。您是想输入“{1}”吗？',
   'console.unexpectedArg': '{0}：多余的参数“{1}”。用法：{2}',
+  'console.missingArg': '{0}：缺少参数。用法：{1}',
   'console.internalError': '命令 {0} 发生内部错误：{1}',
   'console.unexpectedException': '意外的异常',
   'log.prefix': '[{0}] ',
@@ -104,4 +105,5 @@ export const zh: Dictionary = {
 
   // Fatal
   'fatal.unexpected': '控制台发生意外异常：{0}',
+
 };

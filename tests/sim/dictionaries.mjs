@@ -1,24 +1,45 @@
 // The kernel's message dictionaries, loaded in Node (esbuild strips the types) so tests
 // can compare what the kernel printed with what the dictionaries say.
 import { build } from 'esbuild';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
 
 let loaded;
 
-/** @returns {Promise<{ en: Record<string,string>, ja: Record<string,string>, zh: Record<string,string> }>} */
+const TOPICS = readdirSync(join(ROOT, 'kernel', 'i18n', 'topics')).filter((f) => f.endsWith('.ts') && f !== 'translation.ts');
+
+/**
+ * The three dictionaries (core plus every topic's part), and `verbatim`: the keys whose text must stay as in English
+ * (the topics' `<topic>Verbatim` lists).
+ * @returns {Promise<{ en: Record<string,string>, ja: Record<string,string>, zh: Record<string,string>, verbatim: string[] }>}
+ */
 export const dictionaries = async () => {
   if (loaded) return loaded;
+  const topics = TOPICS.map((f) => `export * from './topics/${f.replace(/\.ts$/, '')}';`).join(' ');
   const result = await build({
     stdin: {
-      contents: "export { en } from './en'; export { ja } from './ja'; export { zh } from './zh';",
+      contents: `export { en } from './en'; export { ja } from './ja'; export { zh } from './zh'; ${topics}`,
       resolveDir: join(ROOT, 'kernel', 'i18n'),
       loader: 'ts',
     },
     bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'error',
   });
   const url = `data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString('base64')}`;
-  loaded = await import(url);
+  const mod = await import(url);
+  const verbatim = Object.entries(mod).filter(([name]) => name.endsWith('Verbatim')).flatMap(([, keys]) => keys);
+  const merge = (core, suffix) => {
+    const all = { ...core };
+    for (const [name, part] of Object.entries(mod)) {
+      if (!name.endsWith(suffix) || name === core) continue;
+      for (const [key, value] of Object.entries(part)) {
+        if (key in all) throw new Error(`dictionaries: key ${key} is defined twice (${name})`);
+        all[key] = value;
+      }
+    }
+    return all;
+  };
+  loaded = { en: merge(mod.en, 'En'), ja: merge(mod.ja, 'Ja'), zh: merge(mod.zh, 'Zh'), verbatim };
   return loaded;
 };
 

@@ -5,13 +5,20 @@
 //   - QEMU's isa-debug-exit at port 0xF4;
 //   - UEFI ConIn (a key queue shared in order with the UART input), ConOut (UCS-2 read
 //     from Wasm memory), GetMemoryMap (a fixture), a file table for hv_efi_file_read;
-//   - a TSC, the log lines and fatal reasons the shim would get, the exit code.
+//   - a TSC, the log lines and fatal reasons the shim would get, the exit code;
+//   - a CPU profile (CPUID leaves, MSRs; an absent MSR is a #GP and fails the run);
+//   - physical memory: readable and writable only inside the memory map's descriptors
+//     (any other access is a page fault and fails the run), firmware page allocation at
+//     an address (the memory map shows the pages as EfiLoaderData), ACPI tables placed
+//     at their addresses, the RSDP in the configuration table;
+//   - port and MMIO devices: the ACPI PM timer, an HPET, and any the test adds (PCI).
 // Input is one timeline of UART bytes, ConIn keys and idle polls. When it is used up,
 // polls count as empty; past a limit the machine fails (a test's input must end with
 // `exit`), so a kernel that never exits cannot hang a test.
 import { hostAbi, porfforBuiltinImports } from '../../toolchain/host-abi.mjs';
 import { ovmfQ35_512M } from './fixtures/memory-maps.mjs';
 import { Terminal } from './terminal.mjs';
+import { machineCpu } from './fixtures/machines.mjs';
 
 export const COM1 = 0x3f8;
 export const DEBUG_EXIT_PORT = 0xf4;
@@ -58,6 +65,14 @@ export class Machine {
    * @param {boolean} [o.uart] whether COM1 exists (default true)
    * @param {bigint} [o.bootTsc] TSC at efi_main
    * @param {number} [o.emptyPollLimit]
+   * @param {{cpuid: Record<string, number[]>, msrs: Record<string, bigint>}} [o.cpu] CPUID
+   *   results by "leaf" or "leaf:subleaf" (hex, e.g. "0x7:0"), MSR values by hex number
+   * @param {{ rsdp?: {addr: number|bigint, revision: 1|2}, regions?: Array<{addr: number|bigint, bytes: Uint8Array}> }} [o.acpi]
+   *   RSDP in the configuration table and memory contents (the tables) to place
+   * @param {Array<{mmio?: {base: number, size: number, read32: Function, write32: Function},
+   *   io?: {base: number, size: number, in32: Function, out32: Function}}>} [o.devices]
+   * @param {number} [o.pmTimerPort] port of the ACPI PM timer (24-bit, 3.579545 MHz), or 0 for none
+   * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
    */
   constructor(o = {}) {
     this.queue = [];
@@ -70,6 +85,20 @@ export class Machine {
     this.uartPresent = o.uart ?? true;
     this.bootTsc = o.bootTsc ?? 0x1fffff000n; // lo close to 2^32: the first reads carry into hi
     this.emptyPollLimit = o.emptyPollLimit ?? 100000;
+    this.cpu = o.cpu ?? machineCpu('qemu-q35-intel-iommu-smp4');
+    this.physPages = new Map(); // page number -> Uint8Array(4096), written pages only
+    this.allocations = []; // [firstPage, pages] from hv_efi_alloc_pages, as numbers
+    this.allocCalls = [];
+    this.freeCalls = [];
+    this.rsdp = o.acpi?.rsdp ?? null;
+    for (const r of o.acpi?.regions ?? []) this.#physStore(BigInt(r.addr), r.bytes);
+    this.devices = [...(o.devices ?? [])];
+    const pm = o.pmTimerPort ?? 0x608;
+    if (pm) this.devices.push({ io: { base: pm, size: 4, in32: () => Math.floor(this.seconds * 3579545) & 0xffffff, out32: () => {} } });
+    const hpet = o.hpetBase ?? 0xfed00000;
+    if (hpet) this.devices.push({ mmio: hpetModel(hpet, this) });
+    this.watchdogCalls = [];
+    this.ioReads = 0;
 
     this.memory = null;
     this.failure = null;
@@ -173,6 +202,178 @@ export class Machine {
     return this.bootTsc + 2500000n + BigInt(this.stallMicros) * 3000n + BigInt(this.hostCalls) * 40n;
   }
 
+  /** Seconds since efi_main, as the TSC (3 GHz) counts them. */
+  get seconds() {
+    return Number(this.#tsc() - this.bootTsc) / 3e9;
+  }
+
+  #device(kind, addr) {
+    for (const d of this.devices) {
+      const r = d[kind];
+      if (r && addr >= r.base && addr < r.base + r.size) return r;
+    }
+    return null;
+  }
+
+  #in32(port) {
+    const d = this.#device('io', port);
+    return d ? d.in32(port) >>> 0 : 0xffffffff;
+  }
+
+  #out32(port, value) {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) this.#fail(`sim: out32(0x${port.toString(16)}, ${value}): not a u32`);
+    const d = this.#device('io', port);
+    if (d) d.out32(port, value);
+    else this.otherPortWrites.push([port, value]);
+  }
+
+  // ---- CPU ----
+
+  #cpuid(leaf, subleaf, outAddr) {
+    const key = (n) => `0x${n.toString(16)}`;
+    const r = this.cpu.cpuid[`${key(leaf)}:${key(subleaf)}`] ?? this.cpu.cpuid[key(leaf)] ?? [0, 0, 0, 0];
+    const b = this.#bytes(outAddr, 16, 'hv_cpuid');
+    const dv = new DataView(b.buffer, b.byteOffset, 16);
+    r.forEach((v, i) => dv.setUint32(i * 4, v >>> 0, true));
+  }
+
+  #rdmsr(msr, outAddr) {
+    const v = this.cpu.msrs[`0x${msr.toString(16)}`];
+    if (v === undefined) this.#fail(`sim: #GP: RDMSR of MSR 0x${msr.toString(16)}, which this CPU does not have`);
+    this.#store64(outAddr, BigInt(v), 'hv_rdmsr');
+  }
+
+  // ---- physical memory ----
+
+  /** The descriptor type covering [addr, addr+len), or -1 when the range is not inside one. */
+  #mapTypeAt(addr, len) {
+    for (const [type, start, pages] of this.memoryMap) {
+      const s = BigInt(start), e = s + BigInt(pages) * 4096n;
+      if (addr >= s && addr + BigInt(len) <= e) return type;
+    }
+    return -1;
+  }
+
+  #physCheck(lo, hi, len, who) {
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi < 0 || lo > 0xffffffff || hi > 0xfffff) {
+      this.#fail(`sim: ${who}: bad physical address halves (${lo}, ${hi})`);
+    }
+    const addr = (BigInt(hi) << 32n) | BigInt(lo);
+    const type = this.#mapTypeAt(addr, len);
+    if (type < 0 || type === 11 || type === 12) {
+      this.#fail(`sim: ${who}: page fault: [0x${addr.toString(16)}, +${len}) is not memory in the firmware's map`);
+    }
+    return addr;
+  }
+
+  #physPage(page, create) {
+    let p = this.physPages.get(page);
+    if (!p && create) {
+      p = new Uint8Array(4096);
+      this.physPages.set(page, p);
+    }
+    return p;
+  }
+
+  #physStore(addr, bytes) {
+    for (let i = 0; i < bytes.length; i++) {
+      const a = addr + BigInt(i);
+      this.#physPage(a >> 12n, true)[Number(a & 0xfffn)] = bytes[i];
+    }
+  }
+
+  /** Bytes of simulated physical memory (for tests). */
+  physRead(addr, len) {
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) {
+      const a = BigInt(addr) + BigInt(i);
+      const p = this.#physPage(a >> 12n, false);
+      out[i] = p ? p[Number(a & 0xfffn)] : 0;
+    }
+    return out;
+  }
+
+  /** Writes simulated physical memory (for tests). */
+  physWrite(addr, bytes) {
+    this.#physStore(BigInt(addr), bytes);
+  }
+
+  #mmio(lo, hi, who) {
+    const addr = hi * 4294967296 + lo;
+    if (!Number.isInteger(addr) || addr % 4 !== 0) this.#fail(`sim: ${who}: unaligned MMIO address ${addr}`);
+    return addr;
+  }
+
+  #mmioRead32(lo, hi) {
+    const addr = this.#mmio(lo, hi, 'hv_mmio_read32');
+    const d = this.#device('mmio', addr);
+    return d ? d.read32(addr - d.base) >>> 0 : 0xffffffff;
+  }
+
+  #mmioWrite32(lo, hi, value) {
+    const addr = this.#mmio(lo, hi, 'hv_mmio_write32');
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) this.#fail(`sim: hv_mmio_write32: ${value} is not a u32`);
+    const d = this.#device('mmio', addr);
+    if (d) d.write32(addr - d.base, value);
+  }
+
+  // ---- firmware page allocation (AllocatePages(AllocateAddress), FreePages) ----
+
+  #allocPages(lo, hi, pages) {
+    this.allocCalls.push([hi * 4294967296 + lo, pages]);
+    const first = (hi * 4294967296 + lo) / 4096;
+    if (!Number.isInteger(first) || first === 0 || !Number.isInteger(pages) || pages <= 0) return 2; // EFI_INVALID_PARAMETER
+    const addr = BigInt(first) * 4096n;
+    if (this.#mapTypeAt(addr, pages * 4096) !== 7) return 14; // EFI_NOT_FOUND: not free memory
+    for (const [f, n] of this.allocations) if (first < f + n && f < first + pages) return 14;
+    this.allocations.push([first, pages]);
+    this.allocations.sort((a, b) => a[0] - b[0]);
+    // Firmware does not clear pages: fill them so a test sees whether the kernel zeroes them.
+    for (let p = 0; p < pages; p++) {
+      const page = this.physPages.get(first + p);
+      if (page) page.fill(0xa5);
+      else if (pages <= 4096) this.#physPage(BigInt(first + p), true).fill(0xa5);
+    }
+    return 0;
+  }
+
+  #freePages(lo, hi, pages) {
+    this.freeCalls.push([hi * 4294967296 + lo, pages]);
+    const first = (hi * 4294967296 + lo) / 4096;
+    const i = this.allocations.findIndex(([f, n]) => first >= f && first + pages <= f + n);
+    if (i < 0 || !Number.isInteger(first) || pages <= 0) return 14; // EFI_NOT_FOUND
+    const [f, n] = this.allocations[i];
+    const rest = [];
+    if (first > f) rest.push([f, first - f]);
+    if (first + pages < f + n) rest.push([first + pages, f + n - first - pages]);
+    this.allocations.splice(i, 1, ...rest);
+    return 0;
+  }
+
+  /** The memory map as the firmware reports it now: allocated pages are EfiLoaderData. */
+  get currentMemoryMap() {
+    if (this.allocations.length === 0) return this.memoryMap;
+    const out = [];
+    for (const d of this.memoryMap) {
+      const [type, start, pages, attribute = 0n] = d;
+      if (type !== 7) {
+        out.push(d);
+        continue;
+      }
+      let cursor = Number(BigInt(start) / 4096n);
+      const end = cursor + Number(pages);
+      for (const [f, n] of this.allocations) {
+        if (f + n <= cursor || f >= end) continue;
+        if (f > cursor) out.push([7, BigInt(cursor) * 4096n, BigInt(f - cursor), attribute]);
+        const s = Math.max(f, cursor), e = Math.min(f + n, end);
+        out.push([2, BigInt(s) * 4096n, BigInt(e - s), attribute]);
+        cursor = e;
+      }
+      if (cursor < end) out.push([7, BigInt(cursor) * 4096n, BigInt(end - cursor), attribute]);
+    }
+    return out;
+  }
+
   #in8(port) {
     if (port >= COM1 && port <= COM1 + 7) {
       if (!this.uartPresent) return 0xff;
@@ -255,7 +456,7 @@ export class Machine {
   #memoryMap(outAddr, cap) {
     const override = this.memoryMapResult?.(cap);
     if (override !== undefined) return override;
-    const map = this.memoryMap;
+    const map = this.currentMemoryMap;
     const needed = map.length * 24;
     if (needed > cap) return -needed;
     const b = this.#bytes(outAddr, needed, 'hv_efi_memory_map');
@@ -291,6 +492,40 @@ export class Machine {
     const f = {
       hv_io_in8: (port) => m.#in8(port),
       hv_io_out8: (port, value) => m.#out8(port, value),
+      hv_io_in32: (port) => m.#in32(port),
+      hv_io_out32: (port, value) => m.#out32(port, value),
+      hv_cpuid: (leaf, subleaf, outAddr) => m.#cpuid(leaf, subleaf, outAddr),
+      hv_rdmsr: (msr, outAddr) => m.#rdmsr(msr, outAddr),
+      hv_phys_read: (lo, hi, outAddr, len) => {
+        const addr = m.#physCheck(lo, hi, len, 'hv_phys_read');
+        m.#bytes(outAddr, len, 'hv_phys_read').set(m.physRead(addr, len));
+      },
+      hv_phys_write: (lo, hi, srcAddr, len) => {
+        const addr = m.#physCheck(lo, hi, len, 'hv_phys_write');
+        m.#physStore(addr, m.#bytes(srcAddr, len, 'hv_phys_write').slice());
+      },
+      hv_phys_zero: (lo, hi, len) => {
+        const addr = m.#physCheck(lo, hi, len, 'hv_phys_zero');
+        for (let p = addr >> 12n; p < (addr + BigInt(len) + 4095n) >> 12n; p++) {
+          const page = m.physPages.get(p);
+          if (!page) continue;
+          const from = p === addr >> 12n ? Number(addr & 0xfffn) : 0;
+          const to = Math.min(4096, Number(addr + BigInt(len) - p * 4096n));
+          page.fill(0, from, to);
+        }
+      },
+      hv_mmio_read32: (lo, hi) => m.#mmioRead32(lo, hi),
+      hv_mmio_write32: (lo, hi, value) => m.#mmioWrite32(lo, hi, value),
+      hv_efi_alloc_pages: (lo, hi, pages) => m.#allocPages(lo, hi, pages),
+      hv_efi_free_pages: (lo, hi, pages) => m.#freePages(lo, hi, pages),
+      hv_efi_acpi_rsdp: (outAddr) => {
+        m.#store64(outAddr, BigInt(m.rsdp?.addr ?? 0), 'hv_efi_acpi_rsdp');
+        return m.rsdp ? m.rsdp.revision : 0;
+      },
+      hv_efi_set_watchdog: (seconds) => {
+        m.watchdogCalls.push(seconds);
+        return 0;
+      },
       hv_tsc: (outAddr) => {
         const t = m.#tsc();
         m.tscReads.push(t);
@@ -369,6 +604,36 @@ export class Machine {
     return this.memory.buffer.byteLength;
   }
 }
+
+/** An HPET (IA-PC HPET 1.0a section 2.3): capabilities, configuration, a 100 MHz main counter. */
+const hpetModel = (base, machine) => {
+  let enabled = false;
+  let offset = 0; // counter value when last disabled
+  let since = 0; // machine seconds when enabled
+  const counter = () => (enabled ? offset + Math.floor((machine.seconds - since) * 1e8) : offset);
+  return {
+    base, size: 0x400,
+    read32: (off) => {
+      switch (off) {
+        case 0x00: return 0x8086a201; // vendor 8086, 64-bit counter, 3 timers, rev 1
+        case 0x04: return 10000000; // period in femtoseconds (100 MHz)
+        case 0x10: return enabled ? 1 : 0;
+        case 0xf0: return counter() % 4294967296;
+        case 0xf4: return Math.floor(counter() / 4294967296);
+        default: return 0;
+      }
+    },
+    write32: (off, v) => {
+      if (off === 0x10) {
+        const now = (v & 1) !== 0;
+        if (now && !enabled) since = machine.seconds;
+        if (!now && enabled) offset = counter();
+        enabled = now;
+      }
+      if (off === 0xf0 && !enabled) offset = v;
+    },
+  };
+};
 
 const normPath = (p) => p.replace(/\//g, '\\').toLowerCase();
 

@@ -1,0 +1,4 @@
+// Timekeeping (time). (Being written.)
+import { Status } from './status';
+
+export const cmdTime = () => Status.Failed;

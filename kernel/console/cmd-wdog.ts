@@ -1,0 +1,4 @@
+// The firmware watchdog (wdog). (Being written.)
+import { Status } from './status';
+
+export const cmdWdog = () => Status.Failed;

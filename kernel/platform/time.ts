@@ -1,0 +1,27 @@
+// Timekeeping: the TSC since efi_main, its frequency, uptime. (Calibration being written.)
+import { dataAddress } from '../host/memory';
+
+const now = new Uint32Array(2);
+const boot = new Uint32Array(2);
+let nowAddr = -1;
+let bootLo = 0;
+let bootHi = 0;
+let hz = 0;
+
+/** TSC ticks since efi_main (a double, exact below 2^53). */
+export const ticksSinceBoot = () => {
+  if (nowAddr < 0) {
+    nowAddr = dataAddress(now);
+    hv_boot_tsc(dataAddress(boot));
+    bootLo = boot[0];
+    bootHi = boot[1];
+  }
+  hv_tsc(nowAddr);
+  return (now[1] - bootHi) * 4294967296 + (now[0] - bootLo);
+};
+
+/** The TSC frequency in Hz, 0 until known. */
+export const tscHz = () => hz;
+
+/** Microseconds since efi_main (0 until the TSC frequency is known). */
+export const uptimeMicros = () => (hz > 0 ? Math.floor((ticksSinceBoot() * 1000000) / hz) : 0);
