@@ -5,6 +5,7 @@ import { Edit, editorKey, editorReset } from './editor';
 import { Key, inputIdle, pollInput } from './input';
 import { detachedTerminals, outputInit, say } from './output';
 import { runStartupScript } from './script';
+import { discoverPlatform } from '../platform/discover';
 import { executeLine, showPrompt } from './session';
 import { exitRequested } from './state';
 
@@ -33,6 +34,7 @@ export const runConsole = () => {
   if (!serial) log(Level.Warn, Category.Boot, 'boot.noSerial');
   say('boot.banner', PRODUCT_NAME, PRODUCT_VERSION);
   say('boot.hint');
+  discoverPlatform();
   runStartupScript();
   while (!exitRequested()) {
     showPrompt();

@@ -22,10 +22,17 @@ export const enum Category {
   Console = 1,
   Script = 2,
   Kernel = 3,
+  Acpi = 4,
+  Pci = 5,
+  Cpu = 6,
+  Memory = 7,
+  Time = 8,
+  Watchdog = 9,
+  Diag = 10,
 }
 
 /** Category tags as shown in brackets, indexed by Category. */
-const CATEGORY_NAMES = ['boot', 'console', 'script', 'kernel'];
+const CATEGORY_NAMES = ['boot', 'console', 'script', 'kernel', 'acpi', 'pci', 'cpu', 'memory', 'time', 'watchdog', 'diag'];
 
 const RING_SIZE = 32;
 const LINE_BYTES = 240;
