@@ -6,6 +6,7 @@ import { Key, inputIdle, pollInput } from './input';
 import { detachedTerminals, outputInit, say } from './output';
 import { runStartupScript } from './script';
 import { discoverPlatform } from '../platform/discover';
+import { petWatchdog } from '../platform/watchdog';
 import { executeLine, showPrompt } from './session';
 import { exitRequested } from './state';
 
@@ -19,6 +20,7 @@ const readLine = () => {
     if (ev === Key.None) {
       hv_efi_stall(IDLE_STALL_US);
       inputIdle();
+      petWatchdog();
       continue;
     }
     const edit = editorKey(ev);

@@ -2,9 +2,17 @@
 // CPU capabilities, the TSC frequency. Each step reports its own problems and the next
 // one runs regardless.
 import { readFirmwareMap } from '../memory/firmware-map';
+import { detectCapabilities } from '../cpu/capabilities';
+import { Category, Level, log } from '../diag/log';
+import { text } from '../i18n/messages';
+import { tscSourceKey } from '../console/cmd-time';
 import { discoverAcpi } from './acpi/acpi';
+import { calibrateTsc, tscSource } from './time';
 
 export const discoverPlatform = () => {
   readFirmwareMap();
   discoverAcpi();
+  detectCapabilities();
+  const hz = calibrateTsc();
+  log(Level.Debug, Category.Time, 'time.calibrated', hz / 1e6, text(tscSourceKey(tscSource())));
 };

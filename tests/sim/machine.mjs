@@ -89,6 +89,7 @@ export class Machine {
     this.physPages = new Map(); // page number -> Uint8Array(4096), written pages only
     this.allocations = []; // [firstPage, pages] from hv_efi_alloc_pages, as numbers
     this.allocCalls = [];
+    this.zeroCalls = []; // [address, length] of hv_phys_zero
     this.freeCalls = [];
     this.rsdp = o.acpi?.rsdp ?? null;
     for (const r of o.acpi?.regions ?? []) this.#physStore(BigInt(r.addr), r.bytes);
@@ -506,6 +507,7 @@ export class Machine {
       },
       hv_phys_zero: (lo, hi, len) => {
         const addr = m.#physCheck(lo, hi, len, 'hv_phys_zero');
+        m.zeroCalls.push([Number(addr), len]);
         for (let p = addr >> 12n; p < (addr + BigInt(len) + 4095n) >> 12n; p++) {
           const page = m.physPages.get(p);
           if (!page) continue;
