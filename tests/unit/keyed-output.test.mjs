@@ -77,8 +77,14 @@ test('messages are written as a dictionary key plus arguments, never as literal 
       problems.push(`${where(c)}: ${c.name}() without a key`);
       continue;
     }
-    if (ts.isStringLiteral(key)) {
-      if (!Object.hasOwn(en, key.text)) problems.push(`${where(c)}: key "${key.text}" is not in en.ts`);
+    // a key is a literal, or a choice between literal keys (cond ? 'a.key' : 'b.key')
+    const literalKeys = (n) => ts.isStringLiteral(n) ? [n]
+      : ts.isParenthesizedExpression(n) ? literalKeys(n.expression)
+      : ts.isConditionalExpression(n) ? [literalKeys(n.whenTrue), literalKeys(n.whenFalse)].every(Boolean) ? [...literalKeys(n.whenTrue), ...literalKeys(n.whenFalse)] : null
+      : null;
+    const keys = literalKeys(key);
+    if (keys) {
+      for (const k of keys) if (!Object.hasOwn(en, k.text)) problems.push(`${where(c)}: key "${k.text}" is not in the dictionaries`);
     } else if (isTextLiteral(key)) {
       problems.push(`${where(c)}: ${c.name}() key is built text: ${key.getText()}`);
     }
