@@ -8,6 +8,7 @@ import { cmdMem } from './cmd-mem';
 import { cmdAcpi, cmdCpus } from './cmd-acpi';
 import { cmdPci } from './cmd-pci';
 import { cmdLog, cmdAudit, cmdMetrics, cmdTrace } from './cmd-diag';
+import { audit, AuditEvent, AuditSetting } from '../diag/audit';
 import { cmdCaps } from './cmd-caps';
 import { cmdTime } from './cmd-time';
 import { cmdWdog } from './cmd-wdog';
@@ -63,7 +64,9 @@ const cmdLang = () => {
   }
   for (let i = 0; i < LANGUAGE_CODES.length; i++) {
     if (spanIs(token(1), LANGUAGE_CODES[i])) {
+      const before = language();
       setLanguage(i);
+      if (i !== before) audit(AuditEvent.ConfigChange, AuditSetting.Language, i, 'diag.audit.langChanged', LANGUAGE_CODES[before], LANGUAGE_CODES[i]);
       say('lang.changed');
       return Status.Ok;
     }

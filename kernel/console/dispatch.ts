@@ -3,6 +3,8 @@
 // reported (translated) and the console goes on.
 import { describeError } from '../diag/kernel-error';
 import { Category, Level, logQuiet } from '../diag/log';
+import { trace, TracePoint } from '../diag/trace';
+import { countCommand } from './cmd-diag';
 import { COMMAND_NAMES, findCommand } from './command-table';
 import { runCommand, sayUnknownCommand } from './commands';
 import { sayError } from './output';
@@ -15,6 +17,8 @@ export const runLine = (buf: Uint32Array, length: number) => {
   const word = token(0);
   const command = findCommand(word);
   if (command < 0) return sayUnknownCommand(word, 'console.unknownCommand', 'console.unknownCommandSuggest');
+  trace(TracePoint.ConsoleCommand, command, tokenCount(), 0, 0);
+  countCommand(command);
   try {
     return runCommand(command);
   } catch (e) {
