@@ -5,6 +5,7 @@
 // hostAddressLo/Hi split one for the host ABI. A NUMA node can be asked for: without an
 // SRAT every page is on node 0, and the preference is recorded.
 import { EFI_CONVENTIONAL_MEMORY, firmwareMapCount, mapPages, mapStart, mapType, readFirmwareMap } from './firmware-map';
+import { metricPageRequest, metricPages } from '../platform/platform-metrics';
 
 export const PAGE_SIZE = 4096;
 export const PAGES_2M = 512;
@@ -93,6 +94,8 @@ const carveSpare = (i: number, start: number, pages: number) => {
   addSpare(end, (blockEnd - end) / PAGE_SIZE);
 };
 
+const updateMetrics = () => metricPages(pagesInUse(), sparePagesKept(), stats[FROM_FIRMWARE]);
+
 /** Asks the firmware for `pages` at `alignPages` alignment in free memory; the address or an AllocError. */
 const fromFirmware = (pages: number, alignPages: number) => {
   const n = readFirmwareMap();
@@ -120,6 +123,7 @@ const fromFirmware = (pages: number, alignPages: number) => {
 export const allocatePages = (pages: number, alignPages: number, node: number) => {
   if (!(pages >= 1) || Math.floor(pages) !== pages || !isPowerOfTwo(alignPages) || liveCount === MAX_BLOCKS) {
     stats[FAILURES]++;
+    metricPageRequest(false);
     return AllocError.BadRequest;
   }
   if (node !== 0) stats[NUMA_REQUESTS]++;
@@ -133,6 +137,7 @@ export const allocatePages = (pages: number, alignPages: number, node: number) =
     start = fromFirmware(pages, alignPages);
     if (start < 0) {
       stats[FAILURES]++;
+      metricPageRequest(false);
       return start;
     }
   }
@@ -141,6 +146,8 @@ export const allocatePages = (pages: number, alignPages: number, node: number) =
   livePages[liveCount] = pages;
   liveCount++;
   stats[ALLOCATIONS]++;
+  metricPageRequest(true);
+  updateMetrics();
   return start;
 };
 
@@ -154,6 +161,7 @@ export const freePages = (start: number) => {
     livePages[i] = livePages[liveCount];
     addSpare(start, pages);
     stats[FREES]++;
+    updateMetrics();
     return 0;
   }
   return AllocError.NotAllocated;

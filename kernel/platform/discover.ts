@@ -8,6 +8,8 @@ import { text } from '../i18n/messages';
 import { tscSourceKey } from '../console/cmd-time';
 import { discoverAcpi } from './acpi/acpi';
 import { calibrateTsc, tscSource } from './time';
+import { caps } from '../cpu/capabilities';
+import { metricDiscovery } from './platform-metrics';
 
 export const discoverPlatform = () => {
   readFirmwareMap();
@@ -15,4 +17,5 @@ export const discoverPlatform = () => {
   detectCapabilities();
   const hz = calibrateTsc();
   log(Level.Debug, Category.Time, 'time.calibrated', hz / 1e6, text(tscSourceKey(tscSource())));
+  metricDiscovery(hz, tscSource(), caps.cpus, caps.vtdUnits, caps.amdViUnits);
 };

@@ -2,6 +2,9 @@
 // resets the machine unless re-armed in time. While armed, the console's idle loop pets it
 // (re-arms it once half the period has passed), so it fires only when Zerovisor stops running.
 import { ticksSinceBoot, tscHz } from './time';
+import { audit, AuditEvent } from '../diag/audit';
+import { Category, Level, logQuiet } from '../diag/log';
+import { metricWatchdog, metricWatchdogRearm } from './platform-metrics';
 
 export const WATCHDOG_MAX_SECONDS = 86400;
 
@@ -16,6 +19,14 @@ export const setWatchdog = (seconds: number) => {
     armedSeconds = seconds;
     lastArmTicks = ticksSinceBoot();
     pets = 0;
+    metricWatchdog(seconds);
+    if (seconds > 0) {
+      audit(AuditEvent.WatchdogArm, seconds, 0, 'wdog.audit.arm', seconds);
+      logQuiet(Level.Info, Category.Watchdog, 'wdog.audit.arm', seconds);
+    } else {
+      audit(AuditEvent.WatchdogDisarm, 0, 0, 'wdog.audit.disarm');
+      logQuiet(Level.Info, Category.Watchdog, 'wdog.audit.disarm');
+    }
   }
   return status;
 };
@@ -29,6 +40,7 @@ export const petWatchdog = () => {
   if (hv_efi_set_watchdog(armedSeconds) === 0) {
     lastArmTicks = ticksSinceBoot();
     pets++;
+    metricWatchdogRearm();
   }
 };
 

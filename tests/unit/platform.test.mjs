@@ -193,3 +193,24 @@ test('mem alloc|free: bad arguments are translated errors and change nothing', (
   assert.match(s, /mem alloc：“-1”不是 1 到 1048576 的页数。/);
   assert.deepEqual(m.allocCalls, []);
 });
+
+test('the watchdog is audited and, with the page allocator and discovery, shown in metrics', () => {
+  const s = session(run(['wdog 30', 'wdog off', 'mem alloc 2', 'mem alloc 1 2m', 'mem free 0x200000', 'mem alloc 1 1g', 'audit --json', 'metrics'], machineOptions('qemu-q35-intel-iommu-smp4')));
+  const auditLines = after(s, 'zerovisor> audit --json\r\n').split('zerovisor> metrics')[0].trim().split('\r\n').map((l) => JSON.parse(l));
+  assert.deepEqual(auditLines.map((e) => [e.seq, e.event, e.subjects, e.key, e.args]), [
+    [1, 'watchdog.arm', [30, 0], 'wdog.audit.arm', [30]],
+    [2, 'watchdog.disarm', [0, 0], 'wdog.audit.disarm', []],
+  ]);
+  const metrics = after(s, 'zerovisor> metrics\r\n');
+  const sample = (name) => Number(metrics.match(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)\\r?$`, 'm'))?.[1]);
+  assert.equal(sample('zerovisor_watchdog_seconds'), 0);
+  assert.equal(sample('zerovisor_pages{state="in_use"}'), 2);
+  assert.equal(sample('zerovisor_pages{state="spare"}'), 1);
+  assert.equal(sample('zerovisor_pages{state="from_firmware"}'), 3);
+  assert.equal(sample('zerovisor_page_requests_total{result="ok"}'), 2);
+  assert.equal(sample('zerovisor_page_requests_total{result="failed"}'), 1);
+  assert.equal(sample('zerovisor_cpus'), 4);
+  assert.equal(sample('zerovisor_iommu_units{kind="vtd"}'), 1);
+  assert.ok(Math.abs(sample('zerovisor_tsc_hz{source="pm-timer"}') - 3e9) < 3e9 * 0.005);
+  assert.match(metrics, /^# TYPE zerovisor_pages gauge\r?$/m);
+});

@@ -3,6 +3,16 @@
 import type { Translation } from './translation';
 
 export const platformEn = {
+  'platform.metric.tscHz': 'TSC frequency in Hz, by where it came from.',
+  'platform.metric.cpus': 'Processors listed in the ACPI MADT.',
+  'platform.metric.iommuUnits': 'IOMMU units found in ACPI (DMAR, IVRS).',
+  'platform.metric.pages': '4 KiB pages of the page allocator, by state.',
+  'platform.metric.pageRequests': 'Page allocation requests, by result.',
+  'platform.metric.watchdogSeconds': 'Firmware watchdog timeout in seconds (0 = off).',
+  'platform.metric.watchdogRearms': 'Times the console re-armed the firmware watchdog.',
+  'wdog.audit.arm': 'watchdog armed for {0} s',
+  'wdog.audit.disarm': 'watchdog disarmed',
+
   'cmd.caps.usage': 'caps [--json]',
   'cmd.caps.desc': 'Show what this machine offers a hypervisor',
   'cmd.caps.details': 'Shows the processor, its virtualization support (Intel VMX with EPT and VPID, or AMD SVM with nested paging) read from CPUID and the VMX capability MSRs, the IOMMUs and CPUs from ACPI, the TSC, the watchdog, and whether guests can run. With --json, prints the same as one JSON object.',
@@ -120,6 +130,16 @@ export const platformEn = {
 };
 
 export const platformJa: Translation<typeof platformEn> = {
+  'platform.metric.tscHz': 'TSC frequency in Hz, by where it came from.',
+  'platform.metric.cpus': 'Processors listed in the ACPI MADT.',
+  'platform.metric.iommuUnits': 'IOMMU units found in ACPI (DMAR, IVRS).',
+  'platform.metric.pages': '4 KiB pages of the page allocator, by state.',
+  'platform.metric.pageRequests': 'Page allocation requests, by result.',
+  'platform.metric.watchdogSeconds': 'Firmware watchdog timeout in seconds (0 = off).',
+  'platform.metric.watchdogRearms': 'Times the console re-armed the firmware watchdog.',
+  'wdog.audit.arm': 'ウォッチドッグを {0} 秒で設定',
+  'wdog.audit.disarm': 'ウォッチドッグを解除',
+
   'cmd.caps.usage': 'caps [--json]',
   'cmd.caps.desc': 'このマシンがハイパーバイザーに提供する機能を表示',
   'cmd.caps.details': 'プロセッサー、CPUID と VMX 機能 MSR から読んだ仮想化支援（Intel VMX と EPT・VPID、または AMD SVM とネステッドページング）、ACPI の IOMMU と CPU、TSC、ウォッチドッグ、ゲストを実行できるかを表示します。--json を付けると同じ内容を 1 つの JSON オブジェクトで出力します。',
@@ -232,6 +252,16 @@ export const platformJa: Translation<typeof platformEn> = {
 };
 
 export const platformZh: Translation<typeof platformEn> = {
+  'platform.metric.tscHz': 'TSC frequency in Hz, by where it came from.',
+  'platform.metric.cpus': 'Processors listed in the ACPI MADT.',
+  'platform.metric.iommuUnits': 'IOMMU units found in ACPI (DMAR, IVRS).',
+  'platform.metric.pages': '4 KiB pages of the page allocator, by state.',
+  'platform.metric.pageRequests': 'Page allocation requests, by result.',
+  'platform.metric.watchdogSeconds': 'Firmware watchdog timeout in seconds (0 = off).',
+  'platform.metric.watchdogRearms': 'Times the console re-armed the firmware watchdog.',
+  'wdog.audit.arm': '看门狗已启用，{0} 秒',
+  'wdog.audit.disarm': '看门狗已停用',
+
   'cmd.caps.usage': 'caps [--json]',
   'cmd.caps.desc': '显示本机为虚拟机监控器提供的能力',
   'cmd.caps.details': '显示处理器、从 CPUID 和 VMX 能力 MSR 读取的虚拟化支持（Intel VMX 及 EPT、VPID，或 AMD SVM 及嵌套分页）、ACPI 中的 IOMMU 和 CPU、TSC、看门狗，以及能否运行客户机。加 --json 时以一个 JSON 对象输出相同内容。',
@@ -345,6 +375,7 @@ export const platformZh: Translation<typeof platformEn> = {
 
 /** Keys whose text is the same in every language (command syntax, machine-read lines). */
 export const platformVerbatim = [
+  'platform.metric.tscHz', 'platform.metric.cpus', 'platform.metric.iommuUnits', 'platform.metric.pages', 'platform.metric.pageRequests', 'platform.metric.watchdogSeconds', 'platform.metric.watchdogRearms',
   'cmd.caps.usage', 'cmd.time.usage', 'cmd.wdog.usage', 'caps.row',
   'caps.json.open', 'caps.json.object', 'caps.json.objectNext', 'caps.json.string',
   'caps.json.stringNext', 'caps.json.value', 'caps.json.valueNext', 'caps.json.end',
