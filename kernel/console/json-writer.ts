@@ -1,8 +1,9 @@
 // Writes one JSON object on one console line (RFC 8259), piece by piece, through the
 // verbatim 'caps.json.*' templates. Names are the kernel's own constants; string values
-// must not need escaping (the callers pass identifiers and sanitized CPUID text).
-import type { Arg } from './format';
+// are escaped (kernel/diag/json.ts), so CPUID text with quotes stays valid JSON.
+import { Span } from './format';
 import { say, sayInline } from './output';
+import { jsonEscapeCodePoints, jsonEscapeString, piece0 } from '../diag/json';
 
 const MAX_DEPTH = 8;
 const hasMember = new Uint8Array(MAX_DEPTH);
@@ -26,8 +27,10 @@ export const jsonObject = (name: string) => {
 };
 
 /** A string member "name":"value". */
-export const jsonString = (name: string, value: Arg) => {
-  sayInline(hasMember[depth] !== 0 ? 'caps.json.stringNext' : 'caps.json.string', name, value);
+export const jsonString = (name: string, value: string | Span) => {
+  if (typeof value === 'string') jsonEscapeString(piece0, value);
+  else jsonEscapeCodePoints(piece0, value.buf, value.start, value.len);
+  sayInline(hasMember[depth] !== 0 ? 'caps.json.stringNext' : 'caps.json.string', name, piece0);
   hasMember[depth] = 1;
 };
 

@@ -91,7 +91,7 @@ const putChars = (codes: Uint32Array, at: number, value: number) => {
   let n = 0;
   for (let i = 0; i < 4; i++) {
     const c = (value >>> (i * 8)) & 0xff;
-    codes[at + i] = c >= 0x20 && c < 0x7f ? c : 0x20;
+    codes[at + i] = c >= 0x20 && c < 0x7f ? c : 0x20; // printable ASCII only (JSON escapes quotes)
     if (c !== 0) n++;
   }
   return n;

@@ -214,3 +214,13 @@ test('the watchdog is audited and, with the page allocator and discovery, shown 
   assert.ok(Math.abs(sample('zerovisor_tsc_hz{source="pm-timer"}') - 3e9) < 3e9 * 0.005);
   assert.match(metrics, /^# TYPE zerovisor_pages gauge\r?$/m);
 });
+
+test('caps --json stays valid JSON when the CPU brand string holds quotes and backslashes', () => {
+  const o = machineOptions('qemu-q35-intel-iommu-smp4');
+  const text = 'Evil "CPU" \\ brand\x01\x7f';
+  const bytes = Buffer.alloc(48);
+  bytes.write(text, 'latin1');
+  for (let i = 0; i < 3; i++) o.cpu.cpuid[`0x${(0x80000002 + i).toString(16)}:0x0`] = [0, 1, 2, 3].map((r) => bytes.readUInt32LE(i * 16 + r * 4));
+  const caps = JSON.parse(session(run(['caps --json'], o)).split('\r\n')[1]);
+  assert.equal(caps.brand, 'Evil "CPU" \\ brand');
+});
