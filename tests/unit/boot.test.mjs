@@ -2,6 +2,7 @@
 // the boot-time log line, log lines handed to the shim, a machine without COM1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { machineOptions } from '../sim/fixtures/machines.mjs';
 import { boot, serialLines, variantModule } from '../sim/harness.mjs';
 import { efi } from '../sim/machine.mjs';
 
@@ -32,7 +33,7 @@ test('COM1 is programmed for 115200 8N1 with FIFOs and no interrupts (16550 regi
 
 test('the first prompt logs the TSC ticks since efi_main, exactly, across a 2^32 carry', () => {
   const bootTsc = 0x3ffffff00n; // lo is 256 below 2^32
-  const m = boot({ input: ['exit\r'], bootTsc });
+  const m = boot({ input: ['exit\r'], bootTsc, ...machineOptions('qemu-q35-intel-iommu-smp4') });
   const lines = serialLines(m);
   const ticks = BigInt(lines[2].match(/first prompt after (\d+) TSC ticks/)?.[1] ?? -1);
   // the logged number is one of the TSC reads minus the boot TSC

@@ -2,6 +2,7 @@
 // then the interactive prompt (unless the script exits).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { machineOptions } from '../sim/fixtures/machines.mjs';
 import { boot, after } from '../sim/harness.mjs';
 
 const session = (m) => after(m.serialText, 'TSC ticks\r\n');
@@ -81,7 +82,7 @@ test('a script too large or unreadable is reported and the prompt follows', () =
 });
 
 test('without startup.zv the prompt comes right after the banner', () => {
-  const m = boot({ input: ['exit\r'] });
+  const m = boot({ input: ['exit\r'], ...machineOptions('qemu-q35-intel-iommu-smp4') });
   assert.deepEqual(m.fileReads, ['\\startup.zv']);
   assert.doesNotMatch(m.serialText, /\[script\]/);
   assert.match(m.serialText, /^Zerovisor 0\.1\.0 - bare-metal x86-64 hypervisor\r\nType "help" for a list of commands\.\r\n\[boot\] first prompt after \d+ TSC ticks\r\nzerovisor> exit\r\n/);
