@@ -52,7 +52,10 @@ run: $(B)/zerovisor.efi
 typecheck: $(DEPS) build/gen/host-abi.d.ts
 	node_modules/.bin/tsc --noEmit -p tsconfig.json
 
-test: $(DEPS) $(B)/zerovisor.efi typecheck
+# Test guests (tests/guests/guests.mk): multiboot ELF kernels and flat binaries in build/guests/.
+include tests/guests/guests.mk
+
+test: $(DEPS) $(B)/zerovisor.efi typecheck guests
 	node --test --test-concurrency=1 tests/toolchain/ tests/unit/ tests/integration/
 
 bench: $(B)/zerovisor.efi
