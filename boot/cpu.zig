@@ -1,4 +1,4 @@
-//! The CPU instructions TypeScript cannot say: port I/O, CPUID, RDMSR, RDTSC, halting, and the
+//! The CPU instructions TypeScript cannot say: port I/O, CPUID, RDMSR/WRMSR, RDTSC, halting, and the
 //! setjmp/longjmp pair the Wasm runtime unwinds traps and exceptions with.
 
 pub inline fn outb(port: u16, value: u8) void {
@@ -58,6 +58,15 @@ pub inline fn rdmsr(msr: u32) u64 {
         : [msr] "{ecx}" (msr),
     );
     return (@as(u64, hi) << 32) | lo;
+}
+
+pub inline fn wrmsr(msr: u32, value: u64) void {
+    asm volatile ("wrmsr"
+        :
+        : [msr] "{ecx}" (msr),
+          [lo] "{eax}" (@as(u32, @truncate(value))),
+          [hi] "{edx}" (@as(u32, @truncate(value >> 32))),
+    );
 }
 
 pub inline fn rdtsc() u64 {

@@ -6,6 +6,7 @@ const uefi = std.os.uefi;
 const cpu = @import("cpu.zig");
 const fault = @import("fault.zig");
 const efi = @import("efi.zig");
+const svm = @import("svm.zig");
 
 extern fn zv_memory_base() [*]u8;
 extern fn zv_memory_size() u32;
@@ -72,6 +73,17 @@ pub fn hv_cpuid(leaf: f64, subleaf: f64, outAddr: f64) void {
 
 pub fn hv_rdmsr(msr: f64, outAddr: f64) void {
     storeU64("hv_rdmsr", outAddr, cpu.rdmsr(toU32(msr)));
+}
+
+pub fn hv_wrmsr(msr: f64, lo: f64, hi: f64) void {
+    cpu.wrmsr(toU32(msr), (@as(u64, toU32(hi)) << 32) | toU32(lo));
+}
+
+pub fn hv_svm_run(vmcbLo: f64, vmcbHi: f64, hostSaveLo: f64, hostSaveHi: f64, gprsAddr: f64, fxAddr: f64) void {
+    const gprs = linear("hv_svm_run", gprsAddr, 128);
+    const fx = linear("hv_svm_run", fxAddr, 512);
+    if (@intFromPtr(gprs.ptr) & 7 != 0 or @intFromPtr(fx.ptr) & 15 != 0) fault.show("misaligned world-switch area", "hv_svm_run");
+    svm.zv_svm_run(physical(vmcbLo, vmcbHi), physical(hostSaveLo, hostSaveHi), @ptrCast(@alignCast(gprs.ptr)), fx.ptr);
 }
 
 /// A physical address from its halves (identity-mapped while boot services run).

@@ -22,6 +22,10 @@ export const hostAbi = [
   // CPU identification. The caller reads only MSRs that CPUID says exist (RDMSR of an absent MSR faults).
   { name: 'hv_cpuid', params: ['leaf', 'subleaf', 'outAddr'], result: false, doc: 'CPUID with EAX=leaf, ECX=subleaf; stores eax, ebx, ecx, edx u32 at outAddr.' },
   { name: 'hv_rdmsr', params: ['msr', 'outAddr'], result: false, doc: 'RDMSR; stores lo, hi u32 at outAddr.' },
+  { name: 'hv_wrmsr', params: ['msr', 'lo', 'hi'], result: false, doc: 'WRMSR of hi:lo (EFER.SVME, VM_HSAVE_PA).' },
+
+  // AMD SVM world switch (boot/svm.zig).
+  { name: 'hv_svm_run', params: ['vmcbLo', 'vmcbHi', 'hostSaveLo', 'hostSaveHi', 'gprsAddr', 'fxAddr'], result: false, doc: 'CLGI, VMSAVE host, VMLOAD/VMRUN/VMSAVE the VMCB with the guest GPRs (16 u64 at gprsAddr) and FXSAVE area (512 bytes, 16-aligned, at fxAddr), VMLOAD host, STGI; returns at #VMEXIT.' },
 
   // Physical memory (identity-mapped while UEFI boot services run). The caller checks ranges.
   { name: 'hv_phys_read', params: ['physLo', 'physHi', 'outAddr', 'length'], result: false, doc: 'Copies length bytes of physical memory into linear memory at outAddr.' },

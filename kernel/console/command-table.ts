@@ -20,10 +20,12 @@ export const enum Command {
   Metrics = 13,
   Trace = 14,
   Wdog = 15,
+  Vm = 16,
+  Sleep = 17,
 }
 
 /** Command names, indexed by Command. */
-export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog'];
+export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep'];
 
 export const COMMAND_USAGE: MsgKey[] = [
   'cmd.help.usage',
@@ -42,6 +44,8 @@ export const COMMAND_USAGE: MsgKey[] = [
   'cmd.metrics.usage',
   'cmd.trace.usage',
   'cmd.wdog.usage',
+  'cmd.vm.usage',
+  'cmd.sleep.usage',
 ];
 
 export const COMMAND_DESCRIPTION: MsgKey[] = [
@@ -61,6 +65,8 @@ export const COMMAND_DESCRIPTION: MsgKey[] = [
   'cmd.metrics.desc',
   'cmd.trace.desc',
   'cmd.wdog.desc',
+  'cmd.vm.desc',
+  'cmd.sleep.desc',
 ];
 
 export const COMMAND_DETAILS: MsgKey[] = [
@@ -80,6 +86,8 @@ export const COMMAND_DETAILS: MsgKey[] = [
   'cmd.metrics.details',
   'cmd.trace.details',
   'cmd.wdog.details',
+  'cmd.vm.details',
+  'cmd.sleep.details',
 ];
 
 /** The command a word names, or -1. */

@@ -12,6 +12,7 @@ import { audit, AuditEvent, AuditSetting } from '../diag/audit';
 import { cmdCaps } from './cmd-caps';
 import { cmdTime } from './cmd-time';
 import { cmdWdog } from './cmd-wdog';
+import { cmdSleep, cmdVm } from './cmd-vm';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
@@ -133,6 +134,10 @@ export const runCommand = (index: number) => {
       return cmdTrace();
     case Command.Wdog:
       return cmdWdog();
+    case Command.Vm:
+      return cmdVm();
+    case Command.Sleep:
+      return cmdSleep();
   }
   return Status.Failed;
 };

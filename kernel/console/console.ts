@@ -7,6 +7,7 @@ import { detachedTerminals, outputInit, say } from './output';
 import { runStartupScript } from './script';
 import { discoverPlatform } from '../platform/discover';
 import { petWatchdog } from '../platform/watchdog';
+import { runGuests } from '../vm/scheduler';
 import { executeLine, showPrompt } from './session';
 import { exitRequested } from './state';
 
@@ -18,7 +19,7 @@ const readLine = () => {
   for (;;) {
     const ev = pollInput();
     if (ev === Key.None) {
-      hv_efi_stall(IDLE_STALL_US);
+      if (runGuests() === 0) hv_efi_stall(IDLE_STALL_US);
       inputIdle();
       petWatchdog();
       continue;

@@ -1,9 +1,11 @@
 // Splits a line into words (separated by spaces, tabs or U+3000 ideographic spaces)
-// without copying: each word is a Span over the line.
+// without copying: each word is a Span over the line. A word that starts with a double
+// quote runs to the next double quote (or the end of the line) and keeps its spaces; the
+// quotes are not part of it.
 import { Span } from './format';
 
 /** Words kept; a line may have more (tokenCount() counts them all). */
-export const MAX_TOKENS = 8;
+export const MAX_TOKENS = 16;
 
 const spans: Span[] = [];
 const placeholder = new Uint32Array(1);
@@ -21,13 +23,23 @@ export const tokenize = (buf: Uint32Array, length: number) => {
   while (i < length) {
     while (i < length && isSpace(buf[i])) i++;
     if (i >= length) break;
-    const start = i;
-    while (i < length && !isSpace(buf[i])) i++;
+    let start = i;
+    let end = i;
+    if (buf[i] === 0x22) {
+      start = i + 1;
+      i = start;
+      while (i < length && buf[i] !== 0x22) i++;
+      end = i;
+      if (i < length) i++; // the closing quote
+    } else {
+      while (i < length && !isSpace(buf[i])) i++;
+      end = i;
+    }
     if (count < MAX_TOKENS) {
       const s = spans[count];
       s.buf = buf;
       s.start = start;
-      s.len = i - start;
+      s.len = end - start;
     }
     count++;
   }

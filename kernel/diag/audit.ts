@@ -32,9 +32,12 @@ export const enum AuditEvent {
   ConfigChange = 8,
   WatchdogArm = 9,
   WatchdogDisarm = 10,
+  VmPause = 11,
+  VmResume = 12,
+  VmSuspend = 13,
 }
 
-const EVENT_COUNT = 11;
+const EVENT_COUNT = 14;
 
 /** An event's name (the same in every language and in JSON). */
 export const auditEventName = (event: number) => {
@@ -61,6 +64,12 @@ export const auditEventName = (event: number) => {
       return 'watchdog.arm';
     case AuditEvent.WatchdogDisarm:
       return 'watchdog.disarm';
+    case AuditEvent.VmPause:
+      return 'vm.pause';
+    case AuditEvent.VmResume:
+      return 'vm.resume';
+    case AuditEvent.VmSuspend:
+      return 'vm.suspend';
   }
   return 'unknown';
 };

@@ -72,10 +72,11 @@ export const enum Category {
   Time = 8,
   Watchdog = 9,
   Diag = 10,
+  Vm = 11,
 }
 
 /** Category tags as shown in brackets, indexed by Category. */
-const CATEGORY_NAMES = ['boot', 'console', 'script', 'kernel', 'acpi', 'pci', 'cpu', 'memory', 'time', 'watchdog', 'diag'];
+const CATEGORY_NAMES = ['boot', 'console', 'script', 'kernel', 'acpi', 'pci', 'cpu', 'memory', 'time', 'watchdog', 'diag', 'vm'];
 
 export const RING_SIZE = 128;
 /** Bytes kept of an entry's formatted line (UTF-8); also what the shim gets. */

@@ -6,7 +6,8 @@ import type { acpiEn } from './topics/acpi';
 import type { pciEn } from './topics/pci';
 import type { diagEn } from './topics/diag';
 import type { platformEn } from './topics/platform';
+import type { vmEn } from './topics/vm';
 
-export type MsgKey = keyof typeof en | keyof typeof acpiEn | keyof typeof pciEn | keyof typeof diagEn | keyof typeof platformEn;
+export type MsgKey = keyof typeof en | keyof typeof acpiEn | keyof typeof pciEn | keyof typeof diagEn | keyof typeof platformEn | keyof typeof vmEn;
 /** The core messages of one language (en.ts's keys). */
 export type Dictionary = Record<keyof typeof en, string>;

@@ -6,6 +6,7 @@ import { acpiEn, acpiJa, acpiZh } from './topics/acpi';
 import { pciEn, pciJa, pciZh } from './topics/pci';
 import { diagEn, diagJa, diagZh } from './topics/diag';
 import { platformEn, platformJa, platformZh } from './topics/platform';
+import { vmEn, vmJa, vmZh } from './topics/vm';
 import type { MsgKey } from './dictionary';
 
 /** Language codes as the `lang` command takes them; the index is the language id. */
@@ -15,9 +16,9 @@ type Part = Partial<Record<MsgKey, string>>;
 
 /** Per language: the core dictionary, then each topic's (topics/README.md). */
 const DICTIONARIES: Part[][] = [
-  [en, acpiEn, pciEn, diagEn, platformEn],
-  [ja, acpiJa, pciJa, diagJa, platformJa],
-  [zh, acpiZh, pciZh, diagZh, platformZh],
+  [en, acpiEn, pciEn, diagEn, platformEn, vmEn],
+  [ja, acpiJa, pciJa, diagJa, platformJa, vmJa],
+  [zh, acpiZh, pciZh, diagZh, platformZh, vmZh],
 ];
 
 const lookup = (parts: Part[], key: MsgKey) => {

@@ -73,6 +73,9 @@ export class Machine {
    *   io?: {base: number, size: number, in32: Function, out32: Function}}>} [o.devices]
    * @param {number} [o.pmTimerPort] port of the ACPI PM timer (24-bit, 3.579545 MHz), or 0 for none
    * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
+   * @param {(run: {machine: Machine, vmcb: bigint, hostSave: bigint, gprs: BigUint64Array, fx: Uint8Array}) => void} [o.svmGuest]
+   *   what one VMRUN does: a test's model of the guest, which edits the VMCB (machine.physRead/
+   *   physWrite) and the GPRs and sets an exit code; without it hv_svm_run fails the run
    */
   constructor(o = {}) {
     this.queue = [];
@@ -99,6 +102,9 @@ export class Machine {
     const hpet = o.hpetBase ?? 0xfed00000;
     if (hpet) this.devices.push({ mmio: hpetModel(hpet, this) });
     this.watchdogCalls = [];
+    this.msrWrites = [];
+    this.svmGuest = o.svmGuest ?? null;
+    this.svmRuns = 0;
     this.ioReads = 0;
 
     this.memory = null;
@@ -242,6 +248,30 @@ export class Machine {
     const v = this.cpu.msrs[`0x${msr.toString(16)}`];
     if (v === undefined) this.#fail(`sim: #GP: RDMSR of MSR 0x${msr.toString(16)}, which this CPU does not have`);
     this.#store64(outAddr, BigInt(v), 'hv_rdmsr');
+  }
+
+  #wrmsr(msr, lo, hi) {
+    const key = `0x${msr.toString(16)}`;
+    const hsave = key === '0xc0010117' && this.cpu.msrs['0xc0010114'] !== undefined; // VM_HSAVE_PA exists with SVM
+    if (this.cpu.msrs[key] === undefined && !hsave) this.#fail(`sim: #GP: WRMSR of MSR ${key}, which this CPU does not have`);
+    const value = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    this.msrWrites.push([msr, value]);
+    this.cpu.msrs[key] = value;
+  }
+
+  #svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr) {
+    if (!this.svmGuest) this.#fail('sim: hv_svm_run without a guest model (Machine option svmGuest)');
+    const efer = BigInt(this.cpu.msrs['0xc0000080'] ?? 0);
+    if ((efer & 0x1000n) === 0n) this.#fail('sim: VMRUN with EFER.SVME clear is #UD');
+    if (!(BigInt(this.cpu.msrs['0xc0010117'] ?? 0) > 0n)) this.#fail('sim: VMRUN without VM_HSAVE_PA');
+    if (gprsAddr % 8 !== 0 || fxAddr % 16 !== 0) this.#fail('sim: hv_svm_run: misaligned GPR or FXSAVE area');
+    const g = this.#bytes(gprsAddr, 128, 'hv_svm_run');
+    this.#bytes(fxAddr, 512, 'hv_svm_run');
+    const vmcb = (BigInt(vmcbHi) << 32n) | BigInt(vmcbLo);
+    if (this.#mapTypeAt(vmcb, 4096) < 0 || (vmcb & 0xfffn) !== 0n) this.#fail(`sim: VMRUN of a VMCB at 0x${vmcb.toString(16)} that is not an aligned page of memory`);
+    this.svmRuns++;
+    const gprs = new BigUint64Array(g.buffer, g.byteOffset, 16);
+    this.svmGuest({ machine: this, vmcb, hostSave: (BigInt(hostHi) << 32n) | BigInt(hostLo), gprs, fx: new Uint8Array(this.memory.buffer, fxAddr, 512) });
   }
 
   // ---- physical memory ----
@@ -497,6 +527,8 @@ export class Machine {
       hv_io_out32: (port, value) => m.#out32(port, value),
       hv_cpuid: (leaf, subleaf, outAddr) => m.#cpuid(leaf, subleaf, outAddr),
       hv_rdmsr: (msr, outAddr) => m.#rdmsr(msr, outAddr),
+      hv_wrmsr: (msr, lo, hi) => m.#wrmsr(msr, lo, hi),
+      hv_svm_run: (vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr) => m.#svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr),
       hv_phys_read: (lo, hi, outAddr, len) => {
         const addr = m.#physCheck(lo, hi, len, 'hv_phys_read');
         m.#bytes(outAddr, len, 'hv_phys_read').set(m.physRead(addr, len));

@@ -1,0 +1,297 @@
+// The AMD SVM back end (APM vol. 2 chapter 15): enabling SVM, one VMCB per vCPU, the
+// intercepts Zerovisor needs, VMRUN through the shim's world switch, and the exit
+// information in vendor-neutral form. Guest GPRs other than RAX/RSP live in a 16 x u64
+// array the shim loads and stores around VMRUN.
+import { dataAddress } from '../../host/memory';
+import { allocatePages, freePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
+import { caps } from '../../cpu/capabilities';
+import { msr, rdmsr } from '../../cpu/cpuid';
+import { ExitReason } from '../exit-reason';
+import {
+  CLEAN_BITS, CPL, CR0, CR3, CR4, CS, DR6, DR7, DS, EFER, ES, EVENT_INJECT, EXIT_CODE, EXIT_CPUID, EXIT_HLT, EXIT_INFO1,
+  EXIT_INFO2, EXIT_INTR, EXIT_IOIO, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID,
+  IDTR, INTERCEPT_MISC1, INTERCEPT_MISC2, IOPM_BASE, LDTR, MISC1_CPUID, MISC1_HLT, MISC1_INTR, MISC1_IOIO, MISC1_MSR,
+  MISC1_NMI, MISC1_SHUTDOWN, MISC2_CLGI, MISC2_SKINIT, MISC2_STGI, MISC2_VMLOAD, MISC2_VMMCALL, MISC2_VMRUN, MISC2_VMSAVE,
+  MSRPM_BASE, NESTED_CR3, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64, set32, set64,
+  setSegment, vmcbAddress,
+} from './vmcb';
+
+export const MAX_VCPUS = 8;
+
+const IA32_EFER = 0xc0000080;
+const EFER_SVME = 1 << 12;
+const VM_HSAVE_PA = 0xc0010117;
+
+const vmcbPage = new Float64Array(MAX_VCPUS);
+const vmcbLoaded = new Int32Array(1); // which vCPU's VMCB the working copy holds (-1 none)
+let hostSavePage = -1; // VMSAVE area of the host
+let hsavePage = -1; // VM_HSAVE_PA
+let iopmPages = -1; // 12 KiB: intercept every port
+let msrpmPages = -1; // 8 KiB: intercept every MSR
+let enabled = false;
+
+// Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned.
+const gprWords = new Uint32Array(MAX_VCPUS * 32 + 4);
+let gprBase = -1; // index of vCPU 0's rax.lo in gprWords
+const fxBytes = new Uint8Array(MAX_VCPUS * 512 + 16);
+let fxBase = -1;
+
+const alignViews = () => {
+  if (gprBase >= 0) return;
+  const g = dataAddress(gprWords);
+  gprBase = ((Math.ceil(g / 8) * 8 - g) / 4) >>> 0;
+  const f = dataAddress(fxBytes);
+  fxBase = (Math.ceil(f / 16) * 16 - f) >>> 0;
+};
+
+export const enum SvmError {
+  NotOffered = -10,
+  DisabledByFirmware = -11,
+  NoNestedPaging = -12,
+  NoMemory = -13,
+}
+
+/** Allocates `pages` zeroed pages and fills them with 0xff (intercept everything); the address or -1. */
+const interceptAllPages = (pages: number) => {
+  const at = allocatePages(pages, 1, 0);
+  if (at < 0) return -1;
+  const ones = new Uint8Array(4096);
+  for (let i = 0; i < 4096; i++) ones[i] = 0xff;
+  const src = dataAddress(ones);
+  for (let p = 0; p < pages; p++) {
+    const a = at + p * 4096;
+    hv_phys_write(hostAddressLo(a), hostAddressHi(a), src, 4096);
+  }
+  return at;
+};
+
+/** Turns SVM on (EFER.SVME, VM_HSAVE_PA) and prepares the shared pages. 0 or an SvmError. */
+export const svmEnable = () => {
+  if (enabled) return 0;
+  if (!caps.svm) return SvmError.NotOffered;
+  if (caps.svmDisabled) return SvmError.DisabledByFirmware;
+  if (!caps.npt) return SvmError.NoNestedPaging;
+  alignViews();
+  vmcbLoaded[0] = -1;
+  hsavePage = allocatePages(1, 1, 0);
+  hostSavePage = allocatePages(1, 1, 0);
+  iopmPages = interceptAllPages(3);
+  msrpmPages = interceptAllPages(2);
+  if (hsavePage < 0 || hostSavePage < 0 || iopmPages < 0 || msrpmPages < 0) return SvmError.NoMemory;
+  rdmsr(IA32_EFER);
+  hv_wrmsr(IA32_EFER, (msr[0] | EFER_SVME) >>> 0, msr[1]);
+  hv_wrmsr(VM_HSAVE_PA, hostAddressLo(hsavePage), hostAddressHi(hsavePage));
+  enabled = true;
+  return 0;
+};
+
+const storeVmcb = (vcpu: number) => {
+  const at = vmcbPage[vcpu];
+  hv_phys_write(hostAddressLo(at), hostAddressHi(at), vmcbAddress(), 4096);
+};
+
+/** Makes the working copy hold vCPU `vcpu`'s VMCB. */
+export const svmSelect = (vcpu: number) => {
+  if (vmcbLoaded[0] === vcpu) return;
+  const at = vmcbPage[vcpu];
+  hv_phys_read(hostAddressLo(at), hostAddressHi(at), vmcbAddress(), 4096);
+  vmcbLoaded[0] = vcpu;
+};
+
+// Segment attributes in the VMCB's packed form (APM vol. 2 section 15.5.1):
+// type(4) S DPL(2) P AVL L D/B G. Flat 32-bit code: 0xc9b, data: 0xc93; TSS: 0x08b; LDT: 0x082.
+const CODE32 = 0xc9b;
+const DATA32 = 0xc93;
+
+/**
+ * Creates vCPU `vcpu` for a guest whose memory the nested tables at `nptRoot` map, in
+ * 32-bit protected mode with paging off and flat segments (Multiboot 0.6.96 section 3.2):
+ * EIP = entry, EAX, EBX as given. ASID = vcpu + 1. 0 or an SvmError.
+ */
+export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) => {
+  if (vmcbPage[vcpu] === 0) {
+    const page = allocatePages(1, 1, 0);
+    if (page < 0) return SvmError.NoMemory;
+    vmcbPage[vcpu] = page;
+  }
+  clearVmcb();
+  vmcbLoaded[0] = vcpu;
+  set32(INTERCEPT_MISC1, (MISC1_INTR | MISC1_NMI | MISC1_CPUID | MISC1_HLT | MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN) >>> 0);
+  set32(INTERCEPT_MISC2, MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE | MISC2_STGI | MISC2_CLGI | MISC2_SKINIT);
+  set64(IOPM_BASE, iopmPages);
+  set64(MSRPM_BASE, msrpmPages);
+  set32(GUEST_ASID, vcpu + 1);
+  set32(VINTR, 1 << 24); // V_INTR_MASKING: host interrupts stay the host's
+  set32(NP_CONTROL, 1);
+  set64(NESTED_CR3, nptRoot);
+  set32(CLEAN_BITS, 0);
+  setSegment(CS, 0x08, CODE32, 0xffffffff, 0);
+  setSegment(DS, 0x10, DATA32, 0xffffffff, 0);
+  setSegment(ES, 0x10, DATA32, 0xffffffff, 0);
+  setSegment(SS, 0x10, DATA32, 0xffffffff, 0);
+  setSegment(FS, 0x10, DATA32, 0xffffffff, 0);
+  setSegment(GS, 0x10, DATA32, 0xffffffff, 0);
+  setSegment(GDTR, 0, 0, 0xffff, 0);
+  setSegment(IDTR, 0, 0, 0xffff, 0);
+  setSegment(LDTR, 0, 0x082, 0xffff, 0);
+  setSegment(TR, 0, 0x08b, 0xffff, 0);
+  set32(CPL, 0);
+  set64(EFER, EFER_SVME); // the guest's EFER.SVME must be set (APM 15.5.1 consistency checks)
+  set64(CR0, 0x11); // PE | ET
+  set64(CR3, 0);
+  set64(CR4, 0);
+  set64(DR6, 0xffff0ff0);
+  set64(DR7, 0x400);
+  set64(RFLAGS, 0x2);
+  set64(RIP, entry);
+  set64(RSP, 0);
+  set64(RAX, eax);
+  set32(G_PAT, 0x00070406);
+  set32(G_PAT + 4, 0x00070406);
+  storeVmcb(vcpu);
+  // GPRs: all zero but EBX; FPU state: FCW 0x37f, MXCSR 0x1f80 (the reset values)
+  alignViews();
+  const g = gprBase + vcpu * 32;
+  for (let i = 0; i < 32; i++) gprWords[g + i] = 0;
+  gprWords[g + 6] = ebx >>> 0; // rbx = register 3
+  const f = fxBase + vcpu * 512;
+  for (let i = 0; i < 512; i++) fxBytes[f + i] = 0;
+  fxBytes[f] = 0x7f;
+  fxBytes[f + 1] = 0x03;
+  fxBytes[f + 24] = 0x80;
+  fxBytes[f + 25] = 0x1f;
+  return 0;
+};
+
+/** Frees vCPU `vcpu`'s VMCB. */
+export const svmDestroyVcpu = (vcpu: number) => {
+  if (vmcbPage[vcpu] !== 0) freePages(vmcbPage[vcpu]);
+  vmcbPage[vcpu] = 0;
+  if (vmcbLoaded[0] === vcpu) vmcbLoaded[0] = -1;
+};
+
+let lastExitCode = 0;
+
+/** Runs vCPU `vcpu` until its next #VMEXIT; returns the vendor-neutral ExitReason. */
+export const svmRun = (vcpu: number) => {
+  svmSelect(vcpu);
+  storeVmcb(vcpu);
+  const at = vmcbPage[vcpu];
+  hv_svm_run(hostAddressLo(at), hostAddressHi(at), hostAddressLo(hostSavePage), hostAddressHi(hostSavePage),
+    dataAddress(gprWords) + (gprBase + vcpu * 32) * 4, dataAddress(fxBytes) + fxBase + vcpu * 512);
+  hv_phys_read(hostAddressLo(at), hostAddressHi(at), vmcbAddress(), 4096);
+  set32(EVENT_INJECT, 0);
+  set32(EVENT_INJECT + 4, 0);
+  const lo = get32(EXIT_CODE);
+  const hi = get32(EXIT_CODE + 4);
+  lastExitCode = hi === 0xffffffff ? -1 : lo;
+  switch (lastExitCode) {
+    case EXIT_CPUID:
+      return ExitReason.Cpuid;
+    case EXIT_IOIO:
+      return ExitReason.Io;
+    case EXIT_MSR:
+      return ExitReason.Msr;
+    case EXIT_HLT:
+      return ExitReason.Hlt;
+    case EXIT_VMMCALL:
+      return ExitReason.Hypercall;
+    case EXIT_NPF:
+      return ExitReason.NestedPageFault;
+    case EXIT_SHUTDOWN:
+      return ExitReason.Shutdown;
+    case EXIT_INTR:
+    case EXIT_NMI:
+      return ExitReason.ExternalInterrupt;
+    case -1:
+      return ExitReason.InvalidState;
+  }
+  return ExitReason.Other;
+};
+
+/** The raw SVM exit code of the last exit (-1 for VMEXIT_INVALID). */
+export const svmExitCode = () => lastExitCode;
+
+// ---- guest state of the selected vCPU ----
+
+/** GPR `r` (x86 register number 0-15) of vCPU `vcpu`, low 32 bits / high 32 bits. */
+export const svmGprLo = (vcpu: number, r: number) => {
+  if (r === 0) return get32(RAX);
+  if (r === 4) return get32(RSP);
+  return gprWords[gprBase + vcpu * 32 + r * 2];
+};
+export const svmGprHi = (vcpu: number, r: number) => {
+  if (r === 0) return get32(RAX + 4);
+  if (r === 4) return get32(RSP + 4);
+  return gprWords[gprBase + vcpu * 32 + r * 2 + 1];
+};
+export const svmSetGpr = (vcpu: number, r: number, lo: number, hi: number) => {
+  if (r === 0) {
+    set32(RAX, lo);
+    set32(RAX + 4, hi);
+  } else if (r === 4) {
+    set32(RSP, lo);
+    set32(RSP + 4, hi);
+  } else {
+    const i = gprBase + vcpu * 32 + r * 2;
+    gprWords[i] = lo >>> 0;
+    gprWords[i + 1] = hi >>> 0;
+  }
+};
+
+export const svmRip = () => get64(RIP);
+export const svmSetRip = (rip: number) => set64(RIP, rip);
+export const svmRflags = () => get32(RFLAGS);
+export const svmCr0 = () => get32(CR0);
+export const svmEferLo = () => get32(EFER);
+export const svmSetEferLo = (lo: number) => set32(EFER, lo);
+export const svmCsBase = () => get64(CS + 8);
+/** CS attributes: bit 9 L (long), bit 10 D/B (32-bit). */
+export const svmCsAttrib = () => get32(CS) >>> 16;
+export const svmExitInfo1Lo = () => get32(EXIT_INFO1);
+export const svmExitInfo1Hi = () => get32(EXIT_INFO1 + 4);
+export const svmExitInfo2 = () => get64(EXIT_INFO2);
+
+/** Queues exception `vector` for the next VMRUN (EVENTINJ, APM 15.20), with an error code when >= 0. */
+export const svmInjectException = (vector: number, errorCode: number) => {
+  const valid = 1 << 31;
+  const type = 3 << 8; // exception
+  const ev = errorCode >= 0 ? 1 << 11 : 0;
+  set32(EVENT_INJECT, (vector | type | ev | valid) >>> 0);
+  set32(EVENT_INJECT + 4, errorCode >= 0 ? errorCode >>> 0 : 0);
+};
+
+/** The VMCB field that holds MSR `index` for the guest (APM vol. 2 table B-2), or -1. */
+export const svmMsrField = (index: number) => {
+  switch (index) {
+    case 0xc0000081:
+      return 0x600; // STAR
+    case 0xc0000082:
+      return 0x608; // LSTAR
+    case 0xc0000083:
+      return 0x610; // CSTAR
+    case 0xc0000084:
+      return 0x618; // SFMASK
+    case 0xc0000102:
+      return 0x620; // KernelGsBase
+    case 0x174:
+      return 0x628; // SYSENTER_CS
+    case 0x175:
+      return 0x630; // SYSENTER_ESP
+    case 0x176:
+      return 0x638; // SYSENTER_EIP
+    case 0x277:
+      return 0x668; // G_PAT
+    case 0xc0000100:
+      return 0x448; // FS.base
+    case 0xc0000101:
+      return 0x458; // GS.base
+  }
+  return -1;
+};
+
+/** The raw 32-bit halves of a VMCB field of the selected vCPU. */
+export const svmField32 = (offset: number) => get32(offset);
+export const svmSetField32 = (offset: number, value: number) => set32(offset, value);
+/** NRIP (next RIP), valid after intercepted instructions when the CPU has NRIPS. */
+export const svmNextRip = () => get64(0x0c8);

@@ -1,0 +1,44 @@
+// What a guest sees of CPUID: the host's leaves, with the hypervisor-present bit set
+// (leaf 1 ECX bit 31), a Zerovisor leaf 0x40000000 (max leaf in EAX, the 12-byte
+// signature "ZerovisorZV\0" in EBX, ECX, EDX), and what only the host may use hidden:
+// VMX (leaf 1 ECX bit 5), SVM (0x80000001 ECX bit 2) and its leaf 0x8000000A, and the
+// XSAVE family (leaf 1 ECX bits 26-28, leaf 7 EBX AVX2/AVX-512; guests get FXSAVE state
+// only). Bits: Intel SDM vol. 2A CPUID tables 3-10/3-11, AMD APM vol. 3 appendix E.
+import { cpuid, regs } from '../cpu/cpuid';
+
+/** The guest's view of CPUID leaf/subleaf, in `out` (EAX, EBX, ECX, EDX). */
+export const guestCpuid = (leaf: number, subleaf: number, out: Uint32Array) => {
+  if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+    out[0] = leaf === 0x40000000 ? 0x40000000 : 0;
+    out[1] = leaf === 0x40000000 ? 0x6f72655a : 0; // "Zero"
+    out[2] = leaf === 0x40000000 ? 0x6f736976 : 0; // "viso"
+    out[3] = leaf === 0x40000000 ? 0x00565a72 : 0; // "rZV\0"
+    return;
+  }
+  cpuid(leaf, subleaf);
+  let a = regs[0];
+  let b = regs[1];
+  let c = regs[2];
+  let d = regs[3];
+  if (leaf === 1) {
+    c = (c | 0x80000000) & ~(1 << 5) & ~(7 << 26); // hypervisor; no VMX, XSAVE, OSXSAVE, AVX
+  } else if (leaf === 7 && subleaf === 0) {
+    b = b & ~(1 << 5) & ~(1 << 16) & ~(1 << 17) & ~(1 << 28) & ~(1 << 30) & ~(1 << 31); // AVX2, AVX-512 F/DQ/CD/BW/VL
+  } else if (leaf === 0xd) {
+    a = 0;
+    b = 0;
+    c = 0;
+    d = 0;
+  } else if (leaf === 0x80000001) {
+    c = c & ~(1 << 2); // SVM
+  } else if (leaf === 0x8000000a) {
+    a = 0;
+    b = 0;
+    c = 0;
+    d = 0;
+  }
+  out[0] = a >>> 0;
+  out[1] = b >>> 0;
+  out[2] = c >>> 0;
+  out[3] = d >>> 0;
+};

@@ -1,0 +1,176 @@
+// Creating, starting, pausing, resuming, suspending, stopping and destroying VMs: the
+// design's state machine (vm-table.ts), each transition audited and logged. A VM gets
+// its RAM as one 2 MiB-aligned block from the page allocator, nested page tables that
+// map exactly that RAM, its image copied in, and one vCPU (SVM back end).
+import { dataAddress } from '../host/memory';
+import type { Span } from '../console/format';
+import { audit, AuditEvent } from '../diag/audit';
+import { Category, Level, log, logQuiet } from '../diag/log';
+import { allocatePages, freePages, PAGES_2M } from '../memory/page-allocator';
+import { nptCreate, nptDestroy, nptMap } from '../memory/nested-paging';
+import { svmCreateVcpu, svmDestroyVcpu, svmEnable } from '../vcpu/svm/svm';
+import { ticksSinceBoot } from '../platform/time';
+import { EXIT_REASON_COUNT } from '../vcpu/exit-reason';
+import { ImageError, imageEntry, segmentAddress, segmentCount, segmentFileOffset, segmentFileSize } from './image/elf32';
+import { bootEax, multibootCheck, multibootInfo } from './image/multiboot';
+import { flatCheck } from './image/flat';
+import { guestWrite } from './guest-memory';
+import { flushGuestOutput } from './guest-output';
+import { sayVmStopped } from './announce';
+import { uartReset } from './devices/uart16550';
+import { debugExitReset } from './devices/debug-exit';
+import {
+  freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
+  vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
+  vmStartTicks, VmState, vmState, vmStopDetail, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
+} from './vm-table';
+
+export const MAX_VM_MIB = 4096;
+const IMAGE_CAPACITY = 524288; // 512 KiB of image file
+const INFO_ADDRESS = 0x9000; // guest-physical home of the Multiboot information
+const INFO_CAPACITY = 2048;
+const FLAT_LOAD_ADDRESS = 0x100000;
+
+const image = new Uint8Array(IMAGE_CAPACITY);
+const pathUcs2 = new Uint16Array(130);
+const info = new Uint8Array(INFO_CAPACITY);
+
+export const enum CreateError {
+  NoSlot = -100,
+  FileNotFound = -101,
+  FileTooLarge = -102,
+  FileError = -103,
+  NoMemory = -104,
+  NotVirtualizable = -105,
+  NestedPaging = -106,
+}
+
+/** Why the last createVm failed: a CreateError or an ImageError. */
+export let createError = 0;
+
+const fail = (code: number) => {
+  createError = code;
+  return -1;
+};
+
+const readImage = (slotPath: Span) => {
+  const n = slotPath.len < 128 ? slotPath.len : 128;
+  for (let i = 0; i < n; i++) pathUcs2[i] = slotPath.buf[slotPath.start + i] & 0xffff;
+  pathUcs2[n] = 0;
+  return hv_efi_file_read(dataAddress(pathUcs2), dataAddress(image), IMAGE_CAPACITY);
+};
+
+const release = (slot: number) => {
+  if (vmNptRoot[slot] > 0) nptDestroy(vmNptRoot[slot]);
+  if (vmRamBase[slot] > 0) freePages(vmRamBase[slot]);
+  vmNptRoot[slot] = 0;
+  vmRamBase[slot] = 0;
+};
+
+/**
+ * Creates a VM: RAM of `memMiB`, the image at `path` on the boot volume (Multiboot ELF, or a
+ * flat binary loaded at 1 MiB and entered at `flatEntry` when that is >= 0), `cmdline` for
+ * Multiboot. Returns its slot, or -1 with createError set.
+ */
+export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span | null, flatEntry: number) => {
+  const slot = freeSlot();
+  if (slot < 0) return fail(CreateError.NoSlot);
+  const size = readImage(path);
+  if (size === -1) return fail(CreateError.FileNotFound);
+  if (size === -2) return fail(CreateError.FileTooLarge);
+  if (size < 0) return fail(CreateError.FileError);
+  const ramBytes = memMiB * 1048576;
+  const check = flatEntry >= 0 ? flatCheck(size, FLAT_LOAD_ADDRESS, flatEntry, ramBytes) : multibootCheck(image, size, ramBytes);
+  if (check !== ImageError.Ok) return fail(check);
+  const svm = svmEnable();
+  if (svm !== 0) return fail(CreateError.NotVirtualizable);
+  const ram = allocatePages(memMiB * 256, PAGES_2M, 0);
+  if (ram < 0) return fail(CreateError.NoMemory);
+  vmRamBase[slot] = ram;
+  vmMemMiB[slot] = memMiB;
+  const root = nptCreate();
+  if (root < 0) {
+    release(slot);
+    return fail(CreateError.NestedPaging);
+  }
+  vmNptRoot[slot] = root;
+  if (nptMap(root, 0, ram, ramBytes) !== 0) {
+    release(slot);
+    return fail(CreateError.NestedPaging);
+  }
+  const base = dataAddress(image);
+  for (let i = 0; i < segmentCount(); i++) guestWrite(slot, segmentAddress(i), base + segmentFileOffset(i), segmentFileSize(i));
+  setVmName(slot, name);
+  setVmPath(slot, path);
+  setVmCmdline(slot, cmdline);
+  let eax = 0;
+  let ebx = 0;
+  if (flatEntry < 0) {
+    const used = multibootInfo(info, INFO_CAPACITY, INFO_ADDRESS, ramBytes, vmCmdlineCodes(), vmCmdlineStart(slot), vmCmdlineLength(slot));
+    if (used < 0) {
+      release(slot);
+      return fail(used);
+    }
+    guestWrite(slot, INFO_ADDRESS, dataAddress(info), used);
+    eax = bootEax();
+    ebx = INFO_ADDRESS;
+  }
+  vmEntry[slot] = imageEntry();
+  if (svmCreateVcpu(slot, root, imageEntry(), eax, ebx) !== 0) {
+    release(slot);
+    return fail(CreateError.NoMemory);
+  }
+  uartReset(slot);
+  debugExitReset(slot);
+  vmState[slot] = VmState.Created;
+  vmStopReason[slot] = StopReason.None;
+  vmStopDetail[slot] = 0;
+  vmExitStatus[slot] = -1;
+  vmUnknownPorts[slot] = 0;
+  vmDeniedMsrs[slot] = 0;
+  vmRunTicks[slot] = 0;
+  vmIdleUntil[slot] = 0;
+  for (let r = 0; r < EXIT_REASON_COUNT; r++) vmExits[slot * EXIT_REASON_COUNT + r] = 0;
+  audit(AuditEvent.VmCreate, slot + 1, 0, 'vm.audit.create', vmName(slot), memMiB);
+  logQuiet(Level.Info, Category.Vm, 'vm.audit.create', vmName(slot), memMiB);
+  return slot;
+};
+
+const AUDIT_EVENTS = [0, 0, AuditEvent.VmStart, AuditEvent.VmPause, AuditEvent.VmSuspend, AuditEvent.VmStop];
+
+/** Moves VM `slot` to `to` if the state machine allows it; returns whether it did. */
+export const changeState = (slot: number, to: number) => {
+  const from = vmState[slot];
+  if (!transitionAllowed(from, to)) return false;
+  vmState[slot] = to;
+  if (to === VmState.Running && from === VmState.Created) vmStartTicks[slot] = ticksSinceBoot();
+  const event = to === VmState.Running && from !== VmState.Created ? AuditEvent.VmResume : AUDIT_EVENTS[to];
+  audit(event, slot + 1, from, 'vm.audit.transition', vmName(slot), VM_STATE_NAMES[from], VM_STATE_NAMES[to]);
+  logQuiet(Level.Info, Category.Vm, 'vm.audit.transition', vmName(slot), VM_STATE_NAMES[from], VM_STATE_NAMES[to]);
+  return true;
+};
+
+/** Stops VM `slot` for `reason` (the scheduler's and `vm stop`'s way). */
+export const stopVm = (slot: number, reason: number, detail: number) => {
+  flushGuestOutput(slot);
+  vmStopReason[slot] = reason;
+  vmStopDetail[slot] = detail;
+  if (reason === StopReason.DebugExit) vmExitStatus[slot] = detail;
+  changeState(slot, VmState.Stopped);
+  sayVmStopped(slot);
+  if (reason === StopReason.NestedPageFault) {
+    audit(AuditEvent.VmStop, slot + 1, reason, 'vm.audit.npf', vmName(slot), Math.floor(detail / 4294967296), detail % 4294967296);
+    log(Level.Warn, Category.Vm, 'vm.audit.npf', vmName(slot), Math.floor(detail / 4294967296), detail % 4294967296);
+  }
+};
+
+/** Frees a Created or Stopped VM. */
+export const destroyVm = (slot: number) => {
+  if (!transitionAllowed(vmState[slot], VmState.Free)) return false;
+  svmDestroyVcpu(slot);
+  release(slot);
+  audit(AuditEvent.VmDestroy, slot + 1, 0, 'vm.audit.destroy', vmName(slot));
+  logQuiet(Level.Info, Category.Vm, 'vm.audit.destroy', vmName(slot));
+  vmState[slot] = VmState.Free;
+  return true;
+};

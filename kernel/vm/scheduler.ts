@@ -1,0 +1,67 @@
+// Runs the Running VMs on the boot CPU, round robin, each for a time slice: a vCPU runs
+// until its slice is used up (a host timer interrupt makes it exit), it waits (HLT with
+// interrupts on), or it stops. The console calls runGuests() between input polls, so it
+// stays responsive while guests run.
+import { ticksSinceBoot, tscHz } from '../platform/time';
+import { EXIT_REASON_COUNT, ExitReason } from '../vcpu/exit-reason';
+import { svmRun } from '../vcpu/svm/svm';
+import { ExitAction, handleExit, stopDetail, stopReason } from './exits';
+import { stopVm } from './lifecycle';
+import { MAX_VMS, VmState, vmExits, vmIdleUntil, vmRunTicks, vmState } from './vm-table';
+import { drainGuestOutput } from './guest-output';
+import { countExit, observeExitTicks } from './vm-metrics';
+
+const SLICE_MS = 10;
+const IDLE_WAIT_MS = 1; // a halted vCPU is looked at again after this
+const MAX_EXITS_PER_SLICE = 100000;
+
+let next = 0;
+
+/** Runs VM `slot` for up to `sliceTicks` TSC ticks. */
+const runSlice = (slot: number, sliceTicks: number) => {
+  const start = ticksSinceBoot();
+  for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
+    const before = ticksSinceBoot();
+    const reason = svmRun(slot);
+    const exitAt = ticksSinceBoot();
+    vmExits[slot * EXIT_REASON_COUNT + reason]++;
+    countExit(slot, reason);
+    const action = handleExit(slot, slot, reason);
+    const done = ticksSinceBoot();
+    observeExitTicks(done - exitAt);
+    vmRunTicks[slot] += exitAt - before;
+    if (action === ExitAction.Stop) {
+      stopVm(slot, stopReason, stopDetail);
+      return;
+    }
+    if (action === ExitAction.Yield && reason === ExitReason.Hlt) {
+      const hz = tscHz() > 0 ? tscHz() : 1e9;
+      vmIdleUntil[slot] = done + (hz * IDLE_WAIT_MS) / 1000;
+      return;
+    }
+    if (done - start >= sliceTicks) return;
+  }
+};
+
+/** Gives every Running VM one time slice; returns how many VMs ran. */
+export const runGuests = () => {
+  const hz = tscHz() > 0 ? tscHz() : 1e9;
+  const slice = (hz * SLICE_MS) / 1000;
+  let ran = 0;
+  for (let k = 0; k < MAX_VMS; k++) {
+    const slot = (next + k) % MAX_VMS;
+    if (vmState[slot] !== VmState.Running) continue;
+    if (vmIdleUntil[slot] > ticksSinceBoot()) continue;
+    runSlice(slot, slice);
+    drainGuestOutput(slot);
+    ran++;
+  }
+  next = (next + 1) % MAX_VMS;
+  return ran;
+};
+
+/** Whether any VM is Running. */
+export const anyRunning = () => {
+  for (let i = 0; i < MAX_VMS; i++) if (vmState[i] === VmState.Running) return true;
+  return false;
+};
