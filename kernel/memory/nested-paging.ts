@@ -5,6 +5,7 @@
 // so that they are all freed with it.
 import { dataAddress } from '../host/memory';
 import { allocatePages, freePages, hostAddressHi, hostAddressLo } from './page-allocator';
+import { trace, TracePoint } from '../diag/trace';
 
 const PRESENT = 1;
 const WRITABLE = 2;
@@ -31,6 +32,7 @@ let tableCount = 0;
 const entry = new Uint32Array(2);
 let entryAddr = -1;
 let mapped4k = 0;
+let lastLeafTable = -1; // the 4 KiB table being filled (its entries are traced as leaves)
 let mapped2m = 0;
 let mapped1g = 0;
 
@@ -44,6 +46,7 @@ const writeEntry = (table: number, index: number, address: number, flags: number
   if (entryAddr < 0) entryAddr = dataAddress(entry);
   entry[0] = ((address % 4294967296) + flags) >>> 0;
   entry[1] = Math.floor(address / 4294967296) >>> 0;
+  if ((flags & LARGE) !== 0 || table === lastLeafTable) trace(TracePoint.NptUpdate, table % 4294967296, index, entry[0], entry[1]);
   const at = table + index * 8;
   hv_phys_write(hostAddressLo(at), hostAddressHi(at), entryAddr, 8);
 };
@@ -114,6 +117,7 @@ export const nptMap = (root: number, gpa: number, hpa: number, bytes: number) =>
     }
     const pt = nextTable(root, pd, indexAt(g, NPT_2M));
     if (pt < 0) return pt;
+    lastLeafTable = pt;
     writeEntry(pt, indexAt(g, NPT_4K), h, TABLE_FLAGS);
     mapped4k++;
     done += NPT_4K;

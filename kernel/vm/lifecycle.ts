@@ -5,7 +5,7 @@
 import { dataAddress } from '../host/memory';
 import type { Span } from '../console/format';
 import { audit, AuditEvent } from '../diag/audit';
-import { Category, Level, log, logQuiet } from '../diag/log';
+import { Category, Level, logQuiet } from '../diag/log';
 import { allocatePages, freePages, PAGES_2M } from '../memory/page-allocator';
 import { nptCreate, nptDestroy, nptMap } from '../memory/nested-paging';
 import { svmCreateVcpu, svmDestroyVcpu, svmEnable } from '../vcpu/svm/svm';
@@ -160,7 +160,7 @@ export const stopVm = (slot: number, reason: number, detail: number) => {
   sayVmStopped(slot);
   if (reason === StopReason.NestedPageFault) {
     audit(AuditEvent.VmStop, slot + 1, reason, 'vm.audit.npf', vmName(slot), Math.floor(detail / 4294967296), detail % 4294967296);
-    log(Level.Warn, Category.Vm, 'vm.audit.npf', vmName(slot), Math.floor(detail / 4294967296), detail % 4294967296);
+    logQuiet(Level.Warn, Category.Vm, 'vm.audit.npf', vmName(slot), Math.floor(detail / 4294967296), detail % 4294967296);
   }
 };
 

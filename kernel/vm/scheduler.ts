@@ -4,7 +4,8 @@
 // stays responsive while guests run.
 import { ticksSinceBoot, tscHz } from '../platform/time';
 import { EXIT_REASON_COUNT, ExitReason } from '../vcpu/exit-reason';
-import { svmRun } from '../vcpu/svm/svm';
+import { svmExitCode, svmRun } from '../vcpu/svm/svm';
+import { trace, TracePoint } from '../diag/trace';
 import { ExitAction, handleExit, stopDetail, stopReason } from './exits';
 import { stopVm } from './lifecycle';
 import { MAX_VMS, VmState, vmExits, vmIdleUntil, vmRunTicks, vmState } from './vm-table';
@@ -22,8 +23,10 @@ const runSlice = (slot: number, sliceTicks: number) => {
   const start = ticksSinceBoot();
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
     const before = ticksSinceBoot();
+    trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
     const reason = svmRun(slot);
     const exitAt = ticksSinceBoot();
+    trace(TracePoint.VmExit, slot + 1, reason, svmExitCode(), 0);
     vmExits[slot * EXIT_REASON_COUNT + reason]++;
     countExit(slot, reason);
     const action = handleExit(slot, slot, reason);

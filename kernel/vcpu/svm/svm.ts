@@ -7,6 +7,7 @@ import { allocatePages, freePages, hostAddressHi, hostAddressLo } from '../../me
 import { caps } from '../../cpu/capabilities';
 import { msr, rdmsr } from '../../cpu/cpuid';
 import { ExitReason } from '../exit-reason';
+import { trace, TracePoint } from '../../diag/trace';
 import {
   CLEAN_BITS, CPL, CR0, CR3, CR4, CS, DR6, DR7, DS, EFER, ES, EVENT_INJECT, EXIT_CODE, EXIT_CPUID, EXIT_HLT, EXIT_INFO1,
   EXIT_INFO2, EXIT_INTR, EXIT_IOIO, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID,
@@ -93,6 +94,7 @@ const storeVmcb = (vcpu: number) => {
 /** Makes the working copy hold vCPU `vcpu`'s VMCB. */
 export const svmSelect = (vcpu: number) => {
   if (vmcbLoaded[0] === vcpu) return;
+  if (vmcbLoaded[0] >= 0) storeVmcb(vmcbLoaded[0]); // keep what the dispatch changed (RIP, registers)
   const at = vmcbPage[vcpu];
   hv_phys_read(hostAddressLo(at), hostAddressHi(at), vmcbAddress(), 4096);
   vmcbLoaded[0] = vcpu;
@@ -258,6 +260,7 @@ export const svmInjectException = (vector: number, errorCode: number) => {
   const type = 3 << 8; // exception
   const ev = errorCode >= 0 ? 1 << 11 : 0;
   set32(EVENT_INJECT, (vector | type | ev | valid) >>> 0);
+  trace(TracePoint.EventInject, vmcbLoaded[0], vector, 3, errorCode);
   set32(EVENT_INJECT + 4, errorCode >= 0 ? errorCode >>> 0 : 0);
 };
 

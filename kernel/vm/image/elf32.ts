@@ -117,7 +117,7 @@ export const setEntry = (address: number) => {
  */
 export const addSegment = (address: number, offset: number, fileSize: number, memSize: number, vaddr: number, low: number, ramBytes: number) => {
   const end = address + memSize;
-  if (address < low || end > ramBytes || end > LOAD_LIMIT) return ImageError.SegmentOutsideRam;
+  if (!(address >= low) || !(end <= ramBytes) || end > LOAD_LIMIT) return ImageError.SegmentOutsideRam;
   const n = segCount;
   if (n >= MAX_SEGMENTS) return ImageError.TooManySegments;
   for (let i = 0; i < n; i++) {

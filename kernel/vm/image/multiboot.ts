@@ -184,7 +184,7 @@ export const multibootInfo = (
   if (total > cap) return ImageError.InfoTooSmall;
   let lowEnd = ramBytes;
   if (lowEnd > LOW_MEMORY_END) lowEnd = LOW_MEMORY_END;
-  if (!(infoAddr >= 0x1000) || infoAddr + total > lowEnd) return ImageError.InfoOutsideRam;
+  if (!(infoAddr >= 0x1000) || !(infoAddr + total <= lowEnd)) return ImageError.InfoOutsideRam;
   for (let i = 0; i < total; i++) out[i] = 0;
   put32(out, 0, INFO_FLAGS);
   put32(out, INFO_MEM_LOWER, Math.floor(lowEnd / 1024));

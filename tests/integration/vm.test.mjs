@@ -1,0 +1,135 @@
+// Guests in VMs for real: build/zerovisor.efi runs the test guests (build/guests, built by
+// `make guests`) under AMD SVM with nested paging, in QEMU TCG -cpu EPYC (no NRIPS: RIP
+// advances come from decoding) and under Bochs ryzen (NRIPS), driven by startup.zv.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dirtyRoundLines } from '../guests/dirty-reference.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const efi = join(root, 'build/zerovisor.efi');
+const guests = join(root, 'build/guests');
+const PROMPT = 'zerovisor> ';
+const GUEST_FILES = ['hello.elf', 'probe.elf', 'dirty.elf', 'oob.elf', 'triple.elf', 'hello.bin'];
+
+before(() => {
+  const r = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, `make failed:\n${r.stdout}${r.stderr}`);
+});
+
+const runScript = (runner, lines, extra = []) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zv-vm-'));
+  writeFileSync(join(dir, 'startup.zv'), lines.join('\n') + '\n');
+  const files = GUEST_FILES.flatMap((f) => ['-f', `${join(guests, f)}:${f}`]);
+  const r = spawnSync(join(root, 'toolchain', runner), ['--timeout', '400', '--script', join(dir, 'startup.zv'), ...files, ...extra, efi], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+const section = (out, cmd) => {
+  const at = out.indexOf(PROMPT + cmd + '\r\n');
+  assert.ok(at >= 0, `command "${cmd}" was not echoed:\n${out}`);
+  const rest = out.slice(at + PROMPT.length + cmd.length + 2);
+  const end = rest.indexOf(PROMPT);
+  return end < 0 ? rest : rest.slice(0, end);
+};
+
+/** The lines a guest printed, in order ("[name] text" lines). */
+const guestLines = (out, name) => out.split(/\r?\n/).filter((l) => l.startsWith(`[${name}] `)).map((l) => l.slice(name.length + 3));
+
+test('QEMU EPYC (SVM + NPT): five guests, two at once; output, exit status, NPF, triple fault, CPUID and MSR policy', () => {
+  const { code, out } = runScript('uefi-run', [
+    'vm create hello --mem 16 --image \\hello.elf --cmdline "console=ttyS0 quiet"',
+    'vm create probe --mem 8 --image \\probe.elf',
+    'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=8 rate=3 rounds=40"',
+    'vm create oob --mem 8 --image \\oob.elf',
+    'vm create triple --mem 4 --image \\triple.elf',
+    'vm create flat --mem 4 --image \\hello.bin --entry 100000',
+    'vm create bad --mem 4 --image \\startup.zv',
+    'vm start hello',
+    'vm start dirty',
+    'vm start probe',
+    'vm wait hello --timeout 60',
+    'vm wait dirty --timeout 60',
+    'vm wait probe --timeout 60',
+    'vm start oob',
+    'vm start triple',
+    'vm start flat',
+    'vm wait oob --timeout 60',
+    'vm wait triple --timeout 60',
+    'vm wait flat --timeout 60',
+    'vm start hello',
+    'vm info hello',
+    'vm info oob',
+    'vm list',
+    'audit',
+    'vm destroy triple',
+    'exit 0',
+  ]);
+  assert.equal(code, 0, `exit code; output:\n${out}`);
+
+  // hello: the Multiboot information (command line, memory) arrived; exit status 42
+  assert.deepEqual(guestLines(out, 'hello'), [
+    'hello from a Zerovisor guest',
+    'cmdline: console=ttyS0 quiet',
+    `mem_upper: ${15 * 1024}`,
+    'mmap 0x0 0xa0000 1',
+    'mmap 0xa0000 0x60000 2',
+    'mmap 0x100000 0xf00000 1',
+  ]);
+  const hello = section(out, 'vm info hello');
+  assert.match(hello, /VM 1 "hello": stopped/);
+  assert.match(hello, /Exit status: 42/);
+  assert.match(hello, /Stopped because: the guest wrote 42 to port 0xF4/);
+  assert.match(hello, /^ +io +[1-9]\d*\r?$/m);
+
+  // probe: hypervisor bit and Zerovisor's leaf; SVM hidden; a denied MSR is a #GP
+  const probe = guestLines(out, 'probe');
+  assert.ok(probe.some((l) => /^cpuid 0x1 .* hypervisor 1$/.test(l)), probe.join('\n'));
+  assert.ok(probe.includes('cpuid 0x40000000 eax 0x40000000 signature ZerovisorZV.'), probe.join('\n'));
+  assert.ok(probe.some((l) => /^cpuid 0x80000001 .* svm 0$/.test(l)), probe.join('\n'));
+  assert.ok(probe.includes('msr 0xc0010114: #GP'));
+  assert.ok(probe.includes('probe done'));
+
+  // the memory writer, running at the same time as two others: its checksums are exact
+  const dirty = guestLines(out, 'dirty').filter((l) => l.startsWith('round '));
+  assert.deepEqual(dirty, dirtyRoundLines(8, 3, 40));
+
+  // isolation: reading outside its RAM stops the VM with a nested page fault, audited
+  assert.match(section(out, 'vm info oob'), /Stopped because: it touched guest-physical 0x0000000001800000, outside its memory/);
+  assert.match(out, /VM 5 "triple" stopped: triple fault \(shutdown\)/);
+  assert.deepEqual(guestLines(out, 'flat'), ['hello from a Zerovisor guest']);
+  assert.match(out, /VM 6 "flat" stopped: the guest wrote 43 to port 0xF4/);
+  assert.match(out, /vm create: \\startup\.zv is not a usable image: no Multiboot header in its first 8 KiB\./);
+  assert.match(out, /vm: VM 1 "hello" is stopped; it cannot be running\./);
+
+  const list = section(out, 'vm list');
+  for (const row of [/^ +1 +hello +stopped +16 +42/m, /^ +2 +probe +stopped +8 +17/m, /^ +3 +dirty +stopped +8 +34/m, /^ +4 +oob +stopped +8 +-/m]) assert.match(list, row);
+  const audit = section(out, 'audit');
+  assert.match(audit, /vm\.create .*VM "hello" created with 16 MiB/);
+  assert.match(audit, /vm\.start .*VM "hello": created -> running/);
+  assert.match(audit, /vm\.stop .*VM "oob" stopped: access to guest-physical 0x0000000001800000 outside its memory/);
+  assert.match(section(out, 'vm destroy triple'), /VM 5 "triple" destroyed/);
+});
+
+test('Bochs ryzen (SVM with NRIPS): hello and probe run, exit statuses 42 and 17', () => {
+  const { code, out } = runScript('bochs-run', [
+    'vm create hello --mem 8 --image \\hello.elf --cmdline "bochs"',
+    'vm create probe --mem 8 --image \\probe.elf',
+    'vm start hello',
+    'vm start probe',
+    'vm wait hello --timeout 300',
+    'vm wait probe --timeout 300',
+    'vm list',
+    'exit 6',
+  ], ['--cpu', 'ryzen']);
+  assert.equal(code, 6, `exit code; output:\n${out}`);
+  assert.deepEqual(guestLines(out, 'hello').slice(0, 2), ['hello from a Zerovisor guest', 'cmdline: bochs']);
+  assert.ok(guestLines(out, 'probe').includes('probe done'));
+  const list = section(out, 'vm list');
+  assert.match(list, /^ +1 +hello +stopped +8 +42/m);
+  assert.match(list, /^ +2 +probe +stopped +8 +17/m);
+});

@@ -1,0 +1,155 @@
+// A rig for the VM logic tests: the test kernel tests/fixtures/kernels/vm-logic.ts (the
+// guest image checks, the instruction-length decoder, the UART and debug-exit models)
+// compiled like the kernel (cached in build/test-cache/, keyed by the files that go into
+// it) and instantiated once; every host function it imports fails the run if called (the
+// modules are pure logic).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ROOT } from './harness.mjs';
+
+const ENTRY = join(ROOT, 'tests', 'fixtures', 'kernels', 'vm-logic.ts');
+const CACHE = join(ROOT, 'build', 'test-cache');
+
+const listFiles = (dir) => {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).sort().flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? listFiles(p) : [p];
+  });
+};
+
+/** The sources the test kernel is built from (its imports) and the toolchain. */
+const inputs = () => [
+  ENTRY,
+  ...listFiles(join(ROOT, 'kernel', 'vm', 'image')),
+  ...listFiles(join(ROOT, 'kernel', 'vm', 'decode')),
+  ...listFiles(join(ROOT, 'kernel', 'vm', 'devices')),
+  join(ROOT, 'kernel', 'host', 'memory.ts'),
+  join(ROOT, 'kernel', 'i18n', 'utf8.ts'),
+  join(ROOT, 'toolchain', 'compile.mjs'),
+  join(ROOT, 'toolchain', 'host-abi.mjs'),
+  ...listFiles(join(ROOT, 'toolchain', 'patches')),
+  join(ROOT, 'node_modules', 'porffor', 'package.json'),
+];
+
+/** The test kernel's Wasm module, compiled once per source state. */
+export const vmLogicModule = () => {
+  const h = createHash('sha256');
+  for (const f of inputs()) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
+  const out = join(CACHE, `vm-logic-${h.digest('hex').slice(0, 20)}.wasm`);
+  if (!existsSync(out)) {
+    mkdirSync(CACHE, { recursive: true });
+    const tmp = `${out}.${process.pid}.tmp`;
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'toolchain', 'compile.mjs'), ENTRY, tmp], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      throw new Error(`compiling ${relative(ROOT, ENTRY)} failed:\n${e.stderr?.toString() ?? e.message}`);
+    }
+    renameSync(tmp, out);
+  }
+  return new WebAssembly.Module(readFileSync(out));
+};
+
+/** porffor exports take (value, type) pairs and return [value, type]; type 1 is a number. */
+const call = (fn, ...args) => fn(...args.flatMap((a) => [a, 1]))[0];
+
+export const FILE_BYTES = 32768;
+export const SMALL_FILE_BYTES = 4096;
+export const INFO_BYTES = 4096;
+export const TAKE_SMALL = 100;
+
+export class VmLogic {
+  constructor(module = vmLogicModule()) {
+    const imports = {};
+    for (const imp of WebAssembly.Module.imports(module)) {
+      if (imp.kind !== 'function') continue;
+      imports[imp.name] = (...args) => {
+        throw new Error(`vm-logic: the test kernel called host function ${imp.name}(${args.join(', ')})`);
+      };
+    }
+    this.instance = new WebAssembly.Instance(module, { '': imports });
+    this.e = this.instance.exports;
+    this.memory = this.e.$;
+    this.e.m();
+    this.fileAddr = call(this.e.addr, 0);
+    this.infoAddr = call(this.e.addr, 1);
+    this.cmdAddr = call(this.e.addr, 2);
+    this.decAddr = call(this.e.addr, 3);
+    this.takeAddr = call(this.e.addr, 4);
+  }
+
+  get memoryBytes() { return this.memory.buffer.byteLength; }
+
+  // ---- images ----
+
+  /** Puts `bytes` at the start of the kernel's file buffer (the rest zeroed). */
+  setFile(bytes) {
+    const view = new Uint8Array(this.memory.buffer, this.fileAddr, FILE_BYTES);
+    view.fill(0);
+    view.set(bytes.subarray(0, FILE_BYTES));
+  }
+
+  /** multibootCheck(file, length, ram) with the full or the 4 KiB buffer. */
+  check(length, ramBytes, small = false) { return call(this.e.mbCheck, length, ramBytes, small ? 1 : 0); }
+
+  flat(length, load, entry, ramBytes) { return call(this.e.mbFlat, length, load, entry, ramBytes); }
+
+  image(k) { return call(this.e.image, k); }
+
+  /** What the last check left: segments, entry, header offset, flags, registers. */
+  result() {
+    const n = this.image(0);
+    const segments = [];
+    for (let i = 0; i < n; i++) segments.push({ addr: call(this.e.seg, i, 0), offset: call(this.e.seg, i, 1), filesz: call(this.e.seg, i, 2), memsz: call(this.e.seg, i, 3) });
+    return { segments, entry: this.image(1), headerOffset: this.image(2), flags: this.image(3), eax: this.image(4), ebx: this.image(5), eip: this.image(6) };
+  }
+
+  segmentField(i, k) { return call(this.e.seg, i, k); }
+
+  /** multibootInfo with the command line `codes` (code points); returns [result, bytes]. */
+  info(codes, { capacity = INFO_BYTES, infoAddr = 0x9000, ramBytes, cmdStart = 0, cmdLength = codes.length } = {}) {
+    new Uint32Array(this.memory.buffer, this.cmdAddr, 1024).set(codes.slice(0, 1024));
+    const view = new Uint8Array(this.memory.buffer, this.infoAddr, INFO_BYTES);
+    view.fill(0xee);
+    const r = call(this.e.mbInfo, capacity, infoAddr, ramBytes, cmdStart, cmdLength);
+    return [r, new Uint8Array(this.memory.buffer, this.infoAddr, INFO_BYTES).slice()];
+  }
+
+  // ---- decoder ----
+
+  /** instructionLength over `bytes` (placed at decBuf[offset]). */
+  decode(bytes, mode, { available = bytes.length, offset = 0 } = {}) {
+    const view = new Uint8Array(this.memory.buffer, this.decAddr, 64);
+    view.fill(0x90);
+    view.set(bytes.slice(0, 64 - offset), offset);
+    return call(this.e.decode, offset, available, mode);
+  }
+
+  /** The decoder's facts after the last decode. */
+  facts() {
+    const k = (i) => call(this.e.decoded, i);
+    return {
+      op: k(0), prefixes: k(1), operandSize: k(2), addressSize: k(3), port: k(4), size: k(5), in: k(6), string: k(7), rep: k(8),
+      segment: k(9), vector: k(10), cr: k(11), gpr: k(12), lock: k(13), portForDx: k(14),
+    };
+  }
+
+  // ---- UART and debug exit ----
+
+  uRead(vm, offset) { return call(this.e.uRead, vm, offset); }
+  uWrite(vm, offset, value) { call(this.e.uWrite, vm, offset, value); }
+  uPush(vm, byte) { return call(this.e.uPush, vm, byte); }
+  uReset(vm) { call(this.e.uReset, vm); }
+  uStat(vm, k) { return call(this.e.uStat, vm, k); }
+  /** uartTake into the 8 KiB buffer (or the 100-byte one); returns the bytes taken. */
+  uTake(vm, small = false) {
+    const n = call(this.e.uTake, vm, small ? 1 : 0);
+    return new Uint8Array(this.memory.buffer, this.takeAddr, Math.max(0, n)).slice();
+  }
+
+  dWrite(vm, value) { call(this.e.dWrite, vm, value); }
+  dReset(vm) { call(this.e.dReset, vm); }
+  dStat(vm, k) { return call(this.e.dStat, vm, k); }
+}
