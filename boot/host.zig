@@ -79,11 +79,20 @@ pub fn hv_wrmsr(msr: f64, lo: f64, hi: f64) void {
     cpu.wrmsr(toU32(msr), (@as(u64, toU32(hi)) << 32) | toU32(lo));
 }
 
-pub fn hv_svm_run(vmcbLo: f64, vmcbHi: f64, hostSaveLo: f64, hostSaveHi: f64, gprsAddr: f64, fxAddr: f64) void {
+pub fn hv_svm_run(vmcbLo: f64, vmcbHi: f64, hostSaveLo: f64, hostSaveHi: f64, gprsAddr: f64, fxAddr: f64, cpuidFloor: f64) void {
     const gprs = linear("hv_svm_run", gprsAddr, 128);
     const fx = linear("hv_svm_run", fxAddr, 512);
     if (@intFromPtr(gprs.ptr) & 7 != 0 or @intFromPtr(fx.ptr) & 15 != 0) fault.show("misaligned world-switch area", "hv_svm_run");
-    svm.zv_svm_run(physical(vmcbLo, vmcbHi), physical(hostSaveLo, hostSaveHi), @ptrCast(@alignCast(gprs.ptr)), fx.ptr);
+    const vmcb = physical(vmcbLo, vmcbHi);
+    while (true) {
+        svm.zv_svm_run(vmcb, physical(hostSaveLo, hostSaveHi), @ptrCast(@alignCast(gprs.ptr)), fx.ptr);
+        if (cpuidFloor != 1) return;
+        // Benchmark floor: resume a CPUID exit here (APM B: EXITCODE 0x70, guest RIP 0x578).
+        const exit_code: *volatile u64 = @ptrFromInt(vmcb + 0x70);
+        if (exit_code.* != 0x72) return;
+        const rip: *volatile u64 = @ptrFromInt(vmcb + 0x578);
+        rip.* += 2;
+    }
 }
 
 /// A physical address from its halves (identity-mapped while boot services run).
@@ -91,29 +100,24 @@ fn physical(lo: f64, hi: f64) u64 {
     return (@as(u64, toU32(hi)) << 32) | toU32(lo);
 }
 
-fn physBytes(lo: f64, hi: f64) [*]allowzero volatile u8 {
-    return @ptrFromInt(physical(lo, hi));
-}
-
 pub fn hv_phys_read(physLo: f64, physHi: f64, outAddr: f64, length: f64) void {
     const n = toU32(length);
     const out = linear("hv_phys_read", outAddr, n);
-    const src = physBytes(physLo, physHi);
-    for (out, 0..) |*b, i| b.* = src[i];
+    const src: [*]allowzero const u8 = @ptrFromInt(physical(physLo, physHi));
+    @memcpy(out, @as([*]const u8, @ptrCast(src))[0..n]); // RAM (tables, VMCBs, guest memory), not MMIO
 }
 
 pub fn hv_phys_write(physLo: f64, physHi: f64, srcAddr: f64, length: f64) void {
     const n = toU32(length);
     const in = linear("hv_phys_write", srcAddr, n);
-    const dst = physBytes(physLo, physHi);
-    for (in, 0..) |b, i| dst[i] = b;
+    const dst: [*]allowzero u8 = @ptrFromInt(physical(physLo, physHi));
+    @memcpy(@as([*]u8, @ptrCast(dst))[0..n], in);
 }
 
 pub fn hv_phys_zero(physLo: f64, physHi: f64, length: f64) void {
     const n = toU32(length);
-    const dst = physBytes(physLo, physHi);
-    var i: usize = 0;
-    while (i < n) : (i += 1) dst[i] = 0;
+    const dst: [*]allowzero u8 = @ptrFromInt(physical(physLo, physHi));
+    @memset(@as([*]u8, @ptrCast(dst))[0..n], 0);
 }
 
 fn mmio32(comptime who: []const u8, lo: f64, hi: f64) *allowzero volatile u32 {

@@ -15,7 +15,7 @@ import { changeState, createError, createVm, CreateError, destroyVm, MAX_VM_MIB,
 import { runGuests } from '../vm/scheduler';
 import {
   findVm, MAX_VMS, StopReason, vmEntry, vmExits, vmExitStatus, vmMemMiB, vmName, vmPath, vmRamBase, vmRunTicks,
-  VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts,
+  VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks,
 } from '../vm/vm-table';
 
 const IMAGE_KEYS: MsgKey[] = [
@@ -59,8 +59,13 @@ const vmCreate = () => {
   let image = -1;
   let cmdline = -1;
   let entry = -1;
+  let floor = false;
   for (let i = 3; i < n; i++) {
     const w = token(i);
+    if (spanIs(w, '--cpuid-floor')) {
+      floor = true;
+      continue;
+    }
     if (i + 1 >= n) {
       sayError('vm.badOption', w);
       return Status.Failed;
@@ -94,9 +99,11 @@ const vmCreate = () => {
     sayError('vm.missing');
     return Status.Failed;
   }
-  const slot = createVm(name, mem, token(image), cmdline >= 0 ? token(cmdline) : null, entry);
+  const slot = createVm(name, mem, token(image), cmdline >= 0 ? token(cmdline) : null, entry, floor);
   if (slot >= 0) {
     say('vm.created', slot + 1, vmName(slot), mem, vmEntry[slot]);
+    const hz = tscHz() > 0 ? tscHz() : 1e9;
+    say('vm.createdIn', (vmCreateTicks[slot] * 1000) / hz, vmCreateTicks[slot]);
     return Status.Ok;
   }
   const e = createError;

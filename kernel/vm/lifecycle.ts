@@ -22,7 +22,7 @@ import { debugExitReset } from './devices/debug-exit';
 import {
   freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
   vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
-  vmStartTicks, VmState, vmState, vmStopDetail, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
+  vmStartTicks, VmState, vmState, vmStopDetail, vmCpuidFloor, vmCreateTicks, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
 } from './vm-table';
 
 export const MAX_VM_MIB = 4096;
@@ -72,7 +72,8 @@ const release = (slot: number) => {
  * flat binary loaded at 1 MiB and entered at `flatEntry` when that is >= 0), `cmdline` for
  * Multiboot. Returns its slot, or -1 with createError set.
  */
-export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span | null, flatEntry: number) => {
+export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span | null, flatEntry: number, cpuidFloor: boolean) => {
+  const began = ticksSinceBoot();
   const slot = freeSlot();
   if (slot < 0) return fail(CreateError.NoSlot);
   const size = readImage(path);
@@ -131,6 +132,8 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   vmRunTicks[slot] = 0;
   vmIdleUntil[slot] = 0;
   for (let r = 0; r < EXIT_REASON_COUNT; r++) vmExits[slot * EXIT_REASON_COUNT + r] = 0;
+  vmCpuidFloor[slot] = cpuidFloor ? 1 : 0;
+  vmCreateTicks[slot] = ticksSinceBoot() - began;
   audit(AuditEvent.VmCreate, slot + 1, 0, 'vm.audit.create', vmName(slot), memMiB);
   logQuiet(Level.Info, Category.Vm, 'vm.audit.create', vmName(slot), memMiB);
   return slot;

@@ -8,7 +8,7 @@ import { svmExitCode, svmRun } from '../vcpu/svm/svm';
 import { trace, TracePoint } from '../diag/trace';
 import { ExitAction, handleExit, stopDetail, stopReason } from './exits';
 import { stopVm } from './lifecycle';
-import { MAX_VMS, VmState, vmExits, vmIdleUntil, vmRunTicks, vmState } from './vm-table';
+import { MAX_VMS, VmState, vmCpuidFloor, vmExits, vmIdleUntil, vmRunTicks, vmState } from './vm-table';
 import { drainGuestOutput } from './guest-output';
 import { countExit, observeExitTicks } from './vm-metrics';
 
@@ -24,7 +24,7 @@ const runSlice = (slot: number, sliceTicks: number) => {
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
     const before = ticksSinceBoot();
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
-    const reason = svmRun(slot);
+    const reason = svmRun(slot, vmCpuidFloor[slot] !== 0);
     const exitAt = ticksSinceBoot();
     trace(TracePoint.VmExit, slot + 1, reason, svmExitCode(), 0);
     vmExits[slot * EXIT_REASON_COUNT + reason]++;

@@ -259,7 +259,8 @@ export class Machine {
     this.cpu.msrs[key] = value;
   }
 
-  #svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr) {
+  #svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor) {
+    if (cpuidFloor !== 0) this.#fail('sim: the CPUID floor is for the benchmark on real SVM only');
     if (!this.svmGuest) this.#fail('sim: hv_svm_run without a guest model (Machine option svmGuest)');
     const efer = BigInt(this.cpu.msrs['0xc0000080'] ?? 0);
     if ((efer & 0x1000n) === 0n) this.#fail('sim: VMRUN with EFER.SVME clear is #UD');
@@ -528,7 +529,7 @@ export class Machine {
       hv_cpuid: (leaf, subleaf, outAddr) => m.#cpuid(leaf, subleaf, outAddr),
       hv_rdmsr: (msr, outAddr) => m.#rdmsr(msr, outAddr),
       hv_wrmsr: (msr, lo, hi) => m.#wrmsr(msr, lo, hi),
-      hv_svm_run: (vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr) => m.#svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr),
+      hv_svm_run: (vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor) => m.#svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor),
       hv_phys_read: (lo, hi, outAddr, len) => {
         const addr = m.#physCheck(lo, hi, len, 'hv_phys_read');
         m.#bytes(outAddr, len, 'hv_phys_read').set(m.physRead(addr, len));

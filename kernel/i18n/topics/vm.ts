@@ -2,14 +2,15 @@
 import type { Translation } from './translation';
 
 export const vmEn = {
-  'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
+  'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] [--cpuid-floor] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
   'cmd.vm.desc': 'Create, run and manage virtual machines',
-  'cmd.vm.details': 'vm create loads a Multiboot ELF kernel (or, with --entry, a flat binary at 1 MiB) from the boot volume into a new VM with that much RAM. vm start runs it; pause, resume, suspend and stop change its state (created, running, paused, suspended, stopped); destroy frees a created or stopped VM. vm list shows every VM, vm info one (state, memory, exits by reason, exit status). vm wait returns when the VM has stopped, or fails after --timeout seconds. Guests run while the console waits for input; their serial output is shown as [name] lines.',
+  'cmd.vm.details': 'vm create loads a Multiboot ELF kernel (or, with --entry, a flat binary at 1 MiB) from the boot volume into a new VM with that much RAM (--cpuid-floor is for the exit-cost benchmark only: the shim resumes CPUID exits itself, the guest sees its registers unchanged). vm start runs it; pause, resume, suspend and stop change its state (created, running, paused, suspended, stopped); destroy frees a created or stopped VM. vm list shows every VM, vm info one (state, memory, exits by reason, exit status). vm wait returns when the VM has stopped, or fails after --timeout seconds. Guests run while the console waits for input; their serial output is shown as [name] lines.',
   'cmd.sleep.usage': 'sleep <ms>',
   'cmd.sleep.desc': 'Wait, while guests keep running',
   'cmd.sleep.details': 'Waits the given number of milliseconds (up to 600000) while the VMs keep running; useful in startup.zv.',
 
   'vm.created': 'VM {0} "{1}" created: {2} MiB, entry 0x{3:x8}.',
+  'vm.createdIn': '  built in {0:f3} ms ({1} TSC ticks)',
   'vm.changed': 'VM {0} "{1}": {2}.',
   'vm.destroyed': 'VM {0} "{1}" destroyed; its memory is freed.',
   'vm.notFound': 'vm: there is no VM "{0}".',
@@ -85,14 +86,15 @@ export const vmEn = {
 };
 
 export const vmJa: Translation<typeof vmEn> = {
-  'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
+  'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] [--cpuid-floor] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
   'cmd.vm.desc': '仮想マシンを作成・実行・管理',
-  'cmd.vm.details': 'vm create はブートボリュームの Multiboot ELF カーネル（--entry を付けると 1 MiB に置くフラットバイナリ）を、指定した RAM を持つ新しい VM に読み込みます。vm start で実行し、pause・resume・suspend・stop で状態（created・running・paused・suspended・stopped）を変え、destroy は作成済みか停止済みの VM を解放します。vm list は全 VM を、vm info は 1 つ（状態、メモリ、理由別の VM exit、終了ステータス）を表示します。vm wait は VM が停止すると戻り、--timeout 秒を過ぎると失敗します。ゲストはコンソールの入力待ちの間も動き、そのシリアル出力は [name] 行として表示されます。',
+  'cmd.vm.details': 'vm create はブートボリュームの Multiboot ELF カーネル（--entry を付けると 1 MiB に置くフラットバイナリ）を、指定した RAM を持つ新しい VM に読み込みます（--cpuid-floor は VM exit コスト測定専用で、CPUID exit をシムが自分で再開し、ゲストのレジスターは変わりません）。vm start で実行し、pause・resume・suspend・stop で状態（created・running・paused・suspended・stopped）を変え、destroy は作成済みか停止済みの VM を解放します。vm list は全 VM を、vm info は 1 つ（状態、メモリ、理由別の VM exit、終了ステータス）を表示します。vm wait は VM が停止すると戻り、--timeout 秒を過ぎると失敗します。ゲストはコンソールの入力待ちの間も動き、そのシリアル出力は [name] 行として表示されます。',
   'cmd.sleep.usage': 'sleep <ms>',
   'cmd.sleep.desc': 'ゲストを動かしたまま待つ',
   'cmd.sleep.details': '指定したミリ秒（最大 600000）の間、VM を動かしたまま待ちます。startup.zv で便利です。',
 
   'vm.created': 'VM {0}「{1}」を作成しました: {2} MiB、エントリー 0x{3:x8}。',
+  'vm.createdIn': '  作成時間 {0:f3} ms（{1} TSC ティック）',
   'vm.changed': 'VM {0}「{1}」: {2}。',
   'vm.destroyed': 'VM {0}「{1}」を破棄し、メモリを解放しました。',
   'vm.notFound': 'vm: VM「{0}」はありません。',
@@ -168,14 +170,15 @@ export const vmJa: Translation<typeof vmEn> = {
 };
 
 export const vmZh: Translation<typeof vmEn> = {
-  'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
+  'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] [--cpuid-floor] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
   'cmd.vm.desc': '创建、运行和管理虚拟机',
-  'cmd.vm.details': 'vm create 从启动卷把 Multiboot ELF 内核（或加 --entry 时放在 1 MiB 处的平面二进制）装入一台具有指定内存的新虚拟机。vm start 运行它；pause、resume、suspend 和 stop 改变其状态（created、running、paused、suspended、stopped）；destroy 释放已创建或已停止的虚拟机。vm list 显示所有虚拟机，vm info 显示一台（状态、内存、按原因的 VM exit、退出状态）。vm wait 在虚拟机停止时返回，超过 --timeout 秒则失败。控制台等待输入时客户机照常运行，其串口输出显示为 [name] 行。',
+  'cmd.vm.details': 'vm create 从启动卷把 Multiboot ELF 内核（或加 --entry 时放在 1 MiB 处的平面二进制）装入一台具有指定内存的新虚拟机（--cpuid-floor 仅用于 VM exit 开销基准：由垫片自行恢复 CPUID exit，客户机寄存器不变）。vm start 运行它；pause、resume、suspend 和 stop 改变其状态（created、running、paused、suspended、stopped）；destroy 释放已创建或已停止的虚拟机。vm list 显示所有虚拟机，vm info 显示一台（状态、内存、按原因的 VM exit、退出状态）。vm wait 在虚拟机停止时返回，超过 --timeout 秒则失败。控制台等待输入时客户机照常运行，其串口输出显示为 [name] 行。',
   'cmd.sleep.usage': 'sleep <ms>',
   'cmd.sleep.desc': '等待，客户机继续运行',
   'cmd.sleep.details': '等待给定的毫秒数（最多 600000），期间虚拟机继续运行；在 startup.zv 中很有用。',
 
   'vm.created': '已创建虚拟机 {0}“{1}”：{2} MiB，入口 0x{3:x8}。',
+  'vm.createdIn': '  用时 {0:f3} ms（{1} 个 TSC 周期）',
   'vm.changed': '虚拟机 {0}“{1}”：{2}。',
   'vm.destroyed': '已销毁虚拟机 {0}“{1}”，其内存已释放。',
   'vm.notFound': 'vm：没有虚拟机“{0}”。',

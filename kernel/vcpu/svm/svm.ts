@@ -86,17 +86,31 @@ export const svmEnable = () => {
   return 0;
 };
 
+// Only the control area (0x000-0x0FF) and the state save area (0x400-0x6FF) are moved
+// between the working copy and the VMCB page; the rest is reserved (APM vol. 2 appendix B).
+const CONTROL_BYTES = 0x100;
+const STATE_OFFSET = 0x400;
+const STATE_BYTES = 0x300;
+
 const storeVmcb = (vcpu: number) => {
   const at = vmcbPage[vcpu];
-  hv_phys_write(hostAddressLo(at), hostAddressHi(at), vmcbAddress(), 4096);
+  const copy = vmcbAddress();
+  hv_phys_write(hostAddressLo(at), hostAddressHi(at), copy, CONTROL_BYTES);
+  hv_phys_write(hostAddressLo(at + STATE_OFFSET), hostAddressHi(at), copy + STATE_OFFSET, STATE_BYTES);
+};
+
+const loadVmcb = (vcpu: number) => {
+  const at = vmcbPage[vcpu];
+  const copy = vmcbAddress();
+  hv_phys_read(hostAddressLo(at), hostAddressHi(at), copy, CONTROL_BYTES);
+  hv_phys_read(hostAddressLo(at + STATE_OFFSET), hostAddressHi(at), copy + STATE_OFFSET, STATE_BYTES);
 };
 
 /** Makes the working copy hold vCPU `vcpu`'s VMCB. */
 export const svmSelect = (vcpu: number) => {
   if (vmcbLoaded[0] === vcpu) return;
   if (vmcbLoaded[0] >= 0) storeVmcb(vmcbLoaded[0]); // keep what the dispatch changed (RIP, registers)
-  const at = vmcbPage[vcpu];
-  hv_phys_read(hostAddressLo(at), hostAddressHi(at), vmcbAddress(), 4096);
+  loadVmcb(vcpu);
   vmcbLoaded[0] = vcpu;
 };
 
@@ -175,13 +189,13 @@ export const svmDestroyVcpu = (vcpu: number) => {
 let lastExitCode = 0;
 
 /** Runs vCPU `vcpu` until its next #VMEXIT; returns the vendor-neutral ExitReason. */
-export const svmRun = (vcpu: number) => {
+export const svmRun = (vcpu: number, cpuidFloor: boolean) => {
   svmSelect(vcpu);
   storeVmcb(vcpu);
   const at = vmcbPage[vcpu];
   hv_svm_run(hostAddressLo(at), hostAddressHi(at), hostAddressLo(hostSavePage), hostAddressHi(hostSavePage),
-    dataAddress(gprWords) + (gprBase + vcpu * 32) * 4, dataAddress(fxBytes) + fxBase + vcpu * 512);
-  hv_phys_read(hostAddressLo(at), hostAddressHi(at), vmcbAddress(), 4096);
+    dataAddress(gprWords) + (gprBase + vcpu * 32) * 4, dataAddress(fxBytes) + fxBase + vcpu * 512, cpuidFloor ? 1 : 0);
+  loadVmcb(vcpu);
   set32(EVENT_INJECT, 0);
   set32(EVENT_INJECT + 4, 0);
   const lo = get32(EXIT_CODE);
