@@ -58,8 +58,9 @@ include tests/guests/guests.mk
 test: $(DEPS) $(B)/zerovisor.efi typecheck guests
 	node --test --test-concurrency=1 tests/toolchain/ tests/unit/ tests/integration/
 
-bench: $(B)/zerovisor.efi
+bench: $(B)/zerovisor.efi guests
 	node bench/foundation.mjs
+	node bench/vm-exit.mjs
 
 clean:
 	rm -rf build

@@ -22,10 +22,11 @@ export const enum Command {
   Wdog = 15,
   Vm = 16,
   Sleep = 17,
+  Console = 18,
 }
 
 /** Command names, indexed by Command. */
-export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep'];
+export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep', 'console'];
 
 export const COMMAND_USAGE: MsgKey[] = [
   'cmd.help.usage',
@@ -46,6 +47,7 @@ export const COMMAND_USAGE: MsgKey[] = [
   'cmd.wdog.usage',
   'cmd.vm.usage',
   'cmd.sleep.usage',
+  'cmd.console.usage',
 ];
 
 export const COMMAND_DESCRIPTION: MsgKey[] = [
@@ -67,6 +69,7 @@ export const COMMAND_DESCRIPTION: MsgKey[] = [
   'cmd.wdog.desc',
   'cmd.vm.desc',
   'cmd.sleep.desc',
+  'cmd.console.desc',
 ];
 
 export const COMMAND_DETAILS: MsgKey[] = [
@@ -88,6 +91,7 @@ export const COMMAND_DETAILS: MsgKey[] = [
   'cmd.wdog.details',
   'cmd.vm.details',
   'cmd.sleep.details',
+  'cmd.console.details',
 ];
 
 /** The command a word names, or -1. */

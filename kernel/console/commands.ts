@@ -13,6 +13,7 @@ import { cmdCaps } from './cmd-caps';
 import { cmdTime } from './cmd-time';
 import { cmdWdog } from './cmd-wdog';
 import { cmdSleep, cmdVm } from './cmd-vm';
+import { cmdConsole } from './cmd-console';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
@@ -138,6 +139,8 @@ export const runCommand = (index: number) => {
       return cmdVm();
     case Command.Sleep:
       return cmdSleep();
+    case Command.Console:
+      return cmdConsole();
   }
   return Status.Failed;
 };

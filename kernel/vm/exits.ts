@@ -75,6 +75,20 @@ const onCpuid = (slot: number, vcpu: number) => {
   return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xa20f);
 };
 
+/** IN's result: AL/AX keep the rest of RAX; a 32-bit EAX write zero-extends (SDM vol. 1 3.4.1.1). */
+const setInResult = (vcpu: number, rax: number, value: number, size: number) => {
+  if (size === 4) svmSetGpr(vcpu, 0, value >>> 0, 0);
+  else {
+    const mask = size === 1 ? 0xff : 0xffff;
+    svmSetGpr(vcpu, 0, ((rax & ~mask) | (value & mask)) >>> 0, svmGprHi(vcpu, 0));
+  }
+};
+
+/** Forgets what the dispatch kept for a VM slot (a new VM starts clean). */
+export const resetExitState = (slot: number) => {
+  mtrrDefType[slot] = 0;
+};
+
 // IOIO EXITINFO1 (APM vol. 2 section 15.10.2): bit 0 IN, 2 string, 3 REP, 4-6 size, 16-31 port.
 const onIo = (slot: number, vcpu: number) => {
   const info = svmExitInfo1Lo();
@@ -85,15 +99,21 @@ const onIo = (slot: number, vcpu: number) => {
   const rax = svmGprLo(vcpu, 0);
   const mask = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
   if (port >= 0x3f8 && port <= 0x3ff) {
-    if (input) svmSetGpr(vcpu, 0, ((rax & ~mask) | (guestUartRead(slot, port - 0x3f8) & mask)) >>> 0, svmGprHi(vcpu, 0));
-    else guestUartWrite(slot, port - 0x3f8, rax & 0xff);
+    // a wider access covers consecutive registers, byte by byte (ports past 0x3FF float high)
+    let value = 0;
+    for (let i = 0; i < size; i++) {
+      const p = port + i;
+      if (input) value += (p <= 0x3ff ? guestUartRead(slot, p - 0x3f8) : 0xff) * (i === 0 ? 1 : i === 1 ? 0x100 : i === 2 ? 0x10000 : 0x1000000);
+      else if (p <= 0x3ff) guestUartWrite(slot, p - 0x3f8, (rax >>> (i * 8)) & 0xff);
+    }
+    if (input) setInResult(vcpu, rax, value, size);
   } else if (port === 0xf4 && !input) {
     debugExitWrite(slot, rax & mask);
     svmSetRip(svmExitInfo2());
     return stop(StopReason.DebugExit, (rax & mask) >>> 0);
   } else {
     vmUnknownPorts[slot]++;
-    if (input) svmSetGpr(vcpu, 0, (rax | mask) >>> 0, svmGprHi(vcpu, 0)); // reads of nothing float high
+    if (input) setInResult(vcpu, rax, mask, size); // reads of nothing float high
   }
   svmSetRip(svmExitInfo2()); // EXITINFO2: the next RIP (always provided for IOIO)
   return ExitAction.Continue;

@@ -1,7 +1,7 @@
 // A guest's serial output on the console: what its emulated COM1 transmitted, shown line
 // by line as "[name] text" (control characters made visible by the output writer).
 import { Span } from '../console/format';
-import { say } from '../console/output';
+import { say, sayInline } from '../console/output';
 import { uartTake } from './devices/uart16550';
 import { MAX_VMS, vmName } from './vm-table';
 
@@ -11,11 +11,27 @@ const lineLen = new Uint16Array(MAX_VMS);
 const lineSpan = new Span(lineCodes);
 const taken = new Uint8Array(4096);
 
+/** The VM a console is attached to (`console <vm>`): its output is shown as it comes, without "[name]". */
+let attachedSlot = -1;
+let midLine = false; // the attached guest's last output did not end its line
+export const setAttached = (slot: number) => {
+  if (attachedSlot >= 0 && midLine) {
+    lineSpan.len = 0;
+    say('vm.raw', lineSpan); // end the guest's partial line before the console speaks
+  }
+  midLine = false;
+  attachedSlot = slot;
+};
+
 
 const flushLine = (slot: number) => {
   lineSpan.start = slot * LINE_MAX;
   lineSpan.len = lineLen[slot];
-  say('vm.output', vmName(slot), lineSpan);
+  if (slot === attachedSlot) {
+    say('vm.raw', lineSpan);
+    midLine = false;
+  }
+  else say('vm.output', vmName(slot), lineSpan);
   lineLen[slot] = 0;
 };
 
@@ -34,6 +50,14 @@ export const drainGuestOutput = (slot: number) => {
     lineCodes[at] = b;
     lineLen[slot]++;
     if (lineLen[slot] === LINE_MAX) flushLine(slot);
+  }
+  if (slot === attachedSlot && lineLen[slot] > 0) {
+    // attached: show a partial line at once (a prompt), without ending it
+    lineSpan.start = base;
+    lineSpan.len = lineLen[slot];
+    sayInline('vm.raw', lineSpan);
+    lineLen[slot] = 0;
+    midLine = true;
   }
 };
 

@@ -15,6 +15,7 @@ import { ImageError, imageEntry, segmentAddress, segmentCount, segmentFileOffset
 import { bootEax, multibootCheck, multibootInfo } from './image/multiboot';
 import { flatCheck } from './image/flat';
 import { guestWrite } from './guest-memory';
+import { resetExitState } from './exits';
 import { flushGuestOutput } from './guest-output';
 import { sayVmStopped } from './announce';
 import { uartReset } from './devices/uart16550';
@@ -123,6 +124,7 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   }
   uartReset(slot);
   debugExitReset(slot);
+  resetExitState(slot);
   vmState[slot] = VmState.Created;
   vmStopReason[slot] = StopReason.None;
   vmStopDetail[slot] = 0;

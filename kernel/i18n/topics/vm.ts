@@ -2,6 +2,12 @@
 import type { Translation } from './translation';
 
 export const vmEn = {
+  'cmd.console.usage': 'console <id|name>',
+  'cmd.console.desc': 'Attach the console to a VM\'s serial port (Esc detaches)',
+  'cmd.console.details': 'Shows what the guest sends on its COM1 as it comes and sends what you type to it. Press Esc to detach; the VMs keep running. The console also detaches when the VM stops.',
+  'console.attached': 'Attached to VM {0} "{1}"; press Esc to detach.',
+  'console.detached': 'Detached from VM {0} "{1}".',
+  'vm.raw': '{0}',
   'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] [--cpuid-floor] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
   'cmd.vm.desc': 'Create, run and manage virtual machines',
   'cmd.vm.details': 'vm create loads a Multiboot ELF kernel (or, with --entry, a flat binary at 1 MiB) from the boot volume into a new VM with that much RAM (--cpuid-floor is for the exit-cost benchmark only: the shim resumes CPUID exits itself, the guest sees its registers unchanged). vm start runs it; pause, resume, suspend and stop change its state (created, running, paused, suspended, stopped); destroy frees a created or stopped VM. vm list shows every VM, vm info one (state, memory, exits by reason, exit status). vm wait returns when the VM has stopped, or fails after --timeout seconds. Guests run while the console waits for input; their serial output is shown as [name] lines.',
@@ -86,6 +92,12 @@ export const vmEn = {
 };
 
 export const vmJa: Translation<typeof vmEn> = {
+  'cmd.console.usage': 'console <id|name>',
+  'cmd.console.desc': 'コンソールを VM のシリアルポートに接続（Esc で切断）',
+  'cmd.console.details': 'ゲストが COM1 に送る内容をそのまま表示し、入力した文字をゲストに送ります。Esc で切断します。VM は動き続けます。VM が停止したときも切断します。',
+  'console.attached': 'VM {0}「{1}」に接続しました。Esc で切断します。',
+  'console.detached': 'VM {0}「{1}」から切断しました。',
+  'vm.raw': '{0}',
   'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] [--cpuid-floor] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
   'cmd.vm.desc': '仮想マシンを作成・実行・管理',
   'cmd.vm.details': 'vm create はブートボリュームの Multiboot ELF カーネル（--entry を付けると 1 MiB に置くフラットバイナリ）を、指定した RAM を持つ新しい VM に読み込みます（--cpuid-floor は VM exit コスト測定専用で、CPUID exit をシムが自分で再開し、ゲストのレジスターは変わりません）。vm start で実行し、pause・resume・suspend・stop で状態（created・running・paused・suspended・stopped）を変え、destroy は作成済みか停止済みの VM を解放します。vm list は全 VM を、vm info は 1 つ（状態、メモリ、理由別の VM exit、終了ステータス）を表示します。vm wait は VM が停止すると戻り、--timeout 秒を過ぎると失敗します。ゲストはコンソールの入力待ちの間も動き、そのシリアル出力は [name] 行として表示されます。',
@@ -170,6 +182,12 @@ export const vmJa: Translation<typeof vmEn> = {
 };
 
 export const vmZh: Translation<typeof vmEn> = {
+  'cmd.console.usage': 'console <id|name>',
+  'cmd.console.desc': '把控制台连接到虚拟机的串口（按 Esc 断开）',
+  'cmd.console.details': '原样显示客户机从 COM1 发送的内容，并把输入发送给客户机。按 Esc 断开；虚拟机继续运行。虚拟机停止时也会断开。',
+  'console.attached': '已连接到虚拟机 {0}“{1}”；按 Esc 断开。',
+  'console.detached': '已从虚拟机 {0}“{1}”断开。',
+  'vm.raw': '{0}',
   'cmd.vm.usage': 'vm create <name> --mem <MiB> --image <path> [--cmdline "..."] [--vcpus 1] [--entry <hex>] [--cpuid-floor] | vm start|pause|resume|suspend|stop|destroy|info|wait <id|name> | vm list',
   'cmd.vm.desc': '创建、运行和管理虚拟机',
   'cmd.vm.details': 'vm create 从启动卷把 Multiboot ELF 内核（或加 --entry 时放在 1 MiB 处的平面二进制）装入一台具有指定内存的新虚拟机（--cpuid-floor 仅用于 VM exit 开销基准：由垫片自行恢复 CPUID exit，客户机寄存器不变）。vm start 运行它；pause、resume、suspend 和 stop 改变其状态（created、running、paused、suspended、stopped）；destroy 释放已创建或已停止的虚拟机。vm list 显示所有虚拟机，vm info 显示一台（状态、内存、按原因的 VM exit、退出状态）。vm wait 在虚拟机停止时返回，超过 --timeout 秒则失败。控制台等待输入时客户机照常运行，其串口输出显示为 [name] 行。',
@@ -254,4 +272,4 @@ export const vmZh: Translation<typeof vmEn> = {
 };
 
 /** Keys whose text is the same in every language (command syntax, machine-read lines). */
-export const vmVerbatim = ['cmd.vm.usage', 'cmd.sleep.usage', 'vm.list.row', 'vm.list.status', 'vm.info.exitRow', 'vm.none', 'vm.output', 'vm.metric.exits', 'vm.metric.exitTicks'];
+export const vmVerbatim = ['cmd.console.usage', 'vm.raw', 'cmd.vm.usage', 'cmd.sleep.usage', 'vm.list.row', 'vm.list.status', 'vm.info.exitRow', 'vm.none', 'vm.output', 'vm.metric.exits', 'vm.metric.exitTicks'];

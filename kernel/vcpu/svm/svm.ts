@@ -130,6 +130,7 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
     if (page < 0) return SvmError.NoMemory;
     vmcbPage[vcpu] = page;
   }
+  if (vmcbLoaded[0] >= 0 && vmcbLoaded[0] !== vcpu) storeVmcb(vmcbLoaded[0]); // keep the loaded vCPU's changes
   clearVmcb();
   vmcbLoaded[0] = vcpu;
   set32(INTERCEPT_MISC1, (MISC1_INTR | MISC1_NMI | MISC1_CPUID | MISC1_HLT | MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN) >>> 0);

@@ -1,0 +1,56 @@
+// `console <vm>`: attach the console to a VM's serial port: what the guest sends is shown
+// as it comes, what is typed goes to the guest's COM1 (16550A receive buffer); Esc
+// detaches (the guests keep running). Also ends when the VM stops.
+import { missingArgument, unexpectedArgument } from './args';
+import { Command } from './command-table';
+import { Key, inputIdle, pollInput } from './input';
+import { flush, say, sayError } from './output';
+import { Status } from './status';
+import { token, tokenCount } from './tokens';
+import { putUtf8 } from '../i18n/utf8';
+import { findVm, VmState, vmName, vmState } from '../vm/vm-table';
+import { runGuests } from '../vm/scheduler';
+import { drainGuestOutput, setAttached } from '../vm/guest-output';
+import { uartPush } from '../vm/devices/uart16550';
+
+const IDLE_STALL_US = 1000;
+const utf8 = new Uint8Array(4);
+
+const sendKey = (slot: number, ev: number) => {
+  if (ev === Key.Enter) uartPush(slot, 13);
+  else if (ev === Key.Backspace) uartPush(slot, 0x7f);
+  else if (ev >= 0) {
+    const n = putUtf8(utf8, 0, ev);
+    for (let i = 0; i < n; i++) uartPush(slot, utf8[i]);
+  }
+};
+
+export const cmdConsole = () => {
+  const n = tokenCount();
+  if (n < 2) return missingArgument(Command.Console);
+  if (n > 2) return unexpectedArgument(Command.Console, 2);
+  const slot = findVm(token(1));
+  if (slot < 0) {
+    sayError('vm.notFound', token(1));
+    return Status.Failed;
+  }
+  say('console.attached', slot + 1, vmName(slot));
+  drainGuestOutput(slot); // what came before, as lines
+  setAttached(slot);
+  for (;;) {
+    const ev = pollInput();
+    if (ev === Key.Escape) break;
+    if (ev !== Key.None) {
+      sendKey(slot, ev);
+      continue;
+    }
+    if (vmState[slot] === VmState.Stopped || vmState[slot] === VmState.Free) break;
+    if (runGuests() === 0) hv_efi_stall(IDLE_STALL_US);
+    drainGuestOutput(slot);
+    flush();
+    inputIdle();
+  }
+  setAttached(-1);
+  say('console.detached', slot + 1, vmName(slot));
+  return Status.Ok;
+};
