@@ -18,6 +18,7 @@ import { instructionLength } from './decode/instruction-length';
 import { uartRead as guestUartRead, uartWrite as guestUartWrite } from './devices/uart16550';
 import { debugExitWrite } from './devices/debug-exit';
 import { ticksSinceBoot } from '../platform/time';
+import { countNripsMismatch } from './vm-metrics';
 import { Category, Level, logQuiet } from '../diag/log';
 
 export const enum ExitAction {
@@ -44,10 +45,23 @@ const stop = (reason: number, detail: number) => {
 /** Length of the instruction at RIP: NRIPS where the CPU has it, else decoded; 0 if unknown. */
 const currentLength = (slot: number) => {
   const rip = svmRip();
+  const decoded = decodedLength(slot, rip);
   if (caps.nrips) {
     const next = svmNextRip();
-    if (next > rip && next - rip <= 15) return next - rip;
+    if (next > rip && next - rip <= 15) {
+      // both sources: they must agree (where decoding is possible at all)
+      if (decoded > 0 && decoded !== next - rip) {
+        countNripsMismatch();
+        logQuiet(Level.Warn, Category.Cpu, 'vm.nripsMismatch', slot + 1, rip, next - rip, decoded);
+      }
+      return next - rip;
+    }
   }
+  return decoded;
+};
+
+/** The decoded length of the guest instruction at `rip`, or 0. */
+const decodedLength = (slot: number, rip: number) => {
   if ((svmCr0() & 0x80000000) !== 0) return 0; // guest paging on: no guest page walk yet
   if (fetchAddr < 0) fetchAddr = dataAddress(fetchBuf);
   const gpa = svmCsBase() + rip;

@@ -1,10 +1,12 @@
 // Metrics of the VMs: exits by VM and reason, and a histogram of what handling one exit
 // costs in TSC ticks (from #VMEXIT back in the dispatch to ready for the next VMRUN).
-import { defineCounter, defineHistogram, metricSeries, seriesAdd, seriesObserve } from '../diag/metrics';
+import { counterAdd, defineCounter, defineHistogram, metricSeries, seriesAdd, seriesObserve } from '../diag/metrics';
 import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../vcpu/exit-reason';
 import { MAX_VMS } from './vm-table';
 
 const EXITS = defineCounter('zerovisor_vm_exits_total', 'vm.metric.exits', 'vm', 'reason');
+const NRIPS_MISMATCHES = defineCounter('zerovisor_nrips_decoder_mismatches_total', 'vm.metric.nripsMismatch');
+metricSeries(NRIPS_MISMATCHES); // shown from the start, as 0
 const EXIT_TICKS = defineHistogram('zerovisor_vm_exit_handling_ticks', 'vm.metric.exitTicks', 256, 4, 8);
 
 /** Series of (vm, reason), looked up on first use so the exit path does no lookups. */
@@ -22,3 +24,6 @@ export const observeExitTicks = (ticks: number) => {
   if (ticksSeries < 0) ticksSeries = metricSeries(EXIT_TICKS);
   if (ticksSeries >= 0) seriesObserve(ticksSeries, ticks);
 };
+
+/** NRIPS and the instruction decoder disagreed on an instruction's length. */
+export const countNripsMismatch = () => counterAdd(NRIPS_MISMATCHES, 1);

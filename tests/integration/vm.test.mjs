@@ -124,6 +124,7 @@ test('Bochs ryzen (SVM with NRIPS): hello and probe run, exit statuses 42 and 17
     'vm wait hello --timeout 300',
     'vm wait probe --timeout 300',
     'vm list',
+    'metrics',
     'exit 6',
   ], ['--cpu', 'ryzen']);
   assert.equal(code, 6, `exit code; output:\n${out}`);
@@ -132,4 +133,6 @@ test('Bochs ryzen (SVM with NRIPS): hello and probe run, exit statuses 42 and 17
   const list = section(out, 'vm list');
   assert.match(list, /^ +1 +hello +stopped +8 +42/m);
   assert.match(list, /^ +2 +probe +stopped +8 +17/m);
+  // NRIPS and the decoder agreed on every instruction the guests exited on
+  assert.match(section(out, 'metrics'), /^zerovisor_nrips_decoder_mismatches_total 0\r?$/m);
 });

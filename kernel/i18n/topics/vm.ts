@@ -2,6 +2,8 @@
 import type { Translation } from './translation';
 
 export const vmEn = {
+  'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
+  'vm.nripsMismatch': 'VM {0}: at 0x{1:x8} NRIPS says {2} bytes, the decoder {3}',
   'cmd.console.usage': 'console <id|name>',
   'cmd.console.desc': 'Attach the console to a VM\'s serial port (Esc detaches)',
   'cmd.console.details': 'Shows what the guest sends on its COM1 as it comes and sends what you type to it. Press Esc to detach; the VMs keep running. The console also detaches when the VM stops.',
@@ -92,6 +94,8 @@ export const vmEn = {
 };
 
 export const vmJa: Translation<typeof vmEn> = {
+  'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
+  'vm.nripsMismatch': 'VM {0}: 0x{1:x8} で NRIPS は {2} バイト、デコーダーは {3} バイト',
   'cmd.console.usage': 'console <id|name>',
   'cmd.console.desc': 'コンソールを VM のシリアルポートに接続（Esc で切断）',
   'cmd.console.details': 'ゲストが COM1 に送る内容をそのまま表示し、入力した文字をゲストに送ります。Esc で切断します。VM は動き続けます。VM が停止したときも切断します。',
@@ -182,6 +186,8 @@ export const vmJa: Translation<typeof vmEn> = {
 };
 
 export const vmZh: Translation<typeof vmEn> = {
+  'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
+  'vm.nripsMismatch': '虚拟机 {0}：在 0x{1:x8} 处 NRIPS 为 {2} 字节，解码器为 {3} 字节',
   'cmd.console.usage': 'console <id|name>',
   'cmd.console.desc': '把控制台连接到虚拟机的串口（按 Esc 断开）',
   'cmd.console.details': '原样显示客户机从 COM1 发送的内容，并把输入发送给客户机。按 Esc 断开；虚拟机继续运行。虚拟机停止时也会断开。',
@@ -272,4 +278,4 @@ export const vmZh: Translation<typeof vmEn> = {
 };
 
 /** Keys whose text is the same in every language (command syntax, machine-read lines). */
-export const vmVerbatim = ['cmd.console.usage', 'vm.raw', 'cmd.vm.usage', 'cmd.sleep.usage', 'vm.list.row', 'vm.list.status', 'vm.info.exitRow', 'vm.none', 'vm.output', 'vm.metric.exits', 'vm.metric.exitTicks'];
+export const vmVerbatim = ['vm.metric.nripsMismatch', 'cmd.console.usage', 'vm.raw', 'cmd.vm.usage', 'cmd.sleep.usage', 'vm.list.row', 'vm.list.status', 'vm.info.exitRow', 'vm.none', 'vm.output', 'vm.metric.exits', 'vm.metric.exitTicks'];
