@@ -113,6 +113,7 @@ const vmCreate = () => {
   else if (e === CreateError.FileError) sayError('vm.fileError', token(image));
   else if (e === CreateError.NoMemory) sayError('vm.noMemory', mem);
   else if (e === CreateError.NotVirtualizable) sayError('vm.notVirtualizable');
+  else if (e === CreateError.NoBackEnd) sayError('vm.noBackEnd');
   else if (e === CreateError.NestedPaging) sayError('vm.nestedPaging');
   else sayError('vm.badImage', token(image), text(IMAGE_KEYS[e < 0 && e >= -16 ? -e : 0]));
   return Status.Failed;

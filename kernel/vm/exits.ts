@@ -3,13 +3,12 @@
 // NRIPS) and otherwise from decoding the guest's bytes at RIP (paging off: CS.base + RIP
 // is guest-physical). Device models: COM1 (0x3F8-0x3FF), QEMU's debug exit (0xF4).
 import { dataAddress } from '../host/memory';
-import { caps } from '../cpu/capabilities';
 import { ExitReason } from '../vcpu/exit-reason';
 import {
-  svmCr0, svmCsAttrib, svmCsBase, svmEferLo, svmExitCode, svmExitInfo1Lo, svmExitInfo2, svmField32,
-  svmGprHi, svmGprLo, svmInjectException, svmMsrField, svmNextRip, svmRflags, svmRip, svmSetEferLo, svmSetField32,
-  svmSetGpr, svmSetRip,
-} from '../vcpu/svm/svm';
+  exitCode, faultAddress, guestCodeSize, guestCr0, guestCsBase, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld,
+  guestMsrHi, guestMsrLo, guestRflags, guestRip, hardwareNextRip, injectException, ioIsIn, ioIsString, ioNextRip, ioPort,
+  ioSize, msrIsWrite, setGuestEferLo, setGuestGpr, setGuestMsr, setGuestRip,
+} from '../vcpu/vcpu';
 import { guestCpuid } from './cpuid-policy';
 import { MsrAccess, msrAccess, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTRR_CAP, MSR_MTRR_DEF_TYPE, MSR_TSC } from './msr-policy';
 import { guestRead } from './guest-memory';
@@ -44,10 +43,10 @@ const stop = (reason: number, detail: number) => {
 
 /** Length of the instruction at RIP: NRIPS where the CPU has it, else decoded; 0 if unknown. */
 const currentLength = (slot: number) => {
-  const rip = svmRip();
+  const rip = guestRip();
   const decoded = decodedLength(slot, rip);
-  if (caps.nrips) {
-    const next = svmNextRip();
+  const next = hardwareNextRip();
+  if (next >= 0) {
     if (next > rip && next - rip <= 15) {
       // both sources: they must agree (where decoding is possible at all)
       if (decoded > 0 && decoded !== next - rip) {
@@ -62,39 +61,37 @@ const currentLength = (slot: number) => {
 
 /** The decoded length of the guest instruction at `rip`, or 0. */
 const decodedLength = (slot: number, rip: number) => {
-  if ((svmCr0() & 0x80000000) !== 0) return 0; // guest paging on: no guest page walk yet
+  if ((guestCr0() & 0x80000000) !== 0) return 0; // guest paging on: no guest page walk yet
   if (fetchAddr < 0) fetchAddr = dataAddress(fetchBuf);
-  const gpa = svmCsBase() + rip;
+  const gpa = guestCsBase() + rip;
   let n = 15;
   while (n > 0 && !guestRead(slot, gpa, fetchAddr, n)) n--;
   if (n === 0) return 0;
-  const attrib = svmCsAttrib();
-  const mode = (attrib & 0x200) !== 0 ? 64 : (attrib & 0x400) !== 0 ? 32 : 16;
-  return instructionLength(fetchBuf, 0, n, mode);
+  return instructionLength(fetchBuf, 0, n, guestCodeSize());
 };
 
 const advance = (slot: number) => {
   const len = currentLength(slot);
   if (len === 0) return false;
-  svmSetRip(svmRip() + len);
+  setGuestRip(guestRip() + len);
   return true;
 };
 
 const onCpuid = (slot: number, vcpu: number) => {
-  guestCpuid(svmGprLo(vcpu, 0), svmGprLo(vcpu, 1), cpuidOut);
-  svmSetGpr(vcpu, 0, cpuidOut[0], 0);
-  svmSetGpr(vcpu, 3, cpuidOut[1], 0);
-  svmSetGpr(vcpu, 1, cpuidOut[2], 0);
-  svmSetGpr(vcpu, 2, cpuidOut[3], 0);
+  guestCpuid(guestGprLo(vcpu, 0), guestGprLo(vcpu, 1), cpuidOut);
+  setGuestGpr(vcpu, 0, cpuidOut[0], 0);
+  setGuestGpr(vcpu, 3, cpuidOut[1], 0);
+  setGuestGpr(vcpu, 1, cpuidOut[2], 0);
+  setGuestGpr(vcpu, 2, cpuidOut[3], 0);
   return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xa20f);
 };
 
 /** IN's result: AL/AX keep the rest of RAX; a 32-bit EAX write zero-extends (SDM vol. 1 3.4.1.1). */
 const setInResult = (vcpu: number, rax: number, value: number, size: number) => {
-  if (size === 4) svmSetGpr(vcpu, 0, value >>> 0, 0);
+  if (size === 4) setGuestGpr(vcpu, 0, value >>> 0, 0);
   else {
     const mask = size === 1 ? 0xff : 0xffff;
-    svmSetGpr(vcpu, 0, ((rax & ~mask) | (value & mask)) >>> 0, svmGprHi(vcpu, 0));
+    setGuestGpr(vcpu, 0, ((rax & ~mask) | (value & mask)) >>> 0, guestGprHi(vcpu, 0));
   }
 };
 
@@ -105,12 +102,11 @@ export const resetExitState = (slot: number) => {
 
 // IOIO EXITINFO1 (APM vol. 2 section 15.10.2): bit 0 IN, 2 string, 3 REP, 4-6 size, 16-31 port.
 const onIo = (slot: number, vcpu: number) => {
-  const info = svmExitInfo1Lo();
-  const input = (info & 1) !== 0;
-  const port = info >>> 16;
-  const size = (info & 0x10) !== 0 ? 1 : (info & 0x20) !== 0 ? 2 : 4;
-  if ((info & 4) !== 0) return stop(StopReason.UnsupportedInstruction, port); // INS/OUTS: not emulated
-  const rax = svmGprLo(vcpu, 0);
+  const input = ioIsIn();
+  const port = ioPort();
+  const size = ioSize();
+  if (ioIsString()) return stop(StopReason.UnsupportedInstruction, port); // INS/OUTS: not emulated
+  const rax = guestGprLo(vcpu, 0);
   const mask = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
   if (port >= 0x3f8 && port <= 0x3ff) {
     // a wider access covers consecutive registers, byte by byte (ports past 0x3FF float high)
@@ -123,43 +119,40 @@ const onIo = (slot: number, vcpu: number) => {
     if (input) setInResult(vcpu, rax, value, size);
   } else if (port === 0xf4 && !input) {
     debugExitWrite(slot, rax & mask);
-    svmSetRip(svmExitInfo2());
+    setGuestRip(ioNextRip());
     return stop(StopReason.DebugExit, (rax & mask) >>> 0);
   } else {
     vmUnknownPorts[slot]++;
     if (input) setInResult(vcpu, rax, mask, size); // reads of nothing float high
   }
-  svmSetRip(svmExitInfo2()); // EXITINFO2: the next RIP (always provided for IOIO)
+  setGuestRip(ioNextRip()); // the hardware gives the next RIP for I/O exits
   return ExitAction.Continue;
 };
 
 const denyMsr = (slot: number, index: number, write: boolean) => {
   vmDeniedMsrs[slot]++;
   logQuiet(Level.Info, Category.Cpu, write ? 'vm.msrWriteDenied' : 'vm.msrReadDenied', slot + 1, index);
-  svmInjectException(13, 0); // #GP(0), RIP stays on the instruction
+  injectException(13, 0); // #GP(0), RIP stays on the instruction
   return ExitAction.Continue;
 };
 
 const msrValue = new Uint32Array(2);
 
 const onMsr = (slot: number, vcpu: number) => {
-  const write = svmExitInfo1Lo() === 1;
-  const index = svmGprLo(vcpu, 1);
+  const write = msrIsWrite();
+  const index = guestGprLo(vcpu, 1);
   if (msrAccess(index, write) === MsrAccess.Denied) return denyMsr(slot, index, write);
-  const lo = svmGprLo(vcpu, 0);
-  const hi = svmGprLo(vcpu, 2);
-  const field = svmMsrField(index);
+  const lo = guestGprLo(vcpu, 0);
+  const hi = guestGprLo(vcpu, 2);
+  const held = guestMsrHeld(index);
   if (write) {
-    if (index === MSR_EFER) svmSetEferLo(((lo & 0xd01) | 0x1000) >>> 0); // SCE, LME, NXE as asked; SVME stays on
+    if (index === MSR_EFER) setGuestEferLo((lo & 0xd01) >>> 0); // SCE, LME, NXE as asked
     else if (index === MSR_MTRR_DEF_TYPE) mtrrDefType[slot] = lo;
-    else if (field >= 0) {
-      svmSetField32(field, lo);
-      svmSetField32(field + 4, hi);
-    }
+    else if (held) setGuestMsr(index, lo, hi);
   } else {
     msrValue[0] = 0;
     msrValue[1] = 0;
-    if (index === MSR_EFER) msrValue[0] = svmEferLo() & ~0x1000; // SVME is the host's
+    if (index === MSR_EFER) msrValue[0] = guestEferLo() & ~0x1000; // SVME is the host's
     else if (index === MSR_APIC_BASE) msrValue[0] = 0xfee00900; // BSP, enabled, default base
     else if (index === MSR_MISC_ENABLE) msrValue[0] = 1;
     else if (index === MSR_MTRR_CAP) msrValue[0] = 0;
@@ -168,24 +161,24 @@ const onMsr = (slot: number, vcpu: number) => {
       const t = ticksSinceBoot();
       msrValue[1] = Math.floor(t / 4294967296) >>> 0;
       msrValue[0] = (t - msrValue[1] * 4294967296) >>> 0;
-    } else if (field >= 0) {
-      msrValue[0] = svmField32(field);
-      msrValue[1] = svmField32(field + 4);
+    } else if (held) {
+      msrValue[0] = guestMsrLo(index);
+      msrValue[1] = guestMsrHi(index);
     }
-    svmSetGpr(vcpu, 0, msrValue[0], 0);
-    svmSetGpr(vcpu, 2, msrValue[1], 0);
+    setGuestGpr(vcpu, 0, msrValue[0], 0);
+    setGuestGpr(vcpu, 2, msrValue[1], 0);
   }
   return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0x320f);
 };
 
 const onHlt = (slot: number) => {
-  if ((svmRflags() & 0x200) === 0) return stop(StopReason.HaltedWithInterruptsOff, svmRip());
+  if ((guestRflags() & 0x200) === 0) return stop(StopReason.HaltedWithInterruptsOff, guestRip());
   if (!advance(slot)) return stop(StopReason.UnsupportedInstruction, 0xf4);
   return ExitAction.Yield;
 };
 
 const onHypercall = (slot: number, vcpu: number) => {
-  svmSetGpr(vcpu, 0, 0xffffffff, 0xffffffff); // no hypercalls yet: -1 (unsupported)
+  setGuestGpr(vcpu, 0, 0xffffffff, 0xffffffff); // no hypercalls yet: -1 (unsupported)
   return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xd9010f);
 };
 
@@ -205,11 +198,11 @@ export const handleExit = (slot: number, vcpu: number, reason: number) => {
     case ExitReason.ExternalInterrupt:
       return ExitAction.Yield; // a host interrupt: let the host run (time slice)
     case ExitReason.NestedPageFault:
-      return stop(StopReason.NestedPageFault, svmExitInfo2());
+      return stop(StopReason.NestedPageFault, faultAddress());
     case ExitReason.Shutdown:
-      return stop(StopReason.TripleFault, svmRip());
+      return stop(StopReason.TripleFault, guestRip());
     case ExitReason.InvalidState:
       return stop(StopReason.InvalidState, 0);
   }
-  return stop(StopReason.UnexpectedExit, svmExitCode());
+  return stop(StopReason.UnexpectedExit, exitCode());
 };

@@ -1,14 +1,14 @@
 // Creating, starting, pausing, resuming, suspending, stopping and destroying VMs: the
 // design's state machine (vm-table.ts), each transition audited and logged. A VM gets
 // its RAM as one 2 MiB-aligned block from the page allocator, nested page tables that
-// map exactly that RAM, its image copied in, and one vCPU (SVM back end).
+// map exactly that RAM, its image copied in, and one vCPU (kernel/vcpu/vcpu.ts).
 import { dataAddress } from '../host/memory';
 import type { Span } from '../console/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
 import { allocatePages, freePages, PAGES_2M } from '../memory/page-allocator';
 import { nptCreate, nptDestroy, nptMap } from '../memory/nested-paging';
-import { svmCreateVcpu, svmDestroyVcpu, svmEnable } from '../vcpu/svm/svm';
+import { createVcpu, destroyVcpu, enableVirtualization, VcpuError } from '../vcpu/vcpu';
 import { ticksSinceBoot } from '../platform/time';
 import { EXIT_REASON_COUNT } from '../vcpu/exit-reason';
 import { ImageError, imageEntry, segmentAddress, segmentCount, segmentFileOffset, segmentFileSize } from './image/elf32';
@@ -44,6 +44,7 @@ export const enum CreateError {
   NoMemory = -104,
   NotVirtualizable = -105,
   NestedPaging = -106,
+  NoBackEnd = -107, // VMX without its back end yet
 }
 
 /** Why the last createVm failed: a CreateError or an ImageError. */
@@ -84,8 +85,9 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   const ramBytes = memMiB * 1048576;
   const check = flatEntry >= 0 ? flatCheck(size, FLAT_LOAD_ADDRESS, flatEntry, ramBytes) : multibootCheck(image, size, ramBytes);
   if (check !== ImageError.Ok) return fail(check);
-  const svm = svmEnable();
-  if (svm !== 0) return fail(CreateError.NotVirtualizable);
+  const enabled = enableVirtualization();
+  if (enabled === VcpuError.NoBackEnd) return fail(CreateError.NoBackEnd);
+  if (enabled !== 0) return fail(CreateError.NotVirtualizable);
   const ram = allocatePages(memMiB * 256, PAGES_2M, 0);
   if (ram < 0) return fail(CreateError.NoMemory);
   vmRamBase[slot] = ram;
@@ -118,7 +120,7 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
     ebx = INFO_ADDRESS;
   }
   vmEntry[slot] = imageEntry();
-  if (svmCreateVcpu(slot, root, imageEntry(), eax, ebx) !== 0) {
+  if (createVcpu(slot, root, imageEntry(), eax, ebx) !== 0) {
     release(slot);
     return fail(CreateError.NoMemory);
   }
@@ -172,7 +174,7 @@ export const stopVm = (slot: number, reason: number, detail: number) => {
 /** Frees a Created or Stopped VM. */
 export const destroyVm = (slot: number) => {
   if (!transitionAllowed(vmState[slot], VmState.Free)) return false;
-  svmDestroyVcpu(slot);
+  destroyVcpu(slot);
   release(slot);
   audit(AuditEvent.VmDestroy, slot + 1, 0, 'vm.audit.destroy', vmName(slot));
   logQuiet(Level.Info, Category.Vm, 'vm.audit.destroy', vmName(slot));

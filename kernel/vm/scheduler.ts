@@ -4,7 +4,7 @@
 // stays responsive while guests run.
 import { ticksSinceBoot, tscHz } from '../platform/time';
 import { EXIT_REASON_COUNT, ExitReason } from '../vcpu/exit-reason';
-import { svmExitCode, svmRun } from '../vcpu/svm/svm';
+import { enterGuest, exitCode } from '../vcpu/vcpu';
 import { trace, TracePoint } from '../diag/trace';
 import { ExitAction, handleExit, stopDetail, stopReason } from './exits';
 import { stopVm } from './lifecycle';
@@ -24,9 +24,9 @@ const runSlice = (slot: number, sliceTicks: number) => {
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
     const before = ticksSinceBoot();
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
-    const reason = svmRun(slot, vmCpuidFloor[slot] !== 0);
+    const reason = enterGuest(slot, vmCpuidFloor[slot] !== 0);
     const exitAt = ticksSinceBoot();
-    trace(TracePoint.VmExit, slot + 1, reason, svmExitCode(), 0);
+    trace(TracePoint.VmExit, slot + 1, reason, exitCode(), 0);
     vmExits[slot * EXIT_REASON_COUNT + reason]++;
     countExit(slot, reason);
     const action = handleExit(slot, slot, reason);

@@ -626,3 +626,15 @@ test('a 32-bit IN in 64-bit mode zero-extends into RAX', () => {
   clean(model);
   assert.equal(model.records(model.guests[0], 'in')[0].outcome.regs.rax, 0xffffffffn);
 });
+
+test('on an Intel CPU (VMX) vm create says the VMX back end is not there yet and allocates nothing', () => {
+  const m = boot({
+    ...machineOptions('bochs-corei7-skylake-x'), files: { '\\hello.elf': HELLO },
+    input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm list\r', 'mem\r', 'exit\r'],
+  });
+  const s = m.serialText;
+  assert.match(s, /vm create: guests run under AMD SVM only for now; the Intel VMX back end is not written yet\./);
+  assert.match(s, /No VMs\./);
+  assert.match(s, /  0 pages obtained from the firmware/);
+  assert.deepEqual(m.msrWrites, [], 'nothing was switched on');
+});

@@ -2,6 +2,7 @@
 import type { Translation } from './translation';
 
 export const vmEn = {
+  'vm.noBackEnd': 'vm create: guests run under AMD SVM only for now; the Intel VMX back end is not written yet.',
   'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
   'vm.nripsMismatch': 'VM {0}: at 0x{1:x8} NRIPS says {2} bytes, the decoder {3}',
   'cmd.console.usage': 'console <id|name>',
@@ -94,6 +95,7 @@ export const vmEn = {
 };
 
 export const vmJa: Translation<typeof vmEn> = {
+  'vm.noBackEnd': 'vm create: 現在ゲストは AMD SVM でのみ動きます。Intel VMX のバックエンドはまだありません。',
   'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
   'vm.nripsMismatch': 'VM {0}: 0x{1:x8} で NRIPS は {2} バイト、デコーダーは {3} バイト',
   'cmd.console.usage': 'console <id|name>',
@@ -186,6 +188,7 @@ export const vmJa: Translation<typeof vmEn> = {
 };
 
 export const vmZh: Translation<typeof vmEn> = {
+  'vm.noBackEnd': 'vm create：目前客户机只能在 AMD SVM 上运行；Intel VMX 后端尚未编写。',
   'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
   'vm.nripsMismatch': '虚拟机 {0}：在 0x{1:x8} 处 NRIPS 为 {2} 字节，解码器为 {3} 字节',
   'cmd.console.usage': 'console <id|name>',
