@@ -5,52 +5,20 @@
 // firmware memory map (or of MMIO) is a page fault that fails the run.
 // read() gives what the kernel decoded, reference() what tests/sim/acpi-reference.mjs
 // gets from the same bytes; mutate() applies one random corruption (undo() reverts).
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { ROOT } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, callExport, listFiles, testEntryModule } from './harness.mjs';
 import { Machine, SimFailure } from './machine.mjs';
 import { PhysView, SIG, decodeAcpi } from './acpi-reference.mjs';
 import { fixChecksum } from './acpi-tables.mjs';
 
 const ENTRY = join(ROOT, 'tests', 'fixtures', 'kernels', 'acpi-fuzz.ts');
-const CACHE = join(ROOT, 'build', 'test-cache');
 const PAGE = 4096;
 const TWO32 = 2 ** 32;
 
-const listFiles = (dir) => {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).sort().flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? listFiles(p) : [p];
-  });
-};
-
 /** The fuzz kernel's Wasm module, compiled once per source state. */
-export const fuzzModule = () => {
-  const h = createHash('sha256');
-  for (const f of [...listFiles(join(ROOT, 'kernel')), ...listFiles(join(ROOT, 'drivers')), ENTRY,
-    join(ROOT, 'toolchain', 'compile.mjs'), join(ROOT, 'toolchain', 'host-abi.mjs'), ...listFiles(join(ROOT, 'toolchain', 'patches')),
-    join(ROOT, 'node_modules', 'porffor', 'package.json')]) {
-    h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
-  }
-  const out = join(CACHE, `acpi-fuzz-${h.digest('hex').slice(0, 20)}.wasm`);
-  if (!existsSync(out)) {
-    mkdirSync(CACHE, { recursive: true });
-    const tmp = `${out}.${process.pid}.tmp`;
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'toolchain', 'compile.mjs'), ENTRY, tmp], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      throw new Error(`compiling ${relative(ROOT, ENTRY)} failed:\n${e.stderr?.toString() ?? e.message}`);
-    }
-    renameSync(tmp, out);
-  }
-  return new WebAssembly.Module(readFileSync(out));
-};
+export const fuzzModule = () => testEntryModule(ENTRY, 'acpi-fuzz', [...listFiles(join(ROOT, 'kernel')), ...listFiles(join(ROOT, 'drivers'))]);
 
-/** porffor exports take (value, type) pairs and return [value, type]; type 1 is a number. */
-const call = (fn, ...args) => fn(...args.flatMap((a) => [a, 1]))[0];
+const call = callExport;
 
 export class AcpiRig {
   /**

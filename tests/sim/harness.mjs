@@ -59,6 +59,39 @@ const compileCached = (srcRoot, name) => {
   return out;
 };
 
+/**
+ * A test-only porffor entry (tests/fixtures/kernels/<name>.ts, exporting functions a test
+ * calls on one Wasm instance), compiled like the kernel and cached in build/test-cache/,
+ * keyed by `inputs` (its sources) and the toolchain.
+ * @param {string} entry path of the .ts entry
+ * @param {string} name cache file prefix
+ * @param {string[]} inputs the source files it is built from
+ */
+export const testEntryModule = (entry, name, inputs) => {
+  const h = createHash('sha256');
+  const toolchain = [join(ROOT, 'toolchain', 'compile.mjs'), join(ROOT, 'toolchain', 'host-abi.mjs'),
+    ...listFiles(join(ROOT, 'toolchain', 'patches')), join(ROOT, 'node_modules', 'porffor', 'package.json')];
+  for (const f of [entry, ...inputs, ...toolchain]) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
+  const out = join(CACHE, `${name}-${h.digest('hex').slice(0, 20)}.wasm`);
+  if (!existsSync(out)) {
+    mkdirSync(CACHE, { recursive: true });
+    const tmp = `${out}.${process.pid}.tmp`;
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'toolchain', 'compile.mjs'), entry, tmp], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      throw new Error(`compiling ${relative(ROOT, entry)} failed:\n${e.stderr?.toString() ?? e.message}`);
+    }
+    renameSync(tmp, out);
+  }
+  return new WebAssembly.Module(readFileSync(out));
+};
+
+/** Calls a porffor export: arguments go as (value, type) pairs, the result comes back as [value, type]; type 1 is a number. */
+export const callExport = (fn, ...args) => fn(...args.flatMap((a) => [a, 1]))[0];
+
+/** Every file below `dir`, sorted. */
+export { listFiles };
+
 const modules = new Map();
 const moduleFor = (path) => {
   if (!modules.has(path)) modules.set(path, new WebAssembly.Module(readFileSync(path)));

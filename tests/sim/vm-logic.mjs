@@ -3,57 +3,24 @@
 // compiled like the kernel (cached in build/test-cache/, keyed by the files that go into
 // it) and instantiated once; every host function it imports fails the run if called (the
 // modules are pure logic).
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { ROOT } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, callExport, listFiles, testEntryModule } from './harness.mjs';
 
 const ENTRY = join(ROOT, 'tests', 'fixtures', 'kernels', 'vm-logic.ts');
-const CACHE = join(ROOT, 'build', 'test-cache');
 
-const listFiles = (dir) => {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).sort().flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? listFiles(p) : [p];
-  });
-};
-
-/** The sources the test kernel is built from (its imports) and the toolchain. */
+/** The sources the test kernel is built from (its imports). */
 const inputs = () => [
-  ENTRY,
   ...listFiles(join(ROOT, 'kernel', 'vm', 'image')),
   ...listFiles(join(ROOT, 'kernel', 'vm', 'decode')),
   ...listFiles(join(ROOT, 'kernel', 'vm', 'devices')),
   join(ROOT, 'kernel', 'host', 'memory.ts'),
   join(ROOT, 'kernel', 'i18n', 'utf8.ts'),
-  join(ROOT, 'toolchain', 'compile.mjs'),
-  join(ROOT, 'toolchain', 'host-abi.mjs'),
-  ...listFiles(join(ROOT, 'toolchain', 'patches')),
-  join(ROOT, 'node_modules', 'porffor', 'package.json'),
 ];
 
 /** The test kernel's Wasm module, compiled once per source state. */
-export const vmLogicModule = () => {
-  const h = createHash('sha256');
-  for (const f of inputs()) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
-  const out = join(CACHE, `vm-logic-${h.digest('hex').slice(0, 20)}.wasm`);
-  if (!existsSync(out)) {
-    mkdirSync(CACHE, { recursive: true });
-    const tmp = `${out}.${process.pid}.tmp`;
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'toolchain', 'compile.mjs'), ENTRY, tmp], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      throw new Error(`compiling ${relative(ROOT, ENTRY)} failed:\n${e.stderr?.toString() ?? e.message}`);
-    }
-    renameSync(tmp, out);
-  }
-  return new WebAssembly.Module(readFileSync(out));
-};
+export const vmLogicModule = () => testEntryModule(ENTRY, 'vm-logic', inputs());
 
-/** porffor exports take (value, type) pairs and return [value, type]; type 1 is a number. */
-const call = (fn, ...args) => fn(...args.flatMap((a) => [a, 1]))[0];
+const call = callExport;
 
 export const FILE_BYTES = 32768;
 export const SMALL_FILE_BYTES = 4096;
