@@ -21,8 +21,8 @@ let next = 0;
 /** Runs VM `slot` for up to `sliceTicks` TSC ticks. */
 const runSlice = (slot: number, sliceTicks: number) => {
   const start = ticksSinceBoot();
+  let before = start; // two TSC reads per exit: at the exit and after handling it (the next entry)
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
-    const before = ticksSinceBoot();
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
     const reason = enterGuest(slot, vmCpuidFloor[slot] !== 0);
     const exitAt = ticksSinceBoot();
@@ -43,6 +43,7 @@ const runSlice = (slot: number, sliceTicks: number) => {
       return;
     }
     if (done - start >= sliceTicks) return;
+    before = done;
   }
 };
 
