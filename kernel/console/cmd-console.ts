@@ -11,17 +11,17 @@ import { putUtf8 } from '../i18n/utf8';
 import { findVm, VmState, vmName, vmState } from '../vm/vm-table';
 import { runGuests } from '../vm/scheduler';
 import { drainGuestOutput, setAttached } from '../vm/guest-output';
-import { uartPush } from '../vm/devices/uart16550';
+import { com1Push } from '../vm/devices/uart16550';
 
 const IDLE_STALL_US = 1000;
 const utf8 = new Uint8Array(4);
 
 const sendKey = (slot: number, ev: number) => {
-  if (ev === Key.Enter) uartPush(slot, 13);
-  else if (ev === Key.Backspace) uartPush(slot, 0x7f);
+  if (ev === Key.Enter) com1Push(slot, 13);
+  else if (ev === Key.Backspace) com1Push(slot, 0x7f);
   else if (ev >= 0) {
     const n = putUtf8(utf8, 0, ev);
-    for (let i = 0; i < n; i++) uartPush(slot, utf8[i]);
+    for (let i = 0; i < n; i++) com1Push(slot, utf8[i]);
   }
 };
 

@@ -7,7 +7,7 @@
 //   :xD  D hex digits (zero-padded)          :fD  D decimals
 import { text } from '../i18n/messages';
 import type { MsgKey } from '../i18n/dictionary';
-import { columns, visible } from '../i18n/utf8';
+import { codePointAt, columns, visible } from '../i18n/utf8';
 
 /** A run of code points in a buffer (e.g. a word the user typed), usable as an argument. */
 export class Span {
@@ -124,14 +124,8 @@ const scratchNumber = (value: number, kind: number, digits: number) => {
 const scratchString = (s: string) => {
   const n = s.length;
   for (let i = 0; i < n; i++) {
-    let cp = s.charCodeAt(i);
-    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
-      const low = s.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        i++;
-      }
-    }
+    const cp = codePointAt(s, i);
+    if (cp > 0xffff) i++;
     scratchPut(visible(cp));
   }
 };
@@ -211,7 +205,7 @@ export const fmtAppend = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
   const n = t.length;
   let i = 0;
   while (i < n) {
-    let cp = t.charCodeAt(i);
+    const cp = codePointAt(t, i);
     if (cp === 123) {
       const next = placeholder(t, i, a, b, c, d);
       if (next !== i) {
@@ -219,13 +213,7 @@ export const fmtAppend = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
         continue;
       }
     }
-    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
-      const low = t.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        i++;
-      }
-    }
+    if (cp > 0xffff) i++;
     put(cp);
     i++;
   }

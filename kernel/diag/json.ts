@@ -9,6 +9,7 @@
 // spans as their code points up to a cap, replayable as message arguments and
 // printable as a JSON array. The log and the audit ring keep their arguments this way.
 
+import { codePointAt } from '../i18n/utf8';
 import type { Arg } from '../console/format';
 import { Span } from '../console/format';
 import { sayInline } from '../console/output';
@@ -102,14 +103,8 @@ export const jsonEscapeString = (span: Span, s: string) => {
   span.len = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
-    let cp = s.charCodeAt(i);
-    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
-      const low = s.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        i++;
-      }
-    }
+    const cp = codePointAt(s, i);
+    if (cp > 0xffff) i++;
     if (!jsonPut(span, cp)) break;
   }
   return span;
@@ -329,14 +324,8 @@ const storeOne = (record: number, i: number, arg: Arg | undefined, used: number)
   if (typeof arg === 'string') {
     const n = arg.length;
     for (let k = 0; k < n && len < RECORD_TEXT; k++) {
-      let cp = arg.charCodeAt(k);
-      if (cp >= 0xd800 && cp <= 0xdbff && k + 1 < n) {
-        const low = arg.charCodeAt(k + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-          k++;
-        }
-      }
+      const cp = codePointAt(arg, k);
+      if (cp > 0xffff) k++;
       argText[base + len] = cp;
       len++;
     }

@@ -4,6 +4,19 @@
 export const REPLACEMENT_CHAR = 0xfffd;
 
 /**
+ * The code point at UTF-16 index i of a kernel string, a surrogate pair joined; it took
+ * two units when the result is above 0xFFFF (the caller then skips one more).
+ */
+export const codePointAt = (s: string, i: number) => {
+  const cp = s.charCodeAt(i);
+  if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < s.length) {
+    const low = s.charCodeAt(i + 1);
+    if (low >= 0xdc00 && low <= 0xdfff) return 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+  }
+  return cp;
+};
+
+/**
  * Writes the UTF-8 form of code point `cp` at out[pos]; returns the position after it.
  * The caller keeps 4 bytes of room. Surrogates and values above U+10FFFF become U+FFFD.
  */

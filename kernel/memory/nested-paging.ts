@@ -31,10 +31,7 @@ let tableCount = 0;
 
 const entry = new Uint32Array(2);
 let entryAddr = -1;
-let mapped4k = 0;
 let lastLeafTable = -1; // the 4 KiB table being filled (its entries are traced as leaves)
-let mapped2m = 0;
-let mapped1g = 0;
 
 const readEntry = (table: number, index: number) => {
   if (entryAddr < 0) entryAddr = dataAddress(entry);
@@ -103,7 +100,6 @@ export const nptMap = (root: number, gpa: number, hpa: number, bytes: number) =>
     if (pdpt < 0) return pdpt;
     if (g % NPT_1G === 0 && h % NPT_1G === 0 && left >= NPT_1G) {
       writeEntry(pdpt, indexAt(g, NPT_1G), h, TABLE_FLAGS | LARGE);
-      mapped1g++;
       done += NPT_1G;
       continue;
     }
@@ -111,7 +107,6 @@ export const nptMap = (root: number, gpa: number, hpa: number, bytes: number) =>
     if (pd < 0) return pd;
     if (g % NPT_2M === 0 && h % NPT_2M === 0 && left >= NPT_2M) {
       writeEntry(pd, indexAt(g, NPT_2M), h, TABLE_FLAGS | LARGE);
-      mapped2m++;
       done += NPT_2M;
       continue;
     }
@@ -119,7 +114,6 @@ export const nptMap = (root: number, gpa: number, hpa: number, bytes: number) =>
     if (pt < 0) return pt;
     lastLeafTable = pt;
     writeEntry(pt, indexAt(g, NPT_4K), h, TABLE_FLAGS);
-    mapped4k++;
     done += NPT_4K;
   }
   return 0;
@@ -133,13 +127,3 @@ export const nptDestroy = (root: number) => {
     tableOwner[i] = 0;
   }
 };
-
-/** Table pages the set rooted at `root` uses. */
-export const nptTablePages = (root: number) => {
-  let n = 0;
-  for (let i = 0; i < tableCount; i++) if (tableOwner[i] === root) n++;
-  return n;
-};
-
-/** Pages mapped since boot, by size (for metrics). */
-export const nptMappedPages = (size: number) => (size === NPT_1G ? mapped1g : size === NPT_2M ? mapped2m : mapped4k);

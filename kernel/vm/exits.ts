@@ -14,7 +14,7 @@ import { MsrAccess, msrAccess, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTR
 import { guestRead } from './guest-memory';
 import { StopReason, vmDeniedMsrs, vmUnknownPorts } from './vm-table';
 import { instructionLength } from './decode/instruction-length';
-import { uartRead as guestUartRead, uartWrite as guestUartWrite } from './devices/uart16550';
+import { com1Read, com1Write } from './devices/uart16550';
 import { debugExitWrite } from './devices/debug-exit';
 import { ticksSinceBoot } from '../platform/time';
 import { countNripsMismatch } from './vm-metrics';
@@ -113,8 +113,8 @@ const onIo = (slot: number, vcpu: number) => {
     let value = 0;
     for (let i = 0; i < size; i++) {
       const p = port + i;
-      if (input) value += (p <= 0x3ff ? guestUartRead(slot, p - 0x3f8) : 0xff) * (i === 0 ? 1 : i === 1 ? 0x100 : i === 2 ? 0x10000 : 0x1000000);
-      else if (p <= 0x3ff) guestUartWrite(slot, p - 0x3f8, (rax >>> (i * 8)) & 0xff);
+      if (input) value += (p <= 0x3ff ? com1Read(slot, p - 0x3f8) : 0xff) * (i === 0 ? 1 : i === 1 ? 0x100 : i === 2 ? 0x10000 : 0x1000000);
+      else if (p <= 0x3ff) com1Write(slot, p - 0x3f8, (rax >>> (i * 8)) & 0xff);
     }
     if (input) setInResult(vcpu, rax, value, size);
   } else if (port === 0xf4 && !input) {

@@ -2,7 +2,7 @@
 // by line as "[name] text" (control characters made visible by the output writer).
 import { Span } from '../console/format';
 import { say, sayInline } from '../console/output';
-import { uartTake } from './devices/uart16550';
+import { com1Take } from './devices/uart16550';
 import { MAX_VMS, vmName } from './vm-table';
 
 const LINE_MAX = 200;
@@ -37,7 +37,7 @@ const flushLine = (slot: number) => {
 
 /** Shows what VM `slot`'s UART sent since the last call. */
 export const drainGuestOutput = (slot: number) => {
-  const n = uartTake(slot, taken);
+  const n = com1Take(slot, taken);
   const base = slot * LINE_MAX;
   for (let i = 0; i < n; i++) {
     const b = taken[i];

@@ -18,7 +18,7 @@ import { guestWrite } from './guest-memory';
 import { resetExitState } from './exits';
 import { flushGuestOutput } from './guest-output';
 import { sayVmStopped } from './announce';
-import { uartReset } from './devices/uart16550';
+import { com1Reset } from './devices/uart16550';
 import { debugExitReset } from './devices/debug-exit';
 import {
   freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
@@ -124,7 +124,7 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
     release(slot);
     return fail(CreateError.NoMemory);
   }
-  uartReset(slot);
+  com1Reset(slot);
   debugExitReset(slot);
   resetExitState(slot);
   vmState[slot] = VmState.Created;

@@ -63,9 +63,3 @@ export const runGuests = () => {
   next = (next + 1) % MAX_VMS;
   return ran;
 };
-
-/** Whether any VM is Running. */
-export const anyRunning = () => {
-  for (let i = 0; i < MAX_VMS; i++) if (vmState[i] === VmState.Running) return true;
-  return false;
-};

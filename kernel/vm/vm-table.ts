@@ -101,9 +101,6 @@ export const vmPath = (slot: number) => pathSpans[slot];
 export const vmCmdlineCodes = () => cmdlineCodes;
 export const vmCmdlineStart = (slot: number) => slot * CMDLINE_MAX;
 export const vmCmdlineLength = (slot: number) => cmdlineLen[slot];
-export const vmPathCodes = () => pathCodes;
-export const vmPathStart = (slot: number) => slot * PATH_MAX;
-export const vmPathLength = (slot: number) => pathLen[slot];
 
 /** The slot of the VM a word names (its id, 1-based, or its name), or -1. */
 export const findVm = (word: Span) => {

@@ -1,7 +1,7 @@
 // Booting the real kernel for the ACPI console tests, with a hook on the firmware's
 // RSDP lookup (hv_efi_acpi_rsdp): each discovery (boot, `acpi rescan`) calls it once, so
 // a test can change the tables between scans. Otherwise as tests/sim/harness.mjs boot().
-import { kernelModule } from './harness.mjs';
+import { boot } from './harness.mjs';
 import { Machine } from './machine.mjs';
 import { PhysView, decodeAcpi } from './acpi-reference.mjs';
 
@@ -10,26 +10,16 @@ import { PhysView, decodeAcpi } from './acpi-reference.mjs';
  * @param {(machine: Machine, call: number) => void} [onScan] runs before scan `call` (1, 2, ...)
  */
 export const bootAcpi = (options, onScan) => {
-  const machine = new Machine(options);
-  const f = machine.hostFunctions();
-  const lookup = f.hv_efi_acpi_rsdp;
   let calls = 0;
-  f.hv_efi_acpi_rsdp = (outAddr) => {
-    calls++;
-    onScan?.(machine, calls);
-    return lookup(outAddr);
+  const hostHooks = (f, machine) => {
+    const lookup = f.hv_efi_acpi_rsdp;
+    f.hv_efi_acpi_rsdp = (outAddr) => {
+      calls++;
+      onScan?.(machine, calls);
+      return lookup(outAddr);
+    };
   };
-  const instance = new WebAssembly.Instance(kernelModule(), { '': f });
-  machine.attach(instance);
-  try {
-    instance.exports.m();
-    machine.memoryAfterStart = machine.memoryBytes;
-    instance.exports.main();
-  } catch (e) {
-    if (machine.failure) throw machine.failure;
-    throw e;
-  }
-  if (machine.failure) throw machine.failure;
+  const machine = boot({ ...options, hostHooks });
   machine.scans = calls;
   return machine;
 };

@@ -129,14 +129,17 @@ export const variantModule = (name, edits) => {
 /**
  * Boots the kernel on a fresh simulated machine and runs it until `main` returns.
  * @param {object} [options] Machine options (input, files, memoryMap, uart, ...), plus
- *   script: the contents of \startup.zv; module: another Wasm module (variantModule).
+ *   script: the contents of \startup.zv; module: another Wasm module (variantModule);
+ *   hostHooks(functions, machine): may wrap the host functions before the kernel gets them.
  * @returns {Machine} the machine, for its outputs
  */
 export const boot = (options = {}) => {
   const files = { ...(options.files ?? {}) };
   if (options.script !== undefined) files['\\startup.zv'] = options.script;
   const machine = new Machine({ ...options, files });
-  const instance = new WebAssembly.Instance(options.module ?? kernelModule(), machine.imports());
+  const functions = machine.hostFunctions();
+  options.hostHooks?.(functions, machine);
+  const instance = new WebAssembly.Instance(options.module ?? kernelModule(), { '': functions });
   machine.attach(instance);
   try {
     instance.exports.m();

@@ -110,7 +110,7 @@ export class VmLogic {
   uPush(vm, byte) { return call(this.e.uPush, vm, byte); }
   uReset(vm) { call(this.e.uReset, vm); }
   uStat(vm, k) { return call(this.e.uStat, vm, k); }
-  /** uartTake into the 8 KiB buffer (or the 100-byte one); returns the bytes taken. */
+  /** com1Take into the 8 KiB buffer (or the 100-byte one); returns the bytes taken. */
   uTake(vm, small = false) {
     const n = call(this.e.uTake, vm, small ? 1 : 0);
     return new Uint8Array(this.memory.buffer, this.takeAddr, Math.max(0, n)).slice();

@@ -444,7 +444,7 @@ test('two VMs take turns and keep their own RIP, registers, FPU state and MSRs',
 
 test('the same two VMs show it when the working VMCB is not written back on a switch (the bug QEMU found)', () => {
   const module = variantModule('svm-no-writeback', [
-    { file: 'kernel/vcpu/svm/svm.ts', from: /if \(vmcbLoaded\[0\] >= 0\) storeVmcb\(vmcbLoaded\[0\]\);/, to: '' },
+    { file: 'kernel/vcpu/svm/svm.ts', from: /if \(vmcbLoaded >= 0\) storeVmcb\(vmcbLoaded\);/, to: '' },
   ]);
   const { model } = run({ module, scripts: { a: twoVmScript('a', 3, 3), b: twoVmScript('b', 3, 4) }, input: TWO_VMS });
   const lost = model.guests.flatMap((g) => g.records.filter((r) => r.outcome && r.outcome.advance !== r.len));

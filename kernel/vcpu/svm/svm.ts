@@ -24,7 +24,7 @@ const EFER_SVME = 1 << 12;
 const VM_HSAVE_PA = 0xc0010117;
 
 const vmcbPage = new Float64Array(MAX_VCPUS);
-const vmcbLoaded = new Int32Array(1); // which vCPU's VMCB the working copy holds (-1 none)
+let vmcbLoaded = -1; // which vCPU's VMCB the working copy holds (-1 none)
 let hostSavePage = -1; // VMSAVE area of the host
 let hsavePage = -1; // VM_HSAVE_PA
 let iopmPages = -1; // 12 KiB: intercept every port
@@ -73,7 +73,7 @@ export const svmEnable = () => {
   if (caps.svmDisabled) return SvmError.DisabledByFirmware;
   if (!caps.npt) return SvmError.NoNestedPaging;
   alignViews();
-  vmcbLoaded[0] = -1;
+  vmcbLoaded = -1;
   hsavePage = allocatePages(1, 1, 0);
   hostSavePage = allocatePages(1, 1, 0);
   iopmPages = interceptAllPages(3);
@@ -108,10 +108,10 @@ const loadVmcb = (vcpu: number) => {
 
 /** Makes the working copy hold vCPU `vcpu`'s VMCB. */
 export const svmSelect = (vcpu: number) => {
-  if (vmcbLoaded[0] === vcpu) return;
-  if (vmcbLoaded[0] >= 0) storeVmcb(vmcbLoaded[0]); // keep what the dispatch changed (RIP, registers)
+  if (vmcbLoaded === vcpu) return;
+  if (vmcbLoaded >= 0) storeVmcb(vmcbLoaded); // keep what the dispatch changed (RIP, registers)
   loadVmcb(vcpu);
-  vmcbLoaded[0] = vcpu;
+  vmcbLoaded = vcpu;
 };
 
 // Segment attributes in the VMCB's packed form (APM vol. 2 section 15.5.1):
@@ -130,9 +130,9 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
     if (page < 0) return SvmError.NoMemory;
     vmcbPage[vcpu] = page;
   }
-  if (vmcbLoaded[0] >= 0 && vmcbLoaded[0] !== vcpu) storeVmcb(vmcbLoaded[0]); // keep the loaded vCPU's changes
+  if (vmcbLoaded >= 0 && vmcbLoaded !== vcpu) storeVmcb(vmcbLoaded); // keep the loaded vCPU's changes
   clearVmcb();
-  vmcbLoaded[0] = vcpu;
+  vmcbLoaded = vcpu;
   set32(INTERCEPT_MISC1, (MISC1_INTR | MISC1_NMI | MISC1_CPUID | MISC1_HLT | MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN) >>> 0);
   set32(INTERCEPT_MISC2, MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE | MISC2_STGI | MISC2_CLGI | MISC2_SKINIT);
   set64(IOPM_BASE, iopmPages);
@@ -184,7 +184,7 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
 export const svmDestroyVcpu = (vcpu: number) => {
   if (vmcbPage[vcpu] !== 0) freePages(vmcbPage[vcpu]);
   vmcbPage[vcpu] = 0;
-  if (vmcbLoaded[0] === vcpu) vmcbLoaded[0] = -1;
+  if (vmcbLoaded === vcpu) vmcbLoaded = -1;
 };
 
 let lastExitCode = 0;
@@ -266,7 +266,6 @@ export const svmCsBase = () => get64(CS + 8);
 /** CS attributes: bit 9 L (long), bit 10 D/B (32-bit). */
 export const svmCsAttrib = () => get32(CS) >>> 16;
 export const svmExitInfo1Lo = () => get32(EXIT_INFO1);
-export const svmExitInfo1Hi = () => get32(EXIT_INFO1 + 4);
 export const svmExitInfo2 = () => get64(EXIT_INFO2);
 
 /** Queues exception `vector` for the next VMRUN (EVENTINJ, APM 15.20), with an error code when >= 0. */
@@ -275,7 +274,7 @@ export const svmInjectException = (vector: number, errorCode: number) => {
   const type = 3 << 8; // exception
   const ev = errorCode >= 0 ? 1 << 11 : 0;
   set32(EVENT_INJECT, (vector | type | ev | valid) >>> 0);
-  trace(TracePoint.EventInject, vmcbLoaded[0], vector, 3, errorCode);
+  trace(TracePoint.EventInject, vmcbLoaded, vector, 3, errorCode);
   set32(EVENT_INJECT + 4, errorCode >= 0 ? errorCode >>> 0 : 0);
 };
 

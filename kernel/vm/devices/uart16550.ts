@@ -79,7 +79,7 @@ const inDropped = new Float64Array(UART_MAX_VMS);
 const valid = (vm: number) => vm >= 0 && vm < UART_MAX_VMS;
 
 /** Puts VM `vm`'s UART in its reset state (datasheet table III) with empty rings and counters at 0. */
-export const uartReset = (vm: number) => {
+export const com1Reset = (vm: number) => {
   if (!valid(vm)) return;
   ier[vm] = 0;
   lcr[vm] = 0;
@@ -101,7 +101,7 @@ export const uartReset = (vm: number) => {
   inDropped[vm] = 0;
 };
 
-for (let i = 0; i < UART_MAX_VMS; i++) uartReset(i);
+for (let i = 0; i < UART_MAX_VMS; i++) com1Reset(i);
 
 /** Adds a received byte to the input ring; false (counted, LSR.OE) when it is full. */
 const receive = (vm: number, byte: number) => {
@@ -134,7 +134,7 @@ const pending = (vm: number) => {
 };
 
 /** A guest read of register `offset` (0-7) of VM `vm`'s UART: the byte it sees. */
-export const uartRead = (vm: number, offset: number) => {
+export const com1Read = (vm: number, offset: number) => {
   if (!valid(vm)) return 0xff;
   const dlab = (lcr[vm] & LCR_DLAB) !== 0;
   switch (offset) {
@@ -177,7 +177,7 @@ export const uartRead = (vm: number, offset: number) => {
 };
 
 /** A guest write of `value` (low 8 bits) to register `offset` (0-7) of VM `vm`'s UART. */
-export const uartWrite = (vm: number, offset: number, value: number) => {
+export const com1Write = (vm: number, offset: number, value: number) => {
   if (!valid(vm)) return;
   const v = value & 0xff;
   const dlab = (lcr[vm] & LCR_DLAB) !== 0;
@@ -247,13 +247,13 @@ export const uartWrite = (vm: number, offset: number, value: number) => {
 };
 
 /** Console input for VM `vm`: true when queued, false when the input ring is full (counted). */
-export const uartPush = (vm: number, byte: number) => {
+export const com1Push = (vm: number, byte: number) => {
   if (!valid(vm)) return false;
   return receive(vm, byte & 0xff);
 };
 
 /** Moves up to out.length transmitted bytes of VM `vm` into out[0..); returns how many. */
-export const uartTake = (vm: number, out: Uint8Array) => {
+export const com1Take = (vm: number, out: Uint8Array) => {
   if (!valid(vm)) return 0;
   let n = outCount[vm];
   if (n > out.length) n = out.length;
@@ -269,14 +269,14 @@ export const uartTake = (vm: number, out: Uint8Array) => {
 };
 
 /** Whether VM `vm`'s UART asserts its interrupt line (IRQ 4 on a PC: a pending interrupt, gated by MCR.OUT2). */
-export const uartInterrupt = (vm: number) => valid(vm) && (mcr[vm] & MCR_OUT2) !== 0 && pending(vm) !== IIR_NONE;
-/** Transmitted bytes waiting for uartTake. */
-export const uartOutputPending = (vm: number) => (valid(vm) ? outCount[vm] : 0);
+export const com1Interrupt = (vm: number) => valid(vm) && (mcr[vm] & MCR_OUT2) !== 0 && pending(vm) !== IIR_NONE;
+/** Transmitted bytes waiting for com1Take. */
+export const com1OutputPending = (vm: number) => (valid(vm) ? outCount[vm] : 0);
 /** Received bytes the guest has not read yet. */
-export const uartInputPending = (vm: number) => (valid(vm) ? inCount[vm] : 0);
+export const com1InputPending = (vm: number) => (valid(vm) ? inCount[vm] : 0);
 /** Bytes the guest transmitted since reset (dropped ones included, loopback excluded). */
-export const uartTransmitted = (vm: number) => (valid(vm) ? transmitted[vm] : 0);
+export const com1Transmitted = (vm: number) => (valid(vm) ? transmitted[vm] : 0);
 /** Transmitted bytes dropped because the output ring was full. */
-export const uartOutputDropped = (vm: number) => (valid(vm) ? outDropped[vm] : 0);
+export const com1OutputDropped = (vm: number) => (valid(vm) ? outDropped[vm] : 0);
 /** Input bytes dropped because the input ring was full. */
-export const uartInputDropped = (vm: number) => (valid(vm) ? inDropped[vm] : 0);
+export const com1InputDropped = (vm: number) => (valid(vm) ? inDropped[vm] : 0);
