@@ -79,11 +79,11 @@ pub fn hv_wrmsr(msr: f64, lo: f64, hi: f64) void {
     cpu.wrmsr(toU32(msr), (@as(u64, toU32(hi)) << 32) | toU32(lo));
 }
 
-pub fn hv_svm_run(vmcbLo: f64, vmcbHi: f64, hostSaveLo: f64, hostSaveHi: f64, gprsAddr: f64, fxAddr: f64, cpuidFloor: f64) void {
+pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, gprsAddr: f64, fxAddr: f64, cpuidFloor: f64) void {
     const gprs = linear("hv_svm_run", gprsAddr, 128);
     const fx = linear("hv_svm_run", fxAddr, 512);
-    if (@intFromPtr(gprs.ptr) & 7 != 0 or @intFromPtr(fx.ptr) & 15 != 0) fault.show("misaligned world-switch area", "hv_svm_run");
-    const vmcb = physical(vmcbLo, vmcbHi);
+    const vmcb = @intFromPtr(linear("hv_svm_run", vmcbAddr, 4096).ptr); // linear memory is identity-mapped
+    if (@intFromPtr(gprs.ptr) & 7 != 0 or @intFromPtr(fx.ptr) & 15 != 0 or vmcb & 0xfff != 0) fault.show("misaligned world-switch area", "hv_svm_run");
     while (true) {
         svm.zv_svm_run(vmcb, physical(hostSaveLo, hostSaveHi), @ptrCast(@alignCast(gprs.ptr)), fx.ptr);
         if (cpuidFloor != 1) return;

@@ -25,7 +25,7 @@ export const hostAbi = [
   { name: 'hv_wrmsr', params: ['msr', 'lo', 'hi'], result: false, doc: 'WRMSR of hi:lo (EFER.SVME, VM_HSAVE_PA).' },
 
   // AMD SVM world switch (boot/svm.zig).
-  { name: 'hv_svm_run', params: ['vmcbLo', 'vmcbHi', 'hostSaveLo', 'hostSaveHi', 'gprsAddr', 'fxAddr', 'cpuidFloor'], result: false, doc: 'CLGI, VMSAVE host, VMLOAD/VMRUN/VMSAVE the VMCB with the guest GPRs (16 u64 at gprsAddr) and FXSAVE area (512 bytes, 16-aligned, at fxAddr), VMLOAD host, STGI; returns at #VMEXIT. cpuidFloor = 1 (the exit-cost benchmark floor only): CPUID exits are resumed in the shim (RIP + 2, registers untouched) without returning.' },
+  { name: 'hv_svm_run', params: ['vmcbAddr', 'hostSaveLo', 'hostSaveHi', 'gprsAddr', 'fxAddr', 'cpuidFloor'], result: false, doc: 'CLGI, VMSAVE host, VMLOAD/VMRUN/VMSAVE the VMCB (a page-aligned 4 KiB page of linear memory at vmcbAddr, run where it is) with the guest GPRs (16 u64 at gprsAddr) and FXSAVE area (512 bytes, 16-aligned, at fxAddr), VMLOAD host, STGI; returns at #VMEXIT. cpuidFloor = 1 (the exit-cost benchmark floor only): CPUID exits are resumed in the shim (RIP + 2, registers untouched) without returning.' },
 
   // Physical memory (identity-mapped while UEFI boot services run). The caller checks ranges.
   { name: 'hv_phys_read', params: ['physLo', 'physHi', 'outAddr', 'length'], result: false, doc: 'Copies length bytes of physical memory into linear memory at outAddr.' },

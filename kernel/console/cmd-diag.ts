@@ -6,6 +6,7 @@ import { Category, Level, levelName, logEntryCount, logMatching, logQuiet, logTo
 import { audit, AUDIT_SIZE, auditCount, AuditEvent, auditSequence, AuditSetting, sayAuditJson, sayAuditTable } from '../diag/audit';
 import { defineCounter, defineGauge, metricSeries, sayMetrics, seriesAdd, seriesSet } from '../diag/metrics';
 import { publishTraceMetrics, sayTraceDump, setTracing, traceClear, traceCount, traceDropped, TRACE_SIZE, traceRecorded, tracing } from '../diag/trace';
+import { publishVmMetrics } from '../vm/vm-metrics';
 import { Command, COMMAND_NAMES, COMMAND_USAGE } from './command-table';
 import { unexpectedArgument } from './args';
 import { say, sayError, sayInline } from './output';
@@ -119,6 +120,7 @@ export const cmdAudit = () => {
 export const cmdMetrics = () => {
   if (tokenCount() > 1) return badWord(Command.Metrics, 1);
   publishTraceMetrics();
+  publishVmMetrics();
   seriesSet(logRingSeries, logEntryCount());
   seriesSet(auditRingSeries, auditCount());
   seriesSet(traceRingSeries, traceCount());

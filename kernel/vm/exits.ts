@@ -41,9 +41,8 @@ const stop = (reason: number, detail: number) => {
   return ExitAction.Stop;
 };
 
-/** Length of the instruction at RIP: NRIPS where the CPU has it, else decoded; 0 if unknown. */
-const currentLength = (slot: number) => {
-  const rip = guestRip();
+/** Length of the instruction at `rip`: NRIPS where the CPU has it, else decoded; 0 if unknown. */
+const currentLength = (slot: number, rip: number) => {
   const decoded = decodedLength(slot, rip);
   const next = hardwareNextRip();
   if (next >= 0) {
@@ -67,13 +66,18 @@ const decodedLength = (slot: number, rip: number) => {
   let n = 15;
   while (n > 0 && !guestRead(slot, gpa, fetchAddr, n)) n--;
   if (n === 0) return 0;
+  // the exits' own instructions without prefixes, the usual case: CPUID 0F A2, RDMSR 0F 32,
+  // WRMSR 0F 30 (SDM vol. 2 opcode map A-3); HLT F4, VMMCALL 0F 01 D9 fall to the decoder
+  const b1 = fetchBuf[1];
+  if (fetchBuf[0] === 0x0f && n >= 2 && (b1 === 0xa2 || b1 === 0x32 || b1 === 0x30)) return 2;
   return instructionLength(fetchBuf, 0, n, guestCodeSize());
 };
 
 const advance = (slot: number) => {
-  const len = currentLength(slot);
+  const rip = guestRip();
+  const len = currentLength(slot, rip);
   if (len === 0) return false;
-  setGuestRip(guestRip() + len);
+  setGuestRip(rip + len);
   return true;
 };
 

@@ -18,6 +18,7 @@ import { guestWrite } from './guest-memory';
 import { resetExitState } from './exits';
 import { flushGuestOutput } from './guest-output';
 import { sayVmStopped } from './announce';
+import { retireExitCounts } from './vm-metrics';
 import { com1Reset } from './devices/uart16550';
 import { debugExitReset } from './devices/debug-exit';
 import {
@@ -135,6 +136,7 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   vmDeniedMsrs[slot] = 0;
   vmRunTicks[slot] = 0;
   vmIdleUntil[slot] = 0;
+  retireExitCounts(slot); // the id's exit counters keep counting up
   for (let r = 0; r < EXIT_REASON_COUNT; r++) vmExits[slot * EXIT_REASON_COUNT + r] = 0;
   vmCpuidFloor[slot] = cpuidFloor ? 1 : 0;
   vmCreateTicks[slot] = ticksSinceBoot() - began;

@@ -259,20 +259,22 @@ export class Machine {
     this.cpu.msrs[key] = value;
   }
 
-  #svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor) {
+  #svmRun(vmcbAddr, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor) {
     if (cpuidFloor !== 0) this.#fail('sim: the CPUID floor is for the benchmark on real SVM only');
     if (!this.svmGuest) this.#fail('sim: hv_svm_run without a guest model (Machine option svmGuest)');
     const efer = BigInt(this.cpu.msrs['0xc0000080'] ?? 0);
     if ((efer & 0x1000n) === 0n) this.#fail('sim: VMRUN with EFER.SVME clear is #UD');
     if (!(BigInt(this.cpu.msrs['0xc0010117'] ?? 0) > 0n)) this.#fail('sim: VMRUN without VM_HSAVE_PA');
     if (gprsAddr % 8 !== 0 || fxAddr % 16 !== 0) this.#fail('sim: hv_svm_run: misaligned GPR or FXSAVE area');
+    // linear memory starts page-aligned on the real machine, so a page-aligned offset is a page-aligned address
+    if (vmcbAddr % 4096 !== 0) this.#fail(`sim: VMRUN of a VMCB at linear 0x${vmcbAddr.toString(16)} that is not page-aligned`);
     const g = this.#bytes(gprsAddr, 128, 'hv_svm_run');
     this.#bytes(fxAddr, 512, 'hv_svm_run');
-    const vmcb = (BigInt(vmcbHi) << 32n) | BigInt(vmcbLo);
-    if (this.#mapTypeAt(vmcb, 4096) < 0 || (vmcb & 0xfffn) !== 0n) this.#fail(`sim: VMRUN of a VMCB at 0x${vmcb.toString(16)} that is not an aligned page of memory`);
+    this.#bytes(vmcbAddr, 4096, 'hv_svm_run');
     this.svmRuns++;
     const gprs = new BigUint64Array(g.buffer, g.byteOffset, 16);
-    this.svmGuest({ machine: this, vmcb, hostSave: (BigInt(hostHi) << 32n) | BigInt(hostLo), gprs, fx: new Uint8Array(this.memory.buffer, fxAddr, 512) });
+    const vmcb = new Uint8Array(this.memory.buffer, vmcbAddr, 4096);
+    this.svmGuest({ machine: this, vmcbKey: vmcbAddr, vmcb, hostSave: (BigInt(hostHi) << 32n) | BigInt(hostLo), gprs, fx: new Uint8Array(this.memory.buffer, fxAddr, 512) });
   }
 
   // ---- physical memory ----

@@ -186,9 +186,17 @@ export class SvmGuests {
     this.problems.push(`guest ${g ? g.index : '?'}${g?.cmdline ? ` (${g.cmdline})` : ''}: ${text}`);
   }
 
-  #run({ machine: m, vmcb, gprs, fx }) {
-    const f = (off, len = 8) => rd(m, vmcb + BigInt(off), len);
-    const set = (off, value, len = 8) => wr(m, vmcb + BigInt(off), len, value);
+  #run({ machine: m, vmcbKey: vmcb, vmcb: page, gprs, fx }) {
+    // the VMCB page (bytes of the kernel's linear memory, little-endian fields)
+    const f = (off, len = 8) => {
+      let v = 0n;
+      for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(page[off + i]);
+      return v;
+    };
+    const set = (off, value, len = 8) => {
+      let v = BigInt.asUintN(len * 8, BigInt(value));
+      for (let i = 0; i < len; i++, v >>= 8n) page[off + i] = Number(v & 0xffn);
+    };
     const code = f(VMCB.EXIT_CODE);
     let g = this.byVmcb.get(vmcb);
     if (code === 0n) g = this.#newGuest(m, vmcb, gprs, fx, f);

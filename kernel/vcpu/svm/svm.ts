@@ -1,9 +1,9 @@
 // The AMD SVM back end (APM vol. 2 chapter 15): enabling SVM, one VMCB per vCPU, the
 // intercepts Zerovisor needs, VMRUN through the shim's world switch, and the exit
-// information in vendor-neutral form. Guest GPRs other than RAX/RSP live in a 16 x u64
-// array the shim loads and stores around VMRUN.
+// information in vendor-neutral form. VMCBs live in linear memory (vmcb.ts); guest GPRs
+// other than RAX/RSP live in a 16 x u64 array the shim loads and stores around VMRUN.
 import { dataAddress } from '../../host/memory';
-import { allocatePages, freePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
+import { allocatePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
 import { caps } from '../../cpu/capabilities';
 import { msr, rdmsr } from '../../cpu/cpuid';
 import { ExitReason } from '../exit-reason';
@@ -13,19 +13,20 @@ import {
   EXIT_INFO2, EXIT_INTR, EXIT_IOIO, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID,
   IDTR, INTERCEPT_MISC1, INTERCEPT_MISC2, IOPM_BASE, LDTR, MISC1_CPUID, MISC1_HLT, MISC1_INTR, MISC1_IOIO, MISC1_MSR,
   MISC1_NMI, MISC1_SHUTDOWN, MISC2_CLGI, MISC2_SKINIT, MISC2_STGI, MISC2_VMLOAD, MISC2_VMMCALL, MISC2_VMRUN, MISC2_VMSAVE,
-  MSRPM_BASE, NESTED_CR3, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64, set32, set64,
-  setSegment, vmcbAddress,
+  MAX_VCPUS, MSRPM_BASE, NESTED_CR3, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64,
+  selectVmcb, set32, set64, setSegment, vmcbAddress,
 } from './vmcb';
 
-export const MAX_VCPUS = 8;
+export { MAX_VCPUS };
 
 const IA32_EFER = 0xc0000080;
 const EFER_SVME = 1 << 12;
 const VM_HSAVE_PA = 0xc0010117;
 
-const vmcbPage = new Float64Array(MAX_VCPUS);
-let vmcbLoaded = -1; // which vCPU's VMCB the working copy holds (-1 none)
+let selectedVcpu = -1; // whose VMCB the accessors work on (the last run or created)
 let hostSavePage = -1; // VMSAVE area of the host
+let hostSaveLo = 0;
+let hostSaveHi = 0;
 let hsavePage = -1; // VM_HSAVE_PA
 let iopmPages = -1; // 12 KiB: intercept every port
 let msrpmPages = -1; // 8 KiB: intercept every MSR
@@ -34,15 +35,19 @@ let enabled = false;
 // Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned.
 const gprWords = new Uint32Array(MAX_VCPUS * 32 + 4);
 let gprBase = -1; // index of vCPU 0's rax.lo in gprWords
+let gprAddress0 = 0; // its linear address
 const fxBytes = new Uint8Array(MAX_VCPUS * 512 + 16);
 let fxBase = -1;
+let fxAddress0 = 0;
 
 const alignViews = () => {
   if (gprBase >= 0) return;
   const g = dataAddress(gprWords);
   gprBase = ((Math.ceil(g / 8) * 8 - g) / 4) >>> 0;
+  gprAddress0 = g + gprBase * 4;
   const f = dataAddress(fxBytes);
   fxBase = (Math.ceil(f / 16) * 16 - f) >>> 0;
+  fxAddress0 = f + fxBase;
 };
 
 export const enum SvmError {
@@ -73,12 +78,14 @@ export const svmEnable = () => {
   if (caps.svmDisabled) return SvmError.DisabledByFirmware;
   if (!caps.npt) return SvmError.NoNestedPaging;
   alignViews();
-  vmcbLoaded = -1;
+  selectedVcpu = -1;
   hsavePage = allocatePages(1, 1, 0);
   hostSavePage = allocatePages(1, 1, 0);
   iopmPages = interceptAllPages(3);
   msrpmPages = interceptAllPages(2);
   if (hsavePage < 0 || hostSavePage < 0 || iopmPages < 0 || msrpmPages < 0) return SvmError.NoMemory;
+  hostSaveLo = hostAddressLo(hostSavePage);
+  hostSaveHi = hostAddressHi(hostSavePage);
   rdmsr(IA32_EFER);
   hv_wrmsr(IA32_EFER, (msr[0] | EFER_SVME) >>> 0, msr[1]);
   hv_wrmsr(VM_HSAVE_PA, hostAddressLo(hsavePage), hostAddressHi(hsavePage));
@@ -86,32 +93,11 @@ export const svmEnable = () => {
   return 0;
 };
 
-// Only the control area (0x000-0x0FF) and the state save area (0x400-0x6FF) are moved
-// between the working copy and the VMCB page; the rest is reserved (APM vol. 2 appendix B).
-const CONTROL_BYTES = 0x100;
-const STATE_OFFSET = 0x400;
-const STATE_BYTES = 0x300;
-
-const storeVmcb = (vcpu: number) => {
-  const at = vmcbPage[vcpu];
-  const copy = vmcbAddress();
-  hv_phys_write(hostAddressLo(at), hostAddressHi(at), copy, CONTROL_BYTES);
-  hv_phys_write(hostAddressLo(at + STATE_OFFSET), hostAddressHi(at), copy + STATE_OFFSET, STATE_BYTES);
-};
-
-const loadVmcb = (vcpu: number) => {
-  const at = vmcbPage[vcpu];
-  const copy = vmcbAddress();
-  hv_phys_read(hostAddressLo(at), hostAddressHi(at), copy, CONTROL_BYTES);
-  hv_phys_read(hostAddressLo(at + STATE_OFFSET), hostAddressHi(at), copy + STATE_OFFSET, STATE_BYTES);
-};
-
-/** Makes the working copy hold vCPU `vcpu`'s VMCB. */
+/** Makes the guest-state accessors below work on vCPU `vcpu`. */
 export const svmSelect = (vcpu: number) => {
-  if (vmcbLoaded === vcpu) return;
-  if (vmcbLoaded >= 0) storeVmcb(vmcbLoaded); // keep what the dispatch changed (RIP, registers)
-  loadVmcb(vcpu);
-  vmcbLoaded = vcpu;
+  if (selectedVcpu === vcpu) return;
+  selectVmcb(vcpu);
+  selectedVcpu = vcpu;
 };
 
 // Segment attributes in the VMCB's packed form (APM vol. 2 section 15.5.1):
@@ -125,14 +111,9 @@ const DATA32 = 0xc93;
  * EIP = entry, EAX, EBX as given. ASID = vcpu + 1. 0 or an SvmError.
  */
 export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) => {
-  if (vmcbPage[vcpu] === 0) {
-    const page = allocatePages(1, 1, 0);
-    if (page < 0) return SvmError.NoMemory;
-    vmcbPage[vcpu] = page;
-  }
-  if (vmcbLoaded >= 0 && vmcbLoaded !== vcpu) storeVmcb(vmcbLoaded); // keep the loaded vCPU's changes
+  if (!enabled) return SvmError.NotOffered;
+  svmSelect(vcpu);
   clearVmcb();
-  vmcbLoaded = vcpu;
   set32(INTERCEPT_MISC1, (MISC1_INTR | MISC1_NMI | MISC1_CPUID | MISC1_HLT | MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN) >>> 0);
   set32(INTERCEPT_MISC2, MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE | MISC2_STGI | MISC2_CLGI | MISC2_SKINIT);
   set64(IOPM_BASE, iopmPages);
@@ -165,7 +146,6 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
   set64(RAX, eax);
   set32(G_PAT, 0x00070406);
   set32(G_PAT + 4, 0x00070406);
-  storeVmcb(vcpu);
   // GPRs: all zero but EBX; FPU state: FCW 0x37f, MXCSR 0x1f80 (the reset values)
   alignViews();
   const g = gprBase + vcpu * 32;
@@ -180,11 +160,10 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
   return 0;
 };
 
-/** Frees vCPU `vcpu`'s VMCB. */
+/** Forgets vCPU `vcpu`: its VMCB is zeroed (a stale one is never run). */
 export const svmDestroyVcpu = (vcpu: number) => {
-  if (vmcbPage[vcpu] !== 0) freePages(vmcbPage[vcpu]);
-  vmcbPage[vcpu] = 0;
-  if (vmcbLoaded === vcpu) vmcbLoaded = -1;
+  svmSelect(vcpu);
+  clearVmcb();
 };
 
 let lastExitCode = 0;
@@ -192,11 +171,7 @@ let lastExitCode = 0;
 /** Runs vCPU `vcpu` until its next #VMEXIT; returns the vendor-neutral ExitReason. */
 export const svmRun = (vcpu: number, cpuidFloor: boolean) => {
   svmSelect(vcpu);
-  storeVmcb(vcpu);
-  const at = vmcbPage[vcpu];
-  hv_svm_run(hostAddressLo(at), hostAddressHi(at), hostAddressLo(hostSavePage), hostAddressHi(hostSavePage),
-    dataAddress(gprWords) + (gprBase + vcpu * 32) * 4, dataAddress(fxBytes) + fxBase + vcpu * 512, cpuidFloor ? 1 : 0);
-  loadVmcb(vcpu);
+  hv_svm_run(vmcbAddress(vcpu), hostSaveLo, hostSaveHi, gprAddress0 + vcpu * 128, fxAddress0 + vcpu * 512, cpuidFloor ? 1 : 0);
   set32(EVENT_INJECT, 0);
   set32(EVENT_INJECT + 4, 0);
   const lo = get32(EXIT_CODE);
@@ -274,7 +249,7 @@ export const svmInjectException = (vector: number, errorCode: number) => {
   const type = 3 << 8; // exception
   const ev = errorCode >= 0 ? 1 << 11 : 0;
   set32(EVENT_INJECT, (vector | type | ev | valid) >>> 0);
-  trace(TracePoint.EventInject, vmcbLoaded, vector, 3, errorCode);
+  trace(TracePoint.EventInject, selectedVcpu, vector, 3, errorCode);
   set32(EVENT_INJECT + 4, errorCode >= 0 ? errorCode >>> 0 : 0);
 };
 

@@ -1,7 +1,13 @@
 // The VMCB (AMD APM vol. 2 appendix B, "Layout of VMCB"): a 4 KiB page the processor
-// reads at VMRUN and writes at #VMEXIT. The kernel edits a copy in linear memory and
-// moves it to and from the physical page around each VMRUN (hv_phys_write/hv_phys_read).
+// reads at VMRUN and writes at #VMEXIT. Each vCPU's VMCB is a page-aligned page of the
+// kernel's own linear memory, handed to VMRUN where it is (the shim turns the linear
+// address into the host-physical one at every VMRUN), so nothing is copied around an exit.
+// Linear memory may move when it grows; that is harmless: the address is taken afresh for
+// each VMRUN and the VMCB clean bits stay 0 (APM 15.15), so the CPU caches nothing of it.
 import { dataAddress } from '../../host/memory';
+
+export const MAX_VCPUS = 8;
+const PAGE = 4096;
 
 // Control area (table B-1).
 export const INTERCEPT_CR = 0x000; // CR reads (bits 0-15), writes (16-31)
@@ -84,33 +90,52 @@ export const EXIT_VMMCALL = 0x81;
 export const EXIT_NPF = 0x400;
 export const EXIT_INVALID = -1;
 
-const buffer = new ArrayBuffer(4096);
-/** The VMCB being worked on, as bytes and as little-endian u32 words. */
-export const vmcb8 = new Uint8Array(buffer);
-export const vmcb32 = new Uint32Array(buffer);
-let address = -1;
+// MAX_VCPUS pages plus one for page alignment: linear memory starts page-aligned.
+const area = new ArrayBuffer(MAX_VCPUS * PAGE + PAGE);
+const words = new Uint32Array(area);
+const bytes = new Uint8Array(area);
+let firstWord = -1; // words index of vCPU 0's VMCB
+let selected = 0; // words index of the selected vCPU's VMCB
+let selectedByte = 0; // its bytes index
 
-/** Linear-memory address of the working copy. */
-export const vmcbAddress = () => {
-  if (address < 0) address = dataAddress(vmcb8);
-  return address;
+const placeArea = () => {
+  if (firstWord >= 0) return;
+  const a = dataAddress(bytes);
+  firstWord = ((Math.ceil(a / PAGE) * PAGE - a) / 4) >>> 0;
 };
 
-export const get32 = (offset: number) => vmcb32[offset >>> 2];
+/** Makes the accessors below work on vCPU `vcpu`'s VMCB. */
+export const selectVmcb = (vcpu: number) => {
+  placeArea();
+  selected = firstWord + vcpu * 1024;
+  selectedByte = selected * 4;
+};
+
+/** Linear-memory address of vCPU `vcpu`'s VMCB (page-aligned). */
+export const vmcbAddress = (vcpu: number) => {
+  placeArea();
+  return dataAddress(bytes) + (firstWord + vcpu * 1024) * 4;
+};
+
+export const get32 = (offset: number) => words[selected + (offset >>> 2)];
 export const set32 = (offset: number, value: number) => {
-  vmcb32[offset >>> 2] = value >>> 0;
+  words[selected + (offset >>> 2)] = value >>> 0;
 };
 /** A u64 field as a double (exact below 2^53). */
-export const get64 = (offset: number) => vmcb32[(offset >>> 2) + 1] * 4294967296 + vmcb32[offset >>> 2];
-export const set64 = (offset: number, value: number) => {
-  const hi = Math.floor(value / 4294967296);
-  vmcb32[offset >>> 2] = (value - hi * 4294967296) >>> 0;
-  vmcb32[(offset >>> 2) + 1] = hi >>> 0;
+export const get64 = (offset: number) => {
+  const i = selected + (offset >>> 2);
+  return words[i + 1] * 4294967296 + words[i];
 };
-export const get16 = (offset: number) => vmcb8[offset] | (vmcb8[offset + 1] << 8);
+export const set64 = (offset: number, value: number) => {
+  const i = selected + (offset >>> 2);
+  const hi = Math.floor(value / 4294967296);
+  words[i] = (value - hi * 4294967296) >>> 0;
+  words[i + 1] = hi >>> 0;
+};
+export const get16 = (offset: number) => bytes[selectedByte + offset] | (bytes[selectedByte + offset + 1] << 8);
 export const set16 = (offset: number, value: number) => {
-  vmcb8[offset] = value & 0xff;
-  vmcb8[offset + 1] = (value >>> 8) & 0xff;
+  bytes[selectedByte + offset] = value & 0xff;
+  bytes[selectedByte + offset + 1] = (value >>> 8) & 0xff;
 };
 
 /** A segment register: selector, attributes (APM packed form), limit, base. */
@@ -121,6 +146,7 @@ export const setSegment = (offset: number, selector: number, attrib: number, lim
   set64(offset + 8, base);
 };
 
+/** Zeroes the selected VMCB. */
 export const clearVmcb = () => {
-  for (let i = 0; i < 1024; i++) vmcb32[i] = 0;
+  for (let i = 0; i < 1024; i++) words[selected + i] = 0;
 };
