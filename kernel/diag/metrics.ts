@@ -210,6 +210,26 @@ export const seriesObserve = (series: number, v: number) => {
   nums[VALUE_BASE + series * 2 + 1] += 1;
 };
 
+/**
+ * Sets a histogram series from counts kept elsewhere (a hot path that only counts):
+ * counts[i] observations in bucket i (the family's bounds, in order; one more for
+ * above the last), their sum. The bucket counts are per bucket, not cumulative.
+ */
+export const seriesSetHistogram = (series: number, counts: Float64Array, sum: number) => {
+  if (series < 0 || series >= seriesUsed) return;
+  const f = ser(series, S_FAMILY);
+  if (fam(f, F_TYPE) !== MetricType.Histogram) return;
+  const nb = fam(f, F_BOUNDS);
+  const c0 = BUCKET_BASE + ser(series, S_BUCKET0);
+  let total = 0;
+  for (let i = 0; i <= nb && i < counts.length; i++) {
+    if (i < nb) nums[c0 + i] = counts[i];
+    total += counts[i];
+  }
+  nums[VALUE_BASE + series * 2] = sum;
+  nums[VALUE_BASE + series * 2 + 1] = total;
+};
+
 /** Adds n (>= 0) to the counter series with these label values. */
 export const counterAdd = (family: number, n: number, v1?: number | string, v2?: number | string, v3?: number | string) => {
   seriesAdd(metricSeries(family, v1, v2, v3), n);

@@ -6,7 +6,7 @@ import { caps } from '../cpu/capabilities';
 import {
   svmCr0, svmCreateVcpu, svmCsAttrib, svmCsBase, svmDestroyVcpu, svmEferLo, svmEnable, svmExitCode, svmExitInfo1Lo,
   svmExitInfo2, svmField32, svmGprHi, svmGprLo, svmInjectException, svmMsrField, svmNextRip, svmRflags, svmRip, svmRun,
-  svmSetEferLo, svmSetField32, svmSetGpr, svmSetRip,
+  svmSetAbcd, svmSetEferLo, svmSetField32, svmSetGpr, svmSetRip,
 } from './svm/svm';
 
 export const enum VcpuError {
@@ -14,9 +14,13 @@ export const enum VcpuError {
 }
 
 const useSvm = () => caps.svm;
+let nrips = false; // caps.nrips, read once (an object property costs on the exit path)
 
 /** Turns hardware virtualization on; 0 or a back end's error (< 0). */
-export const enableVirtualization = () => (useSvm() ? svmEnable() : VcpuError.NoBackEnd);
+export const enableVirtualization = () => {
+  nrips = caps.nrips;
+  return useSvm() ? svmEnable() : VcpuError.NoBackEnd;
+};
 
 /** vCPU `vcpu` for a guest whose memory the nested tables at `nptRoot` map, in 32-bit protected mode (Multiboot state). */
 export const createVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) =>
@@ -38,6 +42,8 @@ export const setGuestRip = (rip: number) => svmSetRip(rip);
 export const guestGprLo = (vcpu: number, r: number) => svmGprLo(vcpu, r);
 export const guestGprHi = (vcpu: number, r: number) => svmGprHi(vcpu, r);
 export const setGuestGpr = (vcpu: number, r: number, lo: number, hi: number) => svmSetGpr(vcpu, r, lo, hi);
+/** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (what CPUID returns). */
+export const setGuestAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => svmSetAbcd(vcpu, a, b, c, d);
 export const guestRflags = () => svmRflags();
 export const guestCr0 = () => svmCr0();
 export const guestCsBase = () => svmCsBase();
@@ -75,7 +81,7 @@ export const msrIsWrite = () => svmExitInfo1Lo() === 1;
 /** The guest-physical address of a nested page fault. */
 export const faultAddress = () => svmExitInfo2();
 /** The RIP after the exiting instruction when the hardware reports it (NRIPS), else -1. */
-export const hardwareNextRip = () => (caps.nrips ? svmNextRip() : -1);
+export const hardwareNextRip = () => (nrips ? svmNextRip() : -1);
 
 /** Queues exception `vector` for the next entry, with an error code when >= 0. */
 export const injectException = (vector: number, errorCode: number) => svmInjectException(vector, errorCode);

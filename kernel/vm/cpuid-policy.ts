@@ -4,10 +4,13 @@
 // VMX (leaf 1 ECX bit 5), SVM (0x80000001 ECX bit 2) and its leaf 0x8000000A, and the
 // XSAVE family (leaf 1 ECX bits 26-28, leaf 7 EBX AVX2/AVX-512; guests get FXSAVE state
 // only). Bits: Intel SDM vol. 2A CPUID tables 3-10/3-11, AMD APM vol. 3 appendix E.
+// Answers are remembered (they do not change: every guest runs on the boot CPU), so a
+// repeated CPUID exit costs no host call.
 import { cpuid, regs } from '../cpu/cpuid';
+import { dataAddress } from '../host/memory';
 
 /** The guest's view of CPUID leaf/subleaf, in `out` (EAX, EBX, ECX, EDX). */
-export const guestCpuid = (leaf: number, subleaf: number, out: Uint32Array) => {
+const computeGuestCpuid = (leaf: number, subleaf: number, out: Uint32Array) => {
   if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
     out[0] = leaf === 0x40000000 ? 0x40000000 : 0;
     out[1] = leaf === 0x40000000 ? 0x6f72655a : 0; // "Zero"
@@ -41,4 +44,27 @@ export const guestCpuid = (leaf: number, subleaf: number, out: Uint32Array) => {
   out[1] = b >>> 0;
   out[2] = c >>> 0;
   out[3] = d >>> 0;
+};
+
+// A direct-mapped cache of answers: 64 entries of 8 u32 [valid, leaf, subleaf, EAX, EBX, ECX, EDX, 0].
+const CACHE_ENTRIES = 64;
+const cache = new Uint32Array(CACHE_ENTRIES * 8);
+const answer = new Uint32Array(4);
+let cacheAt = -1;
+
+/** Linear address of the guest's CPUID answer for leaf/subleaf: EAX, EBX, ECX, EDX as u32 at +0, +4, +8, +12. */
+export const guestCpuidAnswer = (leaf: number, subleaf: number) => {
+  if (cacheAt < 0) cacheAt = dataAddress(cache);
+  const at = cacheAt + ((leaf + (leaf >>> 25) * 17 + subleaf * 7) & (CACHE_ENTRIES - 1)) * 32;
+  if (Porffor.wasm.i32.load(at, 0, 0) !== 0 && Porffor.wasm.i32.load(at, 0, 4) >>> 0 === leaf >>> 0 &&
+    Porffor.wasm.i32.load(at, 0, 8) >>> 0 === subleaf >>> 0) return at + 12;
+  computeGuestCpuid(leaf, subleaf, answer);
+  Porffor.wasm.i32.store(at, 1, 0, 0);
+  Porffor.wasm.i32.store(at, leaf | 0, 0, 4);
+  Porffor.wasm.i32.store(at, subleaf | 0, 0, 8);
+  Porffor.wasm.i32.store(at, answer[0] | 0, 0, 12);
+  Porffor.wasm.i32.store(at, answer[1] | 0, 0, 16);
+  Porffor.wasm.i32.store(at, answer[2] | 0, 0, 20);
+  Porffor.wasm.i32.store(at, answer[3] | 0, 0, 24);
+  return at + 12;
 };

@@ -7,9 +7,9 @@ import { ExitReason } from '../vcpu/exit-reason';
 import {
   exitCode, faultAddress, guestCodeSize, guestCr0, guestCsBase, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld,
   guestMsrHi, guestMsrLo, guestRflags, guestRip, hardwareNextRip, injectException, ioIsIn, ioIsString, ioNextRip, ioPort,
-  ioSize, msrIsWrite, setGuestEferLo, setGuestGpr, setGuestMsr, setGuestRip,
+  ioSize, msrIsWrite, setGuestAbcd, setGuestEferLo, setGuestGpr, setGuestMsr, setGuestRip,
 } from '../vcpu/vcpu';
-import { guestCpuid } from './cpuid-policy';
+import { guestCpuidAnswer } from './cpuid-policy';
 import { MsrAccess, msrAccess, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTRR_CAP, MSR_MTRR_DEF_TYPE, MSR_TSC } from './msr-policy';
 import { guestRead } from './guest-memory';
 import { StopReason, vmDeniedMsrs, vmUnknownPorts } from './vm-table';
@@ -30,7 +30,6 @@ export const enum ExitAction {
 export let stopReason = StopReason.None;
 export let stopDetail = 0;
 
-const cpuidOut = new Uint32Array(4);
 const fetchBuf = new Uint8Array(16);
 let fetchAddr = -1;
 const mtrrDefType = new Float64Array(8);
@@ -82,11 +81,9 @@ const advance = (slot: number) => {
 };
 
 const onCpuid = (slot: number, vcpu: number) => {
-  guestCpuid(guestGprLo(vcpu, 0), guestGprLo(vcpu, 1), cpuidOut);
-  setGuestGpr(vcpu, 0, cpuidOut[0], 0);
-  setGuestGpr(vcpu, 3, cpuidOut[1], 0);
-  setGuestGpr(vcpu, 1, cpuidOut[2], 0);
-  setGuestGpr(vcpu, 2, cpuidOut[3], 0);
+  const at = guestCpuidAnswer(guestGprLo(vcpu, 0), guestGprLo(vcpu, 1));
+  setGuestAbcd(vcpu, Porffor.wasm.i32.load(at, 0, 0) >>> 0, Porffor.wasm.i32.load(at, 0, 4) >>> 0,
+    Porffor.wasm.i32.load(at, 0, 8) >>> 0, Porffor.wasm.i32.load(at, 0, 12) >>> 0);
   return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xa20f);
 };
 

@@ -2,14 +2,20 @@
 // costs in TSC ticks (from #VMEXIT back in the dispatch to ready for the next VMRUN).
 // The exit path only counts in vmExits; the counters are published from it when metrics
 // are shown, and the counts of a VM that was destroyed stay in its id's totals.
-import { counterAdd, defineCounter, defineHistogram, metricSeries, seriesObserve, seriesSet } from '../diag/metrics';
+import { counterAdd, defineCounter, defineHistogram, metricSeries, seriesSet, seriesSetHistogram } from '../diag/metrics';
 import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../vcpu/exit-reason';
 import { MAX_VMS, vmExits } from './vm-table';
 
 const EXITS = defineCounter('zerovisor_vm_exits_total', 'vm.metric.exits', 'vm', 'reason');
 const NRIPS_MISMATCHES = defineCounter('zerovisor_nrips_decoder_mismatches_total', 'vm.metric.nripsMismatch');
 metricSeries(NRIPS_MISMATCHES); // shown from the start, as 0
-const EXIT_TICKS = defineHistogram('zerovisor_vm_exit_handling_ticks', 'vm.metric.exitTicks', 256, 4, 8);
+// buckets: <= 256, 1 Ki, 4 Ki, ... 4 Mi ticks, and above
+const TICKS_FIRST = 256;
+const TICKS_FACTOR = 4;
+const TICKS_BOUNDS = 8;
+const EXIT_TICKS = defineHistogram('zerovisor_vm_exit_handling_ticks', 'vm.metric.exitTicks', TICKS_FIRST, TICKS_FACTOR, TICKS_BOUNDS);
+const ticksCounts = new Float64Array(TICKS_BOUNDS + 1);
+let ticksSum = 0;
 
 /** Series of (vm, reason), looked up on first use so the exit path does no lookups. */
 const series = new Int32Array(MAX_VMS * EXIT_REASON_COUNT);
@@ -32,11 +38,20 @@ export const publishVmMetrics = () => {
     if (series[i] < 0) series[i] = metricSeries(EXITS, Math.floor(i / EXIT_REASON_COUNT) + 1, EXIT_REASON_NAMES[i % EXIT_REASON_COUNT]);
     if (series[i] >= 0) seriesSet(series[i], total);
   }
+  if (ticksSum === 0 && ticksCounts[0] === 0) return;
+  if (ticksSeries < 0) ticksSeries = metricSeries(EXIT_TICKS);
+  seriesSetHistogram(ticksSeries, ticksCounts, ticksSum);
 };
 
 export const observeExitTicks = (ticks: number) => {
-  if (ticksSeries < 0) ticksSeries = metricSeries(EXIT_TICKS);
-  if (ticksSeries >= 0) seriesObserve(ticksSeries, ticks);
+  let bucket = 0;
+  let bound = TICKS_FIRST;
+  while (bucket < TICKS_BOUNDS && ticks > bound) {
+    bound *= TICKS_FACTOR;
+    bucket++;
+  }
+  ticksCounts[bucket]++;
+  ticksSum += ticks;
 };
 
 /** NRIPS and the instruction decoder disagreed on an instruction's length. */

@@ -389,6 +389,15 @@ test('ways to stop: HLT with IF=0, triple fault, NPF (audited), VMEXIT_INVALID, 
     assert.deepEqual(info.exits, Object.fromEntries(REASONS.map((r) => [r, g.exits[r]])), `${n}: vm info counts the exits the guest made`);
     for (const r of REASONS) assert.equal(metrics[`${i + 1}/${r}`], g.exits[r] || undefined, `${n}: zerovisor_vm_exits_total{vm="${i + 1}",reason="${r}"}`);
   });
+  // the exit-cost histogram holds one observation per exit, in cumulative buckets ending at +Inf
+  const text = out('metrics').join('\n');
+  const buckets = [...text.matchAll(/^zerovisor_vm_exit_handling_ticks_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
+  const count = Number(/^zerovisor_vm_exit_handling_ticks_count (\d+)$/m.exec(text)?.[1]);
+  const exits = model.guests.reduce((n, g) => n + Object.values(g.exits).reduce((a, b) => a + b, 0), 0);
+  assert.equal(count, exits, 'one observation per exit');
+  assert.equal(buckets.at(-1)[0], '+Inf');
+  assert.equal(buckets.at(-1)[1], count);
+  for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i][1] >= buckets[i - 1][1], 'buckets are cumulative');
   assert.deepEqual(model.guest('idle').records.slice(0, 3).map((r) => r.outcome.advance), [1, 1, 1]);
   const misc = model.guest('misc').records;
   assert.deepEqual(misc.slice(0, 3).map((r) => r.outcome.advance), [0, 3, 0], 'an interrupt exit leaves RIP');

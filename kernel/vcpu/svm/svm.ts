@@ -206,16 +206,19 @@ export const svmExitCode = () => lastExitCode;
 
 // ---- guest state of the selected vCPU ----
 
-/** GPR `r` (x86 register number 0-15) of vCPU `vcpu`, low 32 bits / high 32 bits. */
+/** Linear address of GPR `r` (x86 register number 0-15) of vCPU `vcpu` in the shim's array. */
+const gprAt = (vcpu: number, r: number) => gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128 + (r & 15) * 8;
+
+/** GPR `r` of vCPU `vcpu`, low 32 bits / high 32 bits (RAX and RSP live in the VMCB). */
 export const svmGprLo = (vcpu: number, r: number) => {
   if (r === 0) return get32(RAX);
   if (r === 4) return get32(RSP);
-  return gprWords[gprBase + vcpu * 32 + r * 2];
+  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 0) >>> 0;
 };
 export const svmGprHi = (vcpu: number, r: number) => {
   if (r === 0) return get32(RAX + 4);
   if (r === 4) return get32(RSP + 4);
-  return gprWords[gprBase + vcpu * 32 + r * 2 + 1];
+  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 4) >>> 0;
 };
 export const svmSetGpr = (vcpu: number, r: number, lo: number, hi: number) => {
   if (r === 0) {
@@ -225,10 +228,22 @@ export const svmSetGpr = (vcpu: number, r: number, lo: number, hi: number) => {
     set32(RSP, lo);
     set32(RSP + 4, hi);
   } else {
-    const i = gprBase + vcpu * 32 + r * 2;
-    gprWords[i] = lo >>> 0;
-    gprWords[i + 1] = hi >>> 0;
+    const at = gprAt(vcpu, r);
+    Porffor.wasm.i32.store(at, lo | 0, 0, 0);
+    Porffor.wasm.i32.store(at, hi | 0, 0, 4);
   }
+};
+/** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (a CPUID result, SDM vol. 2A CPUID). */
+export const svmSetAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => {
+  set32(RAX, a);
+  set32(RAX + 4, 0);
+  const at = gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128;
+  Porffor.wasm.i32.store(at, c | 0, 0, 8); // rcx
+  Porffor.wasm.i32.store(at, 0, 0, 12);
+  Porffor.wasm.i32.store(at, d | 0, 0, 16); // rdx
+  Porffor.wasm.i32.store(at, 0, 0, 20);
+  Porffor.wasm.i32.store(at, b | 0, 0, 24); // rbx
+  Porffor.wasm.i32.store(at, 0, 0, 28);
 };
 
 export const svmRip = () => get64(RIP);

@@ -92,50 +92,47 @@ export const EXIT_INVALID = -1;
 
 // MAX_VCPUS pages plus one for page alignment: linear memory starts page-aligned.
 const area = new ArrayBuffer(MAX_VCPUS * PAGE + PAGE);
-const words = new Uint32Array(area);
 const bytes = new Uint8Array(area);
-let firstWord = -1; // words index of vCPU 0's VMCB
-let selected = 0; // words index of the selected vCPU's VMCB
-let selectedByte = 0; // its bytes index
+let first = -1; // linear address of vCPU 0's VMCB
+let selected = 0; // linear address of the selected vCPU's VMCB
 
 const placeArea = () => {
-  if (firstWord >= 0) return;
+  if (first >= 0) return;
   const a = dataAddress(bytes);
-  firstWord = ((Math.ceil(a / PAGE) * PAGE - a) / 4) >>> 0;
+  first = Math.ceil(a / PAGE) * PAGE;
 };
 
-/** Makes the accessors below work on vCPU `vcpu`'s VMCB. */
+/** Makes the accessors below work on vCPU `vcpu` (0 <= vcpu < MAX_VCPUS). */
 export const selectVmcb = (vcpu: number) => {
   placeArea();
-  selected = firstWord + vcpu * 1024;
-  selectedByte = selected * 4;
+  selected = first + (vcpu & (MAX_VCPUS - 1)) * PAGE;
 };
 
 /** Linear-memory address of vCPU `vcpu`'s VMCB (page-aligned). */
 export const vmcbAddress = (vcpu: number) => {
   placeArea();
-  return dataAddress(bytes) + (firstWord + vcpu * 1024) * 4;
+  return first + (vcpu & (MAX_VCPUS - 1)) * PAGE;
 };
 
-export const get32 = (offset: number) => words[selected + (offset >>> 2)];
+// Field accessors: raw Wasm loads and stores (the exit path's cost), kept inside the
+// selected page by masking the offset (fields are 4-byte aligned, APM table B-1/B-2).
+export const get32 = (offset: number) => Porffor.wasm.i32.load(selected + (offset & 0xffc), 0, 0) >>> 0;
 export const set32 = (offset: number, value: number) => {
-  words[selected + (offset >>> 2)] = value >>> 0;
+  Porffor.wasm.i32.store(selected + (offset & 0xffc), value | 0, 0, 0);
 };
 /** A u64 field as a double (exact below 2^53). */
 export const get64 = (offset: number) => {
-  const i = selected + (offset >>> 2);
-  return words[i + 1] * 4294967296 + words[i];
+  const at = selected + (offset & 0xff8);
+  return (Porffor.wasm.i32.load(at, 0, 4) >>> 0) * 4294967296 + (Porffor.wasm.i32.load(at, 0, 0) >>> 0);
 };
 export const set64 = (offset: number, value: number) => {
-  const i = selected + (offset >>> 2);
+  const at = selected + (offset & 0xff8);
   const hi = Math.floor(value / 4294967296);
-  words[i] = (value - hi * 4294967296) >>> 0;
-  words[i + 1] = hi >>> 0;
+  Porffor.wasm.i32.store(at, (value - hi * 4294967296) | 0, 0, 0);
+  Porffor.wasm.i32.store(at, hi | 0, 0, 4);
 };
-export const get16 = (offset: number) => bytes[selectedByte + offset] | (bytes[selectedByte + offset + 1] << 8);
-export const set16 = (offset: number, value: number) => {
-  bytes[selectedByte + offset] = value & 0xff;
-  bytes[selectedByte + offset + 1] = (value >>> 8) & 0xff;
+const set16 = (offset: number, value: number) => {
+  Porffor.wasm.i32.store16(selected + (offset & 0xffe), value | 0, 0, 0);
 };
 
 /** A segment register: selector, attributes (APM packed form), limit, base. */
@@ -148,5 +145,5 @@ export const setSegment = (offset: number, selector: number, attrib: number, lim
 
 /** Zeroes the selected VMCB. */
 export const clearVmcb = () => {
-  for (let i = 0; i < 1024; i++) words[selected + i] = 0;
+  for (let i = 0; i < PAGE; i += 4) Porffor.wasm.i32.store(selected + i, 0, 0, 0);
 };
