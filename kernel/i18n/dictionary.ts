@@ -7,7 +7,8 @@ import type { pciEn } from './topics/pci';
 import type { diagEn } from './topics/diag';
 import type { platformEn } from './topics/platform';
 import type { vmEn } from './topics/vm';
+import type { migrationEn } from './topics/migration';
 
-export type MsgKey = keyof typeof en | keyof typeof acpiEn | keyof typeof pciEn | keyof typeof diagEn | keyof typeof platformEn | keyof typeof vmEn;
+export type MsgKey = keyof typeof en | keyof typeof acpiEn | keyof typeof pciEn | keyof typeof diagEn | keyof typeof platformEn | keyof typeof vmEn | keyof typeof migrationEn;
 /** The core messages of one language (en.ts's keys). */
 export type Dictionary = Record<keyof typeof en, string>;

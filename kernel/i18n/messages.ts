@@ -7,6 +7,7 @@ import { pciEn, pciJa, pciZh } from './topics/pci';
 import { diagEn, diagJa, diagZh } from './topics/diag';
 import { platformEn, platformJa, platformZh } from './topics/platform';
 import { vmEn, vmJa, vmZh } from './topics/vm';
+import { migrationEn, migrationJa, migrationZh } from './topics/migration';
 import type { MsgKey } from './dictionary';
 
 /** Language codes as the `lang` command takes them; the index is the language id. */
@@ -16,9 +17,9 @@ type Part = Partial<Record<MsgKey, string>>;
 
 /** Per language: the core dictionary, then each topic's (topics/README.md). */
 const DICTIONARIES: Part[][] = [
-  [en, acpiEn, pciEn, diagEn, platformEn, vmEn],
-  [ja, acpiJa, pciJa, diagJa, platformJa, vmJa],
-  [zh, acpiZh, pciZh, diagZh, platformZh, vmZh],
+  [en, acpiEn, pciEn, diagEn, platformEn, vmEn, migrationEn],
+  [ja, acpiJa, pciJa, diagJa, platformJa, vmJa, migrationJa],
+  [zh, acpiZh, pciZh, diagZh, platformZh, vmZh, migrationZh],
 ];
 
 const lookup = (parts: Part[], key: MsgKey) => {
