@@ -4,9 +4,10 @@
 // this; the svm back end (kernel/vcpu/svm) implements it, the vmx one will too.
 import { caps } from '../cpu/capabilities';
 import {
-  svmCr0, svmCreateVcpu, svmCsAttrib, svmCsBase, svmDestroyVcpu, svmEferLo, svmEnable, svmExitCode, svmExitInfo1Lo,
-  svmExitInfo2, svmField32, svmGprHi, svmGprLo, svmInjectException, svmMsrField, svmNextRip, svmRflags, svmRip, svmRun,
-  svmSetAbcd, svmSetEferLo, svmSetField32, svmSetGpr, svmSetRip,
+  svmAdvanceRip, svmCr3Hi, svmCr3Lo, svmCr4, svmIoRipDelta, svmNextRipDelta, svmRipHi, svmRipLo, svmSegmentBaseHi,
+  svmSegmentBaseLo, svmCr0, svmCreateVcpu, svmCsAttrib, svmDestroyVcpu, svmEferLo, svmEnable, svmExitCode, svmExitInfo1Lo,
+  svmExitInfo2, svmField32, svmGprHi, svmGprLo, svmInjectException, svmMsrField, svmRflags, svmRip, svmRun,
+  svmSetAbcd, svmSetEferLo, svmSetField32, svmSetGpr,
 } from './svm/svm';
 
 export const enum VcpuError {
@@ -37,8 +38,12 @@ export const enterGuest = (vcpu: number, cpuidFloor: boolean) => svmRun(vcpu, cp
 export const exitCode = () => svmExitCode();
 
 // ---- guest state of the vCPU that exited last ----
+/** RIP as a double: for reports only (exact below 2^53); the dispatch uses the halves. */
 export const guestRip = () => svmRip();
-export const setGuestRip = (rip: number) => svmSetRip(rip);
+export const guestRipLo = () => svmRipLo();
+export const guestRipHi = () => svmRipHi();
+/** advance_rip: RIP += len, 64-bit. */
+export const advanceGuestRip = (len: number) => svmAdvanceRip(len);
 export const guestGprLo = (vcpu: number, r: number) => svmGprLo(vcpu, r);
 export const guestGprHi = (vcpu: number, r: number) => svmGprHi(vcpu, r);
 export const setGuestGpr = (vcpu: number, r: number, lo: number, hi: number) => svmSetGpr(vcpu, r, lo, hi);
@@ -46,7 +51,12 @@ export const setGuestGpr = (vcpu: number, r: number, lo: number, hi: number) => 
 export const setGuestAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => svmSetAbcd(vcpu, a, b, c, d);
 export const guestRflags = () => svmRflags();
 export const guestCr0 = () => svmCr0();
-export const guestCsBase = () => svmCsBase();
+export const guestCr3Lo = () => svmCr3Lo();
+export const guestCr3Hi = () => svmCr3Hi();
+export const guestCr4 = () => svmCr4();
+/** Segment bases (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS), low and high 32 bits. */
+export const guestSegmentBaseLo = (seg: number) => svmSegmentBaseLo(seg);
+export const guestSegmentBaseHi = (seg: number) => svmSegmentBaseHi(seg);
 /** 64, 32 or 16: the code size of the guest's CS (L, then D/B). */
 export const guestCodeSize = () => {
   const attrib = svmCsAttrib();
@@ -75,13 +85,16 @@ export const ioSize = () => {
   const info = svmExitInfo1Lo();
   return (info & 0x10) !== 0 ? 1 : (info & 0x20) !== 0 ? 2 : 4;
 };
-export const ioNextRip = () => svmExitInfo2();
+/** Bit 3 of IOIO EXITINFO1: REP (APM 15.10.2). */
+export const ioIsRep = () => (svmExitInfo1Lo() & 8) !== 0;
+/** Length of the I/O instruction as the hardware says it (SVM: EXITINFO2 = next RIP), or 0. */
+export const ioInstructionLength = () => svmIoRipDelta();
 /** RDMSR (false) or WRMSR (true). */
 export const msrIsWrite = () => svmExitInfo1Lo() === 1;
 /** The guest-physical address of a nested page fault. */
 export const faultAddress = () => svmExitInfo2();
-/** The RIP after the exiting instruction when the hardware reports it (NRIPS), else -1. */
-export const hardwareNextRip = () => (nrips ? svmNextRip() : -1);
+/** The exiting instruction's length when the hardware reports it (SVM: NRIPS), else 0. */
+export const hardwareInstructionLength = () => (nrips ? svmNextRipDelta() : 0);
 
 /** Queues exception `vector` for the next entry, with an error code when >= 0. */
 export const injectException = (vector: number, errorCode: number) => svmInjectException(vector, errorCode);

@@ -5,15 +5,19 @@
 import { dataAddress } from '../host/memory';
 import { ExitReason } from '../vcpu/exit-reason';
 import {
-  exitCode, faultAddress, guestCodeSize, guestCr0, guestCsBase, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld,
-  guestMsrHi, guestMsrLo, guestRflags, guestRip, hardwareNextRip, injectException, ioIsIn, ioIsString, ioNextRip, ioPort,
-  ioSize, msrIsWrite, setGuestAbcd, setGuestEferLo, setGuestGpr, setGuestMsr, setGuestRip,
+  advanceGuestRip, exitCode, faultAddress, guestCodeSize, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld, guestMsrHi,
+  guestMsrLo, guestRflags, guestRip, guestRipHi, guestRipLo, guestSegmentBaseHi, guestSegmentBaseLo, hardwareInstructionLength,
+  injectException, ioInstructionLength, ioIsIn, ioIsRep, ioIsString, ioPort, ioSize, msrIsWrite, setGuestAbcd,
+  setGuestEferLo, setGuestGpr, setGuestMsr,
 } from '../vcpu/vcpu';
 import { guestCpuidAnswer } from './cpuid-policy';
 import { MsrAccess, msrAccess, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTRR_CAP, MSR_MTRR_DEF_TYPE, MSR_TSC } from './msr-policy';
-import { guestRead } from './guest-memory';
+import { guestRead, guestWrite } from './guest-memory';
 import { StopReason, vmDeniedMsrs, vmUnknownPorts } from './vm-table';
-import { instructionLength } from './decode/instruction-length';
+import {
+  addressSize as decodedAddressSize, decodedOp, instructionLength, ioRep as decodedRep, ioSegment as decodedSegment, Op,
+} from './decode/instruction-length';
+import { guestPhysical } from './guest-paging';
 import { com1Read, com1Write } from './devices/uart16550';
 import { debugExitWrite } from './devices/debug-exit';
 import { ticksSinceBoot } from '../platform/time';
@@ -40,30 +44,35 @@ const stop = (reason: number, detail: number) => {
   return ExitAction.Stop;
 };
 
-/** Length of the instruction at `rip`: NRIPS where the CPU has it, else decoded; 0 if unknown. */
-const currentLength = (slot: number, rip: number) => {
-  const decoded = decodedLength(slot, rip);
-  const next = hardwareNextRip();
-  if (next >= 0) {
-    if (next > rip && next - rip <= 15) {
-      // both sources: they must agree (where decoding is possible at all)
-      if (decoded > 0 && decoded !== next - rip) {
-        countNripsMismatch();
-        logQuiet(Level.Warn, Category.Cpu, 'vm.nripsMismatch', slot + 1, rip, next - rip, decoded);
-      }
-      return next - rip;
-    }
-  }
-  return decoded;
+/** Fetches up to 15 bytes at CS:RIP into fetchBuf, through the guest's paging; how many. */
+const fetchAtRip = (slot: number) => {
+  if (fetchAddr < 0) fetchAddr = dataAddress(fetchBuf);
+  const size = guestCodeSize();
+  let hi = 0;
+  let lo = 0;
+  if (size === 64) {
+    hi = guestRipHi(); // CS.base is 0 in 64-bit mode (SDM vol. 3A 3.4.4)
+    lo = guestRipLo();
+  } else lo = (guestSegmentBaseLo(1) + (size === 16 ? guestRipLo() & 0xffff : guestRipLo())) >>> 0;
+  const inPage = 4096 - (lo & 0xfff);
+  const first = inPage < 15 ? inPage : 15;
+  const gpa = guestPhysical(slot, hi, lo);
+  if (gpa < 0) return 0;
+  let n = first;
+  while (n > 0 && !guestRead(slot, gpa, fetchAddr, n)) n--;
+  if (n < first || first === 15) return n;
+  // the instruction may go on in the next page
+  const nextLo = lo + first;
+  const next = guestPhysical(slot, nextLo > 0xffffffff && size === 64 ? (hi + 1) >>> 0 : hi, nextLo >>> 0);
+  if (next < 0) return first;
+  let m = 15 - first;
+  while (m > 0 && !guestRead(slot, next, fetchAddr + first, m)) m--;
+  return first + m;
 };
 
-/** The decoded length of the guest instruction at `rip`, or 0. */
-const decodedLength = (slot: number, rip: number) => {
-  if ((guestCr0() & 0x80000000) !== 0) return 0; // guest paging on: no guest page walk yet
-  if (fetchAddr < 0) fetchAddr = dataAddress(fetchBuf);
-  const gpa = guestCsBase() + rip;
-  let n = 15;
-  while (n > 0 && !guestRead(slot, gpa, fetchAddr, n)) n--;
+/** The decoded length of the guest instruction at RIP, or 0. */
+const decodedLength = (slot: number) => {
+  const n = fetchAtRip(slot);
   if (n === 0) return 0;
   // the exits' own instructions without prefixes, the usual case: CPUID 0F A2, RDMSR 0F 32,
   // WRMSR 0F 30 (SDM vol. 2 opcode map A-3); HLT F4, VMMCALL 0F 01 D9 fall to the decoder
@@ -72,12 +81,31 @@ const decodedLength = (slot: number, rip: number) => {
   return instructionLength(fetchBuf, 0, n, guestCodeSize());
 };
 
+/** Length of the instruction at RIP: the hardware's where it says it (NRIPS), else decoded; 0 if unknown. */
+const currentLength = (slot: number) => {
+  const decoded = decodedLength(slot);
+  const hardware = hardwareInstructionLength();
+  if (hardware === 0) return decoded;
+  // both sources: they must agree (where decoding is possible at all)
+  if (decoded > 0 && decoded !== hardware) {
+    countNripsMismatch();
+    logQuiet(Level.Warn, Category.Cpu, 'vm.nripsMismatch', slot + 1, guestRip(), hardware, decoded);
+  }
+  return hardware;
+};
+
 const advance = (slot: number) => {
-  const rip = guestRip();
-  const len = currentLength(slot, rip);
+  const len = currentLength(slot);
   if (len === 0) return false;
-  setGuestRip(rip + len);
+  advanceGuestRip(len);
   return true;
+};
+
+/** Past an I/O instruction: the hardware gives its length for I/O exits. */
+const advanceIo = (slot: number) => {
+  const len = ioInstructionLength();
+  if (len > 0) advanceGuestRip(len);
+  else advance(slot);
 };
 
 const onCpuid = (slot: number, vcpu: number) => {
@@ -101,32 +129,127 @@ export const resetExitState = (slot: number) => {
   mtrrDefType[slot] = 0;
 };
 
-// IOIO EXITINFO1 (APM vol. 2 section 15.10.2): bit 0 IN, 2 string, 3 REP, 4-6 size, 16-31 port.
+/** What VM `slot` reads from `port` (size 1, 2, 4): COM1's registers byte by byte, all ones elsewhere. */
+const portRead = (slot: number, port: number, size: number) => {
+  if (port < 0x3f8 || port > 0x3ff) {
+    vmUnknownPorts[slot]++;
+    return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff; // reads of nothing float high
+  }
+  // a wider access covers consecutive registers (ports past 0x3FF float high)
+  let value = 0;
+  for (let i = 0; i < size; i++) {
+    const p = port + i;
+    value += (p <= 0x3ff ? com1Read(slot, p - 0x3f8) : 0xff) * (i === 0 ? 1 : i === 1 ? 0x100 : i === 2 ? 0x10000 : 0x1000000);
+  }
+  return value;
+};
+
+/** VM `slot` writes `value` (size bytes) to `port`; false when that stops the VM (the debug exit, stopReason set). */
+const portWrite = (slot: number, port: number, size: number, value: number) => {
+  if (port >= 0x3f8 && port <= 0x3ff) {
+    for (let i = 0; i < size; i++) if (port + i <= 0x3ff) com1Write(slot, port + i - 0x3f8, (value >>> (i * 8)) & 0xff);
+  } else if (port === 0xf4) {
+    const status = (size === 1 ? value & 0xff : size === 2 ? value & 0xffff : value) >>> 0;
+    debugExitWrite(slot, status);
+    stop(StopReason.DebugExit, status);
+    return false;
+  } else vmUnknownPorts[slot]++;
+  return true;
+};
+
+// IOIO EXITINFO1 (APM vol. 2 section 15.10.2): bit 0 IN, 2 string, 3 REP, 4-6 size, 7-9 address size, 16-31 port.
 const onIo = (slot: number, vcpu: number) => {
   const input = ioIsIn();
   const port = ioPort();
   const size = ioSize();
-  if (ioIsString()) return stop(StopReason.UnsupportedInstruction, port); // INS/OUTS: not emulated
+  if (ioIsString()) return onStringIo(slot, vcpu, input, port, size);
   const rax = guestGprLo(vcpu, 0);
-  const mask = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
-  if (port >= 0x3f8 && port <= 0x3ff) {
-    // a wider access covers consecutive registers, byte by byte (ports past 0x3FF float high)
-    let value = 0;
-    for (let i = 0; i < size; i++) {
-      const p = port + i;
-      if (input) value += (p <= 0x3ff ? com1Read(slot, p - 0x3f8) : 0xff) * (i === 0 ? 1 : i === 1 ? 0x100 : i === 2 ? 0x10000 : 0x1000000);
-      else if (p <= 0x3ff) com1Write(slot, p - 0x3f8, (rax >>> (i * 8)) & 0xff);
-    }
-    if (input) setInResult(vcpu, rax, value, size);
-  } else if (port === 0xf4 && !input) {
-    debugExitWrite(slot, rax & mask);
-    setGuestRip(ioNextRip());
-    return stop(StopReason.DebugExit, (rax & mask) >>> 0);
-  } else {
-    vmUnknownPorts[slot]++;
-    if (input) setInResult(vcpu, rax, mask, size); // reads of nothing float high
+  if (input) setInResult(vcpu, rax, portRead(slot, port, size), size);
+  const going = input || portWrite(slot, port, size, rax);
+  advanceIo(slot); // also past the write that stopped the VM
+  return going ? ExitAction.Continue : ExitAction.Stop;
+};
+
+// ---- INS/OUTS (SDM vol. 2 "INS", "OUTS"; APM vol. 3): memory at ES:rDI / seg:rSI ----
+
+const STRING_BATCH = 1024; // transfers per exit at most; a REP then runs again from where it is
+const stringBytes = new Uint8Array(4);
+let stringAt = -1;
+
+/** Moves one element between guest memory at linear hi:lo and stringBytes; false when not mapped or not the VM's. */
+const moveElement = (slot: number, hi: number, lo: number, size: number, toGuest: boolean) => {
+  if (stringAt < 0) stringAt = dataAddress(stringBytes);
+  for (let i = 0; i < size; i++) {
+    // byte by byte: an element may straddle two pages
+    const l = lo + i;
+    const gpa = guestPhysical(slot, l > 0xffffffff ? (hi + 1) >>> 0 : hi, l >>> 0);
+    if (gpa < 0) return false;
+    if (toGuest ? !guestWrite(slot, gpa, stringAt + i, 1) : !guestRead(slot, gpa, stringAt + i, 1)) return false;
   }
-  setGuestRip(ioNextRip()); // the hardware gives the next RIP for I/O exits
+  return true;
+};
+
+/** Register `r` of `vcpu` after adding `delta` (+/- element size) in an address size of 16, 32 or 64 bits. */
+const stepRegister = (vcpu: number, r: number, delta: number, addressSize: number) => {
+  const lo = guestGprLo(vcpu, r);
+  const hi = guestGprHi(vcpu, r);
+  if (addressSize === 16) {
+    setGuestGpr(vcpu, r, ((lo & 0xffff0000) | ((lo + delta) & 0xffff)) >>> 0, hi);
+  } else if (addressSize === 32) {
+    setGuestGpr(vcpu, r, (lo + delta) >>> 0, 0); // a 32-bit register write zero-extends
+  } else {
+    const sum = lo + delta;
+    setGuestGpr(vcpu, r, sum >>> 0, sum > 0xffffffff ? (hi + 1) >>> 0 : sum < 0 ? (hi - 1) >>> 0 : hi);
+  }
+};
+
+const onStringIo = (slot: number, vcpu: number, input: boolean, port: number, size: number) => {
+  // The instruction itself says the address size and, for OUTS, the segment (INS always
+  // writes ES:rDI): SVM gives them only with decode assists (QEMU TCG leaves EXITINFO1's
+  // address-size bits clear), so it is decoded, through the guest's paging.
+  const n = fetchAtRip(slot);
+  if (n === 0 || instructionLength(fetchBuf, 0, n, guestCodeSize()) === 0 || decodedOp !== (input ? Op.Ins : Op.Outs)) {
+    return stop(StopReason.UnsupportedInstruction, port);
+  }
+  const addressSize = decodedAddressSize;
+  const rep = ioIsRep() || decodedRep === 1;
+  const segment = decodedSegment;
+  const code64 = guestCodeSize() === 64;
+  const based = !code64 || segment >= 4; // in 64-bit mode only FS and GS have a base
+  const baseLo = based ? guestSegmentBaseLo(segment) : 0;
+  const baseHi = based && code64 ? guestSegmentBaseHi(segment) : 0;
+  const reg = input ? 7 : 6;
+  const delta = (guestRflags() & 0x400) !== 0 ? -size : size; // DF
+  let count = 1;
+  if (rep) {
+    const rcx = guestGprLo(vcpu, 1);
+    count = addressSize === 16 ? rcx & 0xffff : addressSize === 32 || guestGprHi(vcpu, 1) === 0 ? rcx : STRING_BATCH + 1;
+  }
+  let done = 0;
+  while (done < count && done < STRING_BATCH) {
+    const offLo = addressSize === 16 ? guestGprLo(vcpu, reg) & 0xffff : guestGprLo(vcpu, reg);
+    const offHi = addressSize === 64 ? guestGprHi(vcpu, reg) : 0;
+    const sum = baseLo + offLo;
+    const lo = sum >>> 0;
+    const hi = code64 ? (baseHi + offHi + (sum > 0xffffffff ? 1 : 0)) >>> 0 : 0;
+    let going = true;
+    if (input) {
+      const value = portRead(slot, port, size);
+      for (let i = 0; i < size; i++) stringBytes[i] = (value >>> (i * 8)) & 0xff;
+      if (!moveElement(slot, hi, lo, size, true)) return stop(StopReason.UnsupportedInstruction, port);
+    } else {
+      if (!moveElement(slot, hi, lo, size, false)) return stop(StopReason.UnsupportedInstruction, port);
+      going = portWrite(slot, port, size, stringBytes[0] + stringBytes[1] * 0x100 + stringBytes[2] * 0x10000 + stringBytes[3] * 0x1000000);
+    }
+    stepRegister(vcpu, reg, delta, addressSize);
+    if (rep) stepRegister(vcpu, 1, -1, addressSize);
+    done++;
+    if (!going) {
+      advanceIo(slot);
+      return ExitAction.Stop;
+    }
+  }
+  if (done >= count) advanceIo(slot); // else RIP stays: the REP goes on at the next entry
   return ExitAction.Continue;
 };
 

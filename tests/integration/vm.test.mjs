@@ -14,7 +14,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
 const guests = join(root, 'build/guests');
 const PROMPT = 'zerovisor> ';
-const GUEST_FILES = ['hello.elf', 'probe.elf', 'dirty.elf', 'oob.elf', 'triple.elf', 'hello.bin'];
+const GUEST_FILES = ['hello.elf', 'probe.elf', 'dirty.elf', 'oob.elf', 'triple.elf', 'hello.bin', 'strio.elf'];
 
 before(() => {
   const r = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
@@ -115,14 +115,47 @@ test('QEMU EPYC (SVM + NPT): five guests, two at once; output, exit status, NPF,
   assert.match(section(out, 'vm destroy triple'), /VM 5 "triple" destroyed/);
 });
 
-test('Bochs ryzen (SVM with NRIPS): hello and probe run, exit statuses 42 and 17', () => {
+/** What tests/guests/strio.zig prints when every string I/O and paged exit was handled right. */
+const STRIO_LINES = [
+  'strio: rep outsb to COM1',
+  'strio: rep outsb with an FS override',
+  'rep outsb, DF=1: backwards',
+  'strio: rep insb from port 0x2f0 read 8 x 0xff',
+  'strio: paging on',
+  'paged: rep outsb through the alias',
+  'paged: cpuid 0x40000000 at 0x40100339 ebx 0x6f72655a',
+  'paged: rep outsb through the alias',
+  'paged: cpuid 0x40000000 at 0x80100339 ebx 0x6f72655a',
+  'paged: rep insb from port 0x2f0 read 8 x 0xff',
+];
+
+test('QEMU EPYC: INS/OUTS (REP, DF=1, segment override) and exits at paged linear addresses (decoded through the guest page tables)', () => {
+  const { code, out } = runScript('uefi-run', [
+    'vm create strio --mem 8 --image \\strio.elf',
+    'vm start strio',
+    'vm wait strio --timeout 120',
+    'vm list',
+    'exit 7',
+  ]);
+  assert.equal(code, 7, `exit code; output:\n${out}`);
+  const lines = guestLines(out, 'strio');
+  assert.deepEqual(lines.map((l) => l.replace(/ at 0x[0-9a-f]{8}/, ' at ADDR')), STRIO_LINES.map((l) => l.replace(/ at 0x[0-9a-f]{8}/, ' at ADDR')));
+  assert.match(lines[6], / at 0x401[0-9a-f]{5} /, 'the 4 MiB alias');
+  assert.match(lines[8], / at 0x801[0-9a-f]{5} /, 'the 4 KiB-page alias');
+  assert.match(section(out, 'vm list'), /^ +1 +strio +stopped +8 +42/m, 'the exit status came through OUTSB at a paged address');
+});
+
+test('Bochs ryzen (SVM with NRIPS): hello, probe and strio run, exit statuses 42, 17 and 42; NRIPS and the decoder agree, paging on too', () => {
   const { code, out } = runScript('bochs-run', [
     'vm create hello --mem 8 --image \\hello.elf --cmdline "bochs"',
     'vm create probe --mem 8 --image \\probe.elf',
+    'vm create strio --mem 8 --image \\strio.elf',
     'vm start hello',
     'vm start probe',
+    'vm start strio',
     'vm wait hello --timeout 300',
     'vm wait probe --timeout 300',
+    'vm wait strio --timeout 300',
     'vm list',
     'metrics',
     'exit 6',
@@ -133,6 +166,8 @@ test('Bochs ryzen (SVM with NRIPS): hello and probe run, exit statuses 42 and 17
   const list = section(out, 'vm list');
   assert.match(list, /^ +1 +hello +stopped +8 +42/m);
   assert.match(list, /^ +2 +probe +stopped +8 +17/m);
+  assert.match(list, /^ +3 +strio +stopped +8 +42/m);
+  assert.deepEqual(guestLines(out, 'strio').map((l) => l.replace(/ at 0x[0-9a-f]{8}/, ' at ADDR')), STRIO_LINES.map((l) => l.replace(/ at 0x[0-9a-f]{8}/, ' at ADDR')));
   // NRIPS and the decoder agreed on every instruction the guests exited on
   assert.match(section(out, 'metrics'), /^zerovisor_nrips_decoder_mismatches_total 0\r?$/m);
 });

@@ -20,6 +20,7 @@ const GUESTS = {
   dirty: ['round ', ' checksum 0x', 'pages=', 'rate=', 'rounds='],
   oob: ['reading outside my RAM\n', 'read 0x'],
   triple: ['about to triple-fault\n'],
+  strio: ['strio: rep outsb to COM1\n', 'paged: rep outsb through the alias\n'],
 };
 const LOAD_BASE = 0x100000;
 const MB_MAGIC = 0x1badb002;

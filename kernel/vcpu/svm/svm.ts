@@ -3,7 +3,7 @@
 // information in vendor-neutral form. VMCBs live in linear memory (vmcb.ts); guest GPRs
 // other than RAX/RSP live in a 16 x u64 array the shim loads and stores around VMRUN.
 import { dataAddress } from '../../host/memory';
-import { allocatePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
+import { allocatePages, freePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
 import { caps } from '../../cpu/capabilities';
 import { msr, rdmsr } from '../../cpu/cpuid';
 import { ExitReason } from '../exit-reason';
@@ -13,7 +13,7 @@ import {
   EXIT_INFO2, EXIT_INTR, EXIT_IOIO, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID,
   IDTR, INTERCEPT_MISC1, INTERCEPT_MISC2, IOPM_BASE, LDTR, MISC1_CPUID, MISC1_HLT, MISC1_INTR, MISC1_IOIO, MISC1_MSR,
   MISC1_NMI, MISC1_SHUTDOWN, MISC2_CLGI, MISC2_SKINIT, MISC2_STGI, MISC2_VMLOAD, MISC2_VMMCALL, MISC2_VMRUN, MISC2_VMSAVE,
-  MAX_VCPUS, MSRPM_BASE, NESTED_CR3, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64,
+  MAX_VCPUS, MSRPM_BASE, NESTED_CR3, NEXT_RIP, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64,
   selectVmcb, set32, set64, setSegment, vmcbAddress,
 } from './vmcb';
 
@@ -83,7 +83,14 @@ export const svmEnable = () => {
   hostSavePage = allocatePages(1, 1, 0);
   iopmPages = interceptAllPages(3);
   msrpmPages = interceptAllPages(2);
-  if (hsavePage < 0 || hostSavePage < 0 || iopmPages < 0 || msrpmPages < 0) return SvmError.NoMemory;
+  if (hsavePage < 0 || hostSavePage < 0 || iopmPages < 0 || msrpmPages < 0) {
+    // give back what was taken: a later attempt allocates them all again
+    if (hsavePage >= 0) freePages(hsavePage);
+    if (hostSavePage >= 0) freePages(hostSavePage);
+    if (iopmPages >= 0) freePages(iopmPages);
+    if (msrpmPages >= 0) freePages(msrpmPages);
+    return SvmError.NoMemory;
+  }
   hostSaveLo = hostAddressLo(hostSavePage);
   hostSaveHi = hostAddressHi(hostSavePage);
   rdmsr(IA32_EFER);
@@ -247,12 +254,38 @@ export const svmSetAbcd = (vcpu: number, a: number, b: number, c: number, d: num
 };
 
 export const svmRip = () => get64(RIP);
-export const svmSetRip = (rip: number) => set64(RIP, rip);
+export const svmRipLo = () => get32(RIP);
+export const svmRipHi = () => get32(RIP + 4);
+/** RIP += len (64-bit, carry into the high half). */
+export const svmAdvanceRip = (len: number) => {
+  const lo = get32(RIP) + len;
+  set32(RIP, lo >>> 0);
+  if (lo > 0xffffffff) set32(RIP + 4, (get32(RIP + 4) + 1) >>> 0);
+};
+/** `to` - RIP for a 64-bit `to` at VMCB offset `field`, when it is 1..15; else 0. */
+const ripDelta = (field: number) => {
+  const toLo = get32(field);
+  const toHi = get32(field + 4);
+  const ripLo = get32(RIP);
+  const ripHi = get32(RIP + 4);
+  const delta = (toLo - ripLo) >>> 0;
+  const hiOk = toLo >= ripLo ? toHi === ripHi : toHi === ((ripHi + 1) >>> 0);
+  return hiOk && delta >= 1 && delta <= 15 ? delta : 0;
+};
+/** NRIP - RIP (NRIPS, APM 15.7.1), or 0. */
+export const svmNextRipDelta = () => ripDelta(NEXT_RIP);
+/** IOIO's next RIP (EXITINFO2, APM 15.10.2) - RIP, or 0. */
+export const svmIoRipDelta = () => ripDelta(EXIT_INFO2);
+export const svmCr3Lo = () => get32(CR3);
+export const svmCr3Hi = () => get32(CR3 + 4);
+export const svmCr4 = () => get32(CR4);
+/** Base of segment register `seg` (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS; the VMCB keeps them in that order, table B-2). */
+export const svmSegmentBaseLo = (seg: number) => get32(ES + (seg % 6) * 16 + 8);
+export const svmSegmentBaseHi = (seg: number) => get32(ES + (seg % 6) * 16 + 12);
 export const svmRflags = () => get32(RFLAGS);
 export const svmCr0 = () => get32(CR0);
 export const svmEferLo = () => get32(EFER);
 export const svmSetEferLo = (lo: number) => set32(EFER, lo);
-export const svmCsBase = () => get64(CS + 8);
 /** CS attributes: bit 9 L (long), bit 10 D/B (32-bit). */
 export const svmCsAttrib = () => get32(CS) >>> 16;
 export const svmExitInfo1Lo = () => get32(EXIT_INFO1);
@@ -300,5 +333,4 @@ export const svmMsrField = (index: number) => {
 /** The raw 32-bit halves of a VMCB field of the selected vCPU. */
 export const svmField32 = (offset: number) => get32(offset);
 export const svmSetField32 = (offset: number, value: number) => set32(offset, value);
-/** NRIP (next RIP), valid after intercepted instructions when the CPU has NRIPS. */
-export const svmNextRip = () => get64(0x0c8);
+
