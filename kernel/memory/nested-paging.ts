@@ -1,9 +1,12 @@
 // Nested page tables for AMD NPT: the long-mode 4-level format (AMD APM vol. 2 section
 // 5.3 and 15.25.5), guest-physical -> host-physical, with 4 KiB, 2 MiB (PDE.PS) and
-// 1 GiB (PDPTE.PS) pages. Nested walks are user accesses, so every level sets U/S.
-// Table pages come from the page allocator (zeroed) and are remembered per table set
-// so that they are all freed with it.
+// 1 GiB (PDPTE.PS) pages and per-region access: read (P), write (R/W), execute (NX
+// clear; NX only when the host runs with EFER.NXE, APM 15.25.2, else it is a reserved
+// bit). Nested walks are user accesses, so every level sets U/S. Table pages come from
+// the page allocator (zeroed) and are remembered per table set so that they are all
+// freed with it. A protection change inside a large page splits it into the next size.
 import { dataAddress } from '../host/memory';
+import { msr, rdmsr } from '../cpu/cpuid';
 import { allocatePages, freePages, hostAddressHi, hostAddressLo } from './page-allocator';
 import { trace, TracePoint } from '../diag/trace';
 
@@ -12,6 +15,15 @@ const WRITABLE = 2;
 const USER = 4;
 const LARGE = 0x80; // PS
 const TABLE_FLAGS = PRESENT | WRITABLE | USER;
+const NX_HI = 0x80000000; // bit 63
+
+/** What a guest may do with a region (flags). */
+export const enum NptAccess {
+  Read = 1,
+  Write = 2,
+  Execute = 4,
+  All = 7,
+}
 
 export const NPT_4K = 4096;
 export const NPT_2M = 2097152;
@@ -22,7 +34,30 @@ export const enum NptError {
   Misaligned = -2,
   TooManyTables = -3,
   AlreadyMapped = -4,
+  NotMapped = -5, // nptProtect of a range with holes
+  NoExecuteUnsupported = -6, // the host runs without EFER.NXE: every page is executable
+  BadAccess = -7, // write without read (not expressible: P is read)
 }
+
+let hostNx = -1; // host EFER.NXE (bit 11), read once
+
+/** Whether nested tables can forbid execution (host EFER.NXE). */
+export const nptCanForbidExecute = () => {
+  if (hostNx < 0) {
+    rdmsr(0xc0000080);
+    hostNx = (msr[0] & 0x800) !== 0 ? 1 : 0;
+  }
+  return hostNx === 1;
+};
+
+/** Leaf entry bits for `access`: low flags and the high half (NX); -1 when not expressible. */
+const leafLow = (access: number) => ((access & NptAccess.Write) !== 0 ? PRESENT | WRITABLE | USER : PRESENT | USER);
+const leafHigh = (access: number) => ((access & NptAccess.Execute) !== 0 ? 0 : NX_HI);
+const accessError = (access: number) => {
+  if ((access & NptAccess.Read) === 0) return NptError.BadAccess;
+  if ((access & NptAccess.Execute) === 0 && !nptCanForbidExecute()) return NptError.NoExecuteUnsupported;
+  return 0;
+};
 
 const MAX_TABLES = 512;
 const tablePage = new Float64Array(MAX_TABLES);
@@ -39,10 +74,10 @@ const readEntry = (table: number, index: number) => {
   hv_phys_read(hostAddressLo(at), hostAddressHi(at), entryAddr, 8);
 };
 
-const writeEntry = (table: number, index: number, address: number, flags: number) => {
+const writeEntry = (table: number, index: number, address: number, flags: number, high = 0) => {
   if (entryAddr < 0) entryAddr = dataAddress(entry);
   entry[0] = ((address % 4294967296) + flags) >>> 0;
-  entry[1] = Math.floor(address / 4294967296) >>> 0;
+  entry[1] = (Math.floor(address / 4294967296) | high) >>> 0;
   if ((flags & LARGE) !== 0 || table === lastLeafTable) trace(TracePoint.NptUpdate, table % 4294967296, index, entry[0], entry[1]);
   const at = table + index * 8;
   hv_phys_write(hostAddressLo(at), hostAddressHi(at), entryAddr, 8);
@@ -86,11 +121,15 @@ const indexAt = (gpa: number, shift: number) => Math.floor(gpa / shift) % 512;
 const L4 = 549755813888; // 512 GiB per PML4 entry
 
 /**
- * Maps [gpa, gpa + bytes) to [hpa, ...), writable, with the largest pages both sides'
- * alignment allows. All three must be 4 KiB aligned. Returns 0 or an NptError.
+ * Maps [gpa, gpa + bytes) to [hpa, ...) with `access` (NptAccess flags), with the largest
+ * pages both sides' alignment allows. All three must be 4 KiB aligned. 0 or an NptError.
  */
-export const nptMap = (root: number, gpa: number, hpa: number, bytes: number) => {
+export const nptMap = (root: number, gpa: number, hpa: number, bytes: number, access: number) => {
   if (gpa % NPT_4K !== 0 || hpa % NPT_4K !== 0 || bytes % NPT_4K !== 0) return NptError.Misaligned;
+  const bad = accessError(access);
+  if (bad !== 0) return bad;
+  const low = leafLow(access);
+  const high = leafHigh(access);
   let done = 0;
   while (done < bytes) {
     const g = gpa + done;
@@ -99,21 +138,132 @@ export const nptMap = (root: number, gpa: number, hpa: number, bytes: number) =>
     const pdpt = nextTable(root, root, indexAt(g, L4));
     if (pdpt < 0) return pdpt;
     if (g % NPT_1G === 0 && h % NPT_1G === 0 && left >= NPT_1G) {
-      writeEntry(pdpt, indexAt(g, NPT_1G), h, TABLE_FLAGS | LARGE);
+      writeEntry(pdpt, indexAt(g, NPT_1G), h, low | LARGE, high);
       done += NPT_1G;
       continue;
     }
     const pd = nextTable(root, pdpt, indexAt(g, NPT_1G));
     if (pd < 0) return pd;
     if (g % NPT_2M === 0 && h % NPT_2M === 0 && left >= NPT_2M) {
-      writeEntry(pd, indexAt(g, NPT_2M), h, TABLE_FLAGS | LARGE);
+      writeEntry(pd, indexAt(g, NPT_2M), h, low | LARGE, high);
       done += NPT_2M;
       continue;
     }
     const pt = nextTable(root, pd, indexAt(g, NPT_2M));
     if (pt < 0) return pt;
     lastLeafTable = pt;
-    writeEntry(pt, indexAt(g, NPT_4K), h, TABLE_FLAGS);
+    writeEntry(pt, indexAt(g, NPT_4K), h, low, high);
+    done += NPT_4K;
+  }
+  return 0;
+};
+
+// A table page built in linear memory and written with one host call (splitting).
+const splitWords = new Uint32Array(1024);
+let splitAddr = -1;
+
+/**
+ * Replaces the large leaf just read (entry[]) at entry `index` of `table`, covering
+ * `size` bytes, by a table of 512 leaves of size / 512 with the same address range and
+ * bits (2 MiB leaves keep PS; 4 KiB ones drop it, bit 7 is PAT there). The new table or an NptError.
+ */
+const split = (root: number, table: number, index: number, size: number) => {
+  if (splitAddr < 0) splitAddr = dataAddress(splitWords);
+  const base = entryAddress() - (entryAddress() % size);
+  const low = entry[0] & 0xfff & (size === NPT_2M ? ~LARGE : 0xfff);
+  const high = entry[1] & NX_HI;
+  const page = newTable(root);
+  if (page < 0) return page;
+  const part = size / 512;
+  for (let i = 0; i < 512; i++) {
+    const a = base + i * part;
+    splitWords[i * 2] = ((a % 4294967296) + low) >>> 0;
+    splitWords[i * 2 + 1] = (Math.floor(a / 4294967296) | high) >>> 0;
+  }
+  hv_phys_write(hostAddressLo(page), hostAddressHi(page), splitAddr, 4096);
+  writeEntry(table, index, page, TABLE_FLAGS);
+  return page;
+};
+
+/** The table under entry `index` of `table` for a change to [g, g + left): split a large leaf the change does not cover whole. */
+const tableFor = (root: number, table: number, index: number, g: number, left: number, size: number) => {
+  readEntry(table, index);
+  if ((entry[0] & PRESENT) === 0) return NptError.NotMapped;
+  if ((entry[0] & LARGE) === 0) return entryAddress();
+  if (g % size === 0 && left >= size) return 0; // the whole leaf changes: no split
+  return split(root, table, index, size);
+};
+
+/** Sets the access bits of the leaf just read (entry[]) at `index` of `table`. */
+const reprotect = (table: number, index: number, low: number, high: number) => {
+  if ((entry[0] & LARGE) === 0) {
+    writeEntry(table, index, entryAddress(), low, high);
+    return;
+  }
+  const pat = entry[0] & 0x1000; // a large leaf's PAT bit sits where a 4 KiB frame's bit 12 would
+  writeEntry(table, index, entryAddress() - pat, LARGE | pat | low, high);
+};
+
+/** Whether every page of [gpa, gpa + bytes) is mapped (walks without changing anything). */
+const rangeMapped = (root: number, gpa: number, bytes: number) => {
+  let done = 0;
+  while (done < bytes) {
+    const g = gpa + done;
+    let table = root;
+    let size = L4;
+    for (;;) {
+      readEntry(table, indexAt(g, size));
+      if ((entry[0] & PRESENT) === 0) return false;
+      if (size === NPT_4K || (entry[0] & LARGE) !== 0) break;
+      table = entryAddress();
+      size = size === L4 ? NPT_1G : size === NPT_1G ? NPT_2M : NPT_4K;
+    }
+    done += size - (g % size); // to the end of this leaf
+  }
+  return true;
+};
+
+/**
+ * Gives the mapped range [gpa, gpa + bytes) the access `access` (NptAccess flags),
+ * splitting large pages at the range's ends. 4 KiB aligned; every page must be mapped
+ * (else nothing changes).
+ * A running guest's TLB must be flushed before it runs again (its first user, dirty
+ * tracking for migration, adds that to the vCPU interface).
+ * 0 or an NptError.
+ */
+export const nptProtect = (root: number, gpa: number, bytes: number, access: number) => {
+  if (gpa % NPT_4K !== 0 || bytes % NPT_4K !== 0) return NptError.Misaligned;
+  const bad = accessError(access);
+  if (bad !== 0) return bad;
+  if (!rangeMapped(root, gpa, bytes)) return NptError.NotMapped; // all or nothing
+  const low = leafLow(access);
+  const high = leafHigh(access);
+  let done = 0;
+  while (done < bytes) {
+    const g = gpa + done;
+    const left = bytes - done;
+    const pdpt = tableFor(root, root, indexAt(g, L4), g, left, L4);
+    if (pdpt < 0) return pdpt;
+    const pd = tableFor(root, pdpt, indexAt(g, NPT_1G), g, left, NPT_1G);
+    if (pd < 0) return pd;
+    if (pd === 0) {
+      readEntry(pdpt, indexAt(g, NPT_1G));
+      reprotect(pdpt, indexAt(g, NPT_1G), low, high);
+      done += NPT_1G;
+      continue;
+    }
+    const pt = tableFor(root, pd, indexAt(g, NPT_2M), g, left, NPT_2M);
+    if (pt < 0) return pt;
+    if (pt === 0) {
+      readEntry(pd, indexAt(g, NPT_2M));
+      reprotect(pd, indexAt(g, NPT_2M), low, high);
+      done += NPT_2M;
+      continue;
+    }
+    readEntry(pt, indexAt(g, NPT_4K));
+    if ((entry[0] & PRESENT) === 0) return NptError.NotMapped;
+    lastLeafTable = pt;
+    reprotect(pt, indexAt(g, NPT_4K), low, high);
     done += NPT_4K;
   }
   return 0;

@@ -7,7 +7,7 @@ import type { Span } from '../console/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
 import { allocatePages, freePages, PAGES_2M } from '../memory/page-allocator';
-import { nptCreate, nptDestroy, nptMap } from '../memory/nested-paging';
+import { NptAccess, nptCreate, nptDestroy, nptMap } from '../memory/nested-paging';
 import { createVcpu, destroyVcpu, enableVirtualization, VcpuError } from '../vcpu/vcpu';
 import { ticksSinceBoot } from '../platform/time';
 import { EXIT_REASON_COUNT } from '../vcpu/exit-reason';
@@ -99,7 +99,7 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
     return fail(CreateError.NestedPaging);
   }
   vmNptRoot[slot] = root;
-  if (nptMap(root, 0, ram, ramBytes) !== 0) {
+  if (nptMap(root, 0, ram, ramBytes, NptAccess.All) !== 0) {
     release(slot);
     return fail(CreateError.NestedPaging);
   }

@@ -86,7 +86,7 @@ export const nptTranslate = (m, ncr3, gpa) => {
   return null;
 };
 
-/** Every mapping of the nested page tables, merged where contiguous: [{ gpa, hpa, bytes, flags }]. */
+/** Every mapping of the nested page tables, merged where contiguous: [{ gpa, hpa, bytes, flags (P, R/W, U/S), nx }]. */
 export const nptMappings = (m, ncr3) => {
   const out = [];
   const walk = (table, level, base) => {
@@ -101,9 +101,10 @@ export const nptMappings = (m, ncr3) => {
         const bytes = 1n << shift;
         const hpa = e & ADDR & ~(bytes - 1n);
         const flags = e & 0x7n;
+        const nx = (e >> 63n) === 1n;
         const last = out.at(-1);
-        if (last && last.gpa + last.bytes === gpa && last.hpa + last.bytes === hpa && last.flags === flags) last.bytes += bytes;
-        else out.push({ gpa, hpa, bytes, flags });
+        if (last && last.gpa + last.bytes === gpa && last.hpa + last.bytes === hpa && last.flags === flags && last.nx === nx) last.bytes += bytes;
+        else out.push({ gpa, hpa, bytes, flags, nx });
       } else walk(e & ADDR, level - 1, gpa);
     }
   };

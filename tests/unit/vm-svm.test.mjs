@@ -139,7 +139,7 @@ test('a new VM starts in the Multiboot state with nested paging over exactly its
   // nested paging over exactly [0, 4 MiB) -> the RAM vm info shows
   assert.equal(e.npEnable, 1);
   assert.ok(e.asid > 0, 'ASID 0 is the host\'s');
-  assert.deepEqual(nptMappings(m, e.ncr3), [{ gpa: 0n, hpa: info.host, bytes: 4n << 20n, flags: 7n }]);
+  assert.deepEqual(nptMappings(m, e.ncr3), [{ gpa: 0n, hpa: info.host, bytes: 4n << 20n, flags: 7n, nx: false }]);
   // CPUID, HLT, IOIO, MSR, SHUTDOWN, INTR, NMI; VMRUN, VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT (APM 15.9-15.13)
   for (const bit of [0, 1, 18, 24, 27, 28, 31]) assert.ok(e.misc1 & (1 << bit), `intercept vector 3 bit ${bit}`);
   assert.equal(e.misc2 & 0x7f, 0x7f, 'the SVM instructions are intercepted');
