@@ -44,7 +44,7 @@ const exportInPlace = (source) => {
 
 /** Compiles bundled source to Wasm bytes with the host ABI as imports. */
 export const compileToWasm = async (source) => {
-  process.argv = ['node', 'porf', '--module', '-O1'];
+  process.argv = ['node', 'porf', '--module', '-O1', ...(process.env.ZV_PORF_DEBUG ? ['-d'] : [])];
   const builtins = await import(join(root, 'node_modules/porffor/compiler/builtins.js'));
   const { default: compile } = await import(join(root, 'node_modules/porffor/compiler/index.js'));
   for (const fn of [...porfforBuiltinImports, ...hostAbi]) {

@@ -9,7 +9,7 @@ import { Status } from './status';
 import { token, tokenCount } from './tokens';
 import { putUtf8 } from '../i18n/utf8';
 import { findVm, VmState, vmName, vmState } from '../vm/vm-table';
-import { runGuests } from '../vm/scheduler';
+import { backgroundWork } from './background';
 import { drainGuestOutput, setAttached } from '../vm/guest-output';
 import { com1Push } from '../vm/devices/uart16550';
 
@@ -45,7 +45,7 @@ export const cmdConsole = () => {
       continue;
     }
     if (vmState[slot] === VmState.Stopped || vmState[slot] === VmState.Free) break;
-    if (runGuests() === 0) hv_efi_stall(IDLE_STALL_US);
+    if (!backgroundWork()) hv_efi_stall(IDLE_STALL_US);
     drainGuestOutput(slot);
     flush();
     inputIdle();

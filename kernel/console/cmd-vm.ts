@@ -12,7 +12,7 @@ import { ticksSinceBoot, tscHz } from '../platform/time';
 import { hostAddressHi, hostAddressLo } from '../memory/page-allocator';
 import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../vcpu/exit-reason';
 import { changeState, createError, createVm, CreateError, destroyVm, MAX_VM_MIB, stopVm } from '../vm/lifecycle';
-import { runGuests } from '../vm/scheduler';
+import { backgroundWork } from './background';
 import {
   findVm, MAX_VMS, StopReason, vmEntry, vmExits, vmExitStatus, vmMemMiB, vmName, vmPath, vmRamBase, vmRunTicks,
   VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks,
@@ -189,7 +189,7 @@ const runFor = (ms: number, slot: number) => {
   const until = ticksSinceBoot() + (hz * ms) / 1000;
   while (ticksSinceBoot() < until) {
     if (slot >= 0 && vmState[slot] === VmState.Stopped) return true;
-    if (runGuests() === 0) hv_efi_stall(IDLE_STALL_US);
+    if (!backgroundWork()) hv_efi_stall(IDLE_STALL_US);
   }
   return slot >= 0 && vmState[slot] === VmState.Stopped;
 };

@@ -23,10 +23,11 @@ export const enum Command {
   Vm = 16,
   Sleep = 17,
   Console = 18,
+  Migrate = 19,
 }
 
 /** Command names, indexed by Command. */
-export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep', 'console'];
+export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep', 'console', 'migrate'];
 
 export const COMMAND_USAGE: MsgKey[] = [
   'cmd.help.usage',
@@ -48,6 +49,7 @@ export const COMMAND_USAGE: MsgKey[] = [
   'cmd.vm.usage',
   'cmd.sleep.usage',
   'cmd.console.usage',
+  'cmd.migrate.usage',
 ];
 
 export const COMMAND_DESCRIPTION: MsgKey[] = [
@@ -70,6 +72,7 @@ export const COMMAND_DESCRIPTION: MsgKey[] = [
   'cmd.vm.desc',
   'cmd.sleep.desc',
   'cmd.console.desc',
+  'cmd.migrate.desc',
 ];
 
 export const COMMAND_DETAILS: MsgKey[] = [
@@ -92,6 +95,7 @@ export const COMMAND_DETAILS: MsgKey[] = [
   'cmd.vm.details',
   'cmd.sleep.details',
   'cmd.console.details',
+  'cmd.migrate.details',
 ];
 
 /** The command a word names, or -1. */

@@ -14,6 +14,7 @@ import { cmdTime } from './cmd-time';
 import { cmdWdog } from './cmd-wdog';
 import { cmdSleep, cmdVm } from './cmd-vm';
 import { cmdConsole } from './cmd-console';
+import { cmdMigrate } from './cmd-migrate';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
@@ -141,6 +142,8 @@ export const runCommand = (index: number) => {
       return cmdSleep();
     case Command.Console:
       return cmdConsole();
+    case Command.Migrate:
+      return cmdMigrate();
   }
   return Status.Failed;
 };

@@ -7,7 +7,7 @@ import { detachedTerminals, outputInit, say } from './output';
 import { runStartupScript } from './script';
 import { discoverPlatform } from '../platform/discover';
 import { petWatchdog } from '../platform/watchdog';
-import { runGuests } from '../vm/scheduler';
+import { backgroundWork } from './background';
 import { executeLine, showPrompt } from './session';
 import { exitRequested } from './state';
 
@@ -19,7 +19,7 @@ const readLine = () => {
   for (;;) {
     const ev = pollInput();
     if (ev === Key.None) {
-      if (runGuests() === 0) hv_efi_stall(IDLE_STALL_US);
+      if (!backgroundWork()) hv_efi_stall(IDLE_STALL_US);
       inputIdle();
       petWatchdog();
       continue;

@@ -35,9 +35,11 @@ export const enum AuditEvent {
   VmPause = 11,
   VmResume = 12,
   VmSuspend = 13,
+  MigrationOut = 14, // a VM left for another host
+  MigrationIn = 15, // a VM arrived from another host
 }
 
-const EVENT_COUNT = 14;
+const EVENT_COUNT = 16;
 
 /** An event's name (the same in every language and in JSON). */
 export const auditEventName = (event: number) => {
@@ -70,6 +72,10 @@ export const auditEventName = (event: number) => {
       return 'vm.resume';
     case AuditEvent.VmSuspend:
       return 'vm.suspend';
+    case AuditEvent.MigrationOut:
+      return 'vm.migrate.out';
+    case AuditEvent.MigrationIn:
+      return 'vm.migrate.in';
   }
   return 'unknown';
 };

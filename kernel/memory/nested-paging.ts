@@ -277,3 +277,64 @@ export const nptDestroy = (root: number) => {
     tableOwner[i] = 0;
   }
 };
+
+// ---- dirty tracking (AMD APM vol. 2 5.4.2: the processor sets a leaf's D bit, bit 6,
+// on a write through it, in nested tables too) ----
+
+const DIRTY = 0x40;
+
+/** Maps [gpa, gpa + bytes) (mapped, 2 MiB aligned) with 4 KiB pages only, so that D bits are per page. 0 or an NptError. */
+export const nptSmallPages = (root: number, gpa: number, bytes: number) => {
+  if (gpa % NPT_2M !== 0 || bytes % NPT_2M !== 0) return NptError.Misaligned;
+  if (!rangeMapped(root, gpa, bytes)) return NptError.NotMapped;
+  for (let g = gpa; g < gpa + bytes; g += NPT_2M) {
+    const pdpt = tableFor(root, root, indexAt(g, L4), g, NPT_2M, L4);
+    if (pdpt < 0) return pdpt;
+    const pd = tableFor(root, pdpt, indexAt(g, NPT_1G), g, NPT_2M, NPT_1G); // a 1 GiB leaf splits (the range is smaller)
+    if (pd < 0) return pd;
+    readEntry(pd, indexAt(g, NPT_2M));
+    if ((entry[0] & LARGE) !== 0) {
+      const pt = split(root, pd, indexAt(g, NPT_2M), NPT_2M);
+      if (pt < 0) return pt;
+    }
+  }
+  return 0;
+};
+
+/**
+ * Collects and clears the D bits of the 4 KiB leaves over [gpa, gpa + bytes) (2 MiB
+ * aligned, mapped by nptSmallPages): bit (page - gpa / 4096) of `dirty` is set for every
+ * page written since the last call. The vCPUs' TLBs must be flushed before they run again
+ * (a cached translation would let writes through without setting D). The number of dirty
+ * pages, or an NptError.
+ */
+export const nptTakeDirty = (root: number, gpa: number, bytes: number, dirty: Uint8Array) => {
+  if (gpa % NPT_2M !== 0 || bytes % NPT_2M !== 0 || bytes / 32768 > dirty.length) return NptError.Misaligned;
+  if (splitAddr < 0) splitAddr = dataAddress(splitWords);
+  let count = 0;
+  for (let g = gpa; g < gpa + bytes; g += NPT_2M) {
+    readEntry(root, indexAt(g, L4));
+    if ((entry[0] & PRESENT) === 0) return NptError.NotMapped;
+    const pdpt = entryAddress();
+    readEntry(pdpt, indexAt(g, NPT_1G));
+    if ((entry[0] & PRESENT) === 0 || (entry[0] & LARGE) !== 0) return NptError.NotMapped;
+    const pd = entryAddress();
+    readEntry(pd, indexAt(g, NPT_2M));
+    if ((entry[0] & PRESENT) === 0 || (entry[0] & LARGE) !== 0) return NptError.NotMapped;
+    const pt = entryAddress();
+    hv_phys_read(hostAddressLo(pt), hostAddressHi(pt), splitAddr, 4096);
+    let changed = false;
+    const first = (g - gpa) / NPT_4K;
+    for (let i = 0; i < 512; i++) {
+      const low = splitWords[i * 2];
+      if ((low & (PRESENT | DIRTY)) !== (PRESENT | DIRTY)) continue;
+      splitWords[i * 2] = (low & ~DIRTY) >>> 0;
+      const page = first + i;
+      dirty[page >>> 3] = dirty[page >>> 3] | (1 << (page & 7));
+      count++;
+      changed = true;
+    }
+    if (changed) hv_phys_write(hostAddressLo(pt), hostAddressHi(pt), splitAddr, 4096);
+  }
+  return count;
+};

@@ -1,7 +1,8 @@
 // FNV-1a, 32 bits (Fowler, Noll, Vo; offset basis 0x811C9DC5, prime 16777619 = 0x01000193):
 // the second, independent 32 bits of the migration's 64-bit content hashes (CRC-32 is the
 // other half). XOR each byte in, then multiply modulo 2^32 (Math.imul). Incremental like
-// crc32.ts; only bytes inside both the given range and the array are read.
+// crc32.ts; only bytes inside both the given range and the array are read (raw loads).
+import { dataAddress } from '../host/memory';
 
 /** The hash of no bytes, and the value to start a sum with. */
 export const FNV1A_START = 0x811c9dc5;
@@ -14,7 +15,8 @@ export const fnv1aUpdate = (h: number, bytes: Uint8Array, off: number, len: numb
   let end = off + len;
   if (end > bytes.length) end = bytes.length;
   let x = h | 0;
-  for (let i = start; i < end; i++) x = Math.imul(x ^ bytes[i], PRIME);
+  const at = dataAddress(bytes);
+  for (let i = at + start; i < at + end; i++) x = Math.imul(x ^ Porffor.wasm.i32.load8_u(i, 0, 0), PRIME);
   return x >>> 0;
 };
 

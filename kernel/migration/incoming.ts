@@ -109,7 +109,9 @@ const takeStart = (p: number) => {
   if (!nameOk(p + START_NAME_OFFSET, len)) return fail(MigError.BadStart);
   if (mib < 1 || mib > MAX_MIB || cpus < 1 || cpus > MAX_VCPUS || (f & ~KNOWN_FLAGS) !== 0) return fail(MigError.BadStart);
   if (pages < 1 || pages > mib * 256) return fail(MigError.BadStart);
-  if (pages > storePages(1)) return fail(MigError.TooLarge);
+  // a store attached beforehand must hold the pages; one attached on Started (a VM made
+  // for them) is checked at the first page
+  if (storePages(1) > 0 && pages > storePages(1)) return fail(MigError.TooLarge);
   for (let i = 0; i < len; i++) nameBytes[i] = rxBuf[p + START_NAME_OFFSET + i];
   nameLen = len;
   memMiB = mib;
@@ -124,6 +126,7 @@ const takeStart = (p: number) => {
 };
 
 const takePages = (p: number, len: number) => {
+  if (pageCount > storePages(1)) return fail(MigError.TooLarge);
   const endAt = p + len;
   let at = p;
   while (at < endAt) {

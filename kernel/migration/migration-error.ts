@@ -22,6 +22,11 @@ export const enum MigError {
   HashMismatch = 16, // the memory hash differs from Complete's
   NotAttached = 17, // no memory attached for the pages
   BadArgument = 18, // a caller's argument out of range (sender side)
+  Busy = 19, // a migration is already under way on this side
+  NotRunning = 20, // the VM to send is not running (or stopped meanwhile)
+  NoMemory = 21, // no memory for the VM or for dirty tracking
+  NameTaken = 22, // a VM of that name exists here (listen --as another name)
+  NoSlot = 23, // every VM slot is taken here
 }
 
 export const migErrorKey = (e: number): MsgKey => {
@@ -64,6 +69,16 @@ export const migErrorKey = (e: number): MsgKey => {
       return 'migration.err.notAttached';
     case MigError.BadArgument:
       return 'migration.err.badArgument';
+    case MigError.Busy:
+      return 'migration.err.busy';
+    case MigError.NotRunning:
+      return 'migration.err.notRunning';
+    case MigError.NoMemory:
+      return 'migration.err.noMemory';
+    case MigError.NameTaken:
+      return 'migration.err.nameTaken';
+    case MigError.NoSlot:
+      return 'migration.err.noSlot';
   }
   return 'migration.err.unknown';
 };

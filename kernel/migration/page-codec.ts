@@ -37,6 +37,7 @@
 // or fewer than 4096 bytes, or run past the record). It decodes into a staging page; for a
 // Duplicate the caller loads the source page there and pageVerify compares its hash
 // (DupMismatch: the copy would not be the page the sender meant).
+import { dataAddress } from '../host/memory';
 import type { MsgKey } from '../i18n/dictionary';
 import { CRC32_START, crc32, crc32Finish, crc32Update } from './crc32';
 import { FNV1A_START, fnv1a, fnv1aUpdate } from './fnv1a';
@@ -234,6 +235,12 @@ const clearLast = () => {
 };
 
 /** Forgets every page sent (a new session). */
+let rleOn = true;
+/** Whether pages may go as Rle (else Raw when not zero or a duplicate). */
+export const codecSetRle = (on: boolean) => {
+  rleOn = on;
+};
+
 export const codecReset = () => {
   clearDedup();
   clearLast();
@@ -308,9 +315,18 @@ const duplicateSource = (crc: number, fnv: number) => {
   return source;
 };
 
+/** Whether the page at page[po] (inside the array: checked by the callers) is all zeros; read a word at a time. */
 const isZero = (page: Uint8Array, po: number) => {
-  for (let i = 0; i < PAGE_BYTES; i++) if (page[po + i] !== 0) return false;
+  const at = dataAddress(page) + po;
+  for (let i = 0; i < PAGE_BYTES; i += 4) if (Porffor.wasm.i32.load(at + i, 0, 0) !== 0) return false;
   return true;
+};
+
+/** Copies a page from src[so] to dst[do] (both inside their arrays: checked by the callers), a word at a time. */
+const copyPage = (src: Uint8Array, so: number, dst: Uint8Array, dOff: number) => {
+  const from = dataAddress(src) + so;
+  const to = dataAddress(dst) + dOff;
+  for (let i = 0; i < PAGE_BYTES; i += 4) Porffor.wasm.i32.store(to + i, Porffor.wasm.i32.load(from + i, 0, 0), 0, 0);
 };
 
 const putHeader = (out: Uint8Array, off: number, gpa: number, encoding: number, length: number) => {
@@ -361,14 +377,14 @@ export const pageEncode = (page: Uint8Array, po: number, gpa: number, out: Uint8
   } else {
     let limit = room - RECORD_HEADER_BYTES;
     if (limit > RLE_MAX) limit = RLE_MAX;
-    length = rleEncode(page, po, out, off + RECORD_HEADER_BYTES, limit);
+    length = rleOn ? rleEncode(page, po, out, off + RECORD_HEADER_BYTES, limit) : -1;
     encoding = PageEncoding.Rle;
     if (length < 0) {
       if (room < RECORD_HEADER_BYTES + PAGE_BYTES) {
         encoded[0]++;
         return 0;
       }
-      for (let i = 0; i < PAGE_BYTES; i++) out[off + RECORD_HEADER_BYTES + i] = page[po + i];
+      copyPage(page, po, out, off + RECORD_HEADER_BYTES);
       encoding = PageEncoding.Raw;
       length = PAGE_BYTES;
     }
@@ -447,9 +463,10 @@ export const pageDecode = (src: Uint8Array, off: number, len: number, pageCount:
   } else if (encoding === PageEncoding.Rle) {
     if (!rleDecode(src, p, length, dst, dstOff)) return PageError.BadRle;
   } else if (encoding === PageEncoding.Zero) {
-    for (let i = 0; i < PAGE_BYTES; i++) dst[dstOff + i] = 0;
+    const to = dataAddress(dst) + dstOff;
+    for (let i = 0; i < PAGE_BYTES; i += 4) Porffor.wasm.i32.store(to + i, 0, 0, 0);
   } else {
-    for (let i = 0; i < PAGE_BYTES; i++) dst[dstOff + i] = src[p + i];
+    copyPage(src, p, dst, dstOff);
   }
   recLength = RECORD_HEADER_BYTES + length;
   recGpa = gpa;

@@ -2,8 +2,10 @@
 // destination), one 4 KiB page at a time through a caller's staging page. A side holds
 // either a Uint8Array with pages [0, n) back to back (tests, the simulated machine) or
 // nothing (every access fails).
-// The guest-memory kind (kernel/vm/guest-memory.ts guestRead/guestWrite of a VM slot,
-// through the staging page's dataAddress) comes with the wiring of migration into the VMs.
+// or a VM's RAM (kernel/vm/guest-memory.ts guestRead/guestWrite of a VM slot, through the
+// staging page's linear address).
+import { dataAddress } from '../host/memory';
+import { guestRead, guestWrite } from '../vm/guest-memory';
 import { PAGE_BYTES } from './page-codec';
 
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -11,17 +13,34 @@ let sourceBuf = EMPTY;
 let sourcePages = 0;
 let destBuf = EMPTY;
 let destPages = 0;
+let sourceVm = -1; // VM slot when side 0 is a VM's RAM
+let destVm = -1;
+
+/** Attaches VM `slot`'s RAM, pages [0, pageCount), as side 0 or 1. */
+export const storeAttachVm = (side: number, slot: number, pageCount: number) => {
+  if (side === 0) {
+    sourceBuf = EMPTY;
+    sourceVm = slot;
+    sourcePages = pageCount;
+  } else if (side === 1) {
+    destBuf = EMPTY;
+    destVm = slot;
+    destPages = pageCount;
+  }
+};
 
 /** Attaches mem (pages [0, pageCount) back to back) to side 0 or 1; false when it is too small. */
 export const storeAttachBuffer = (side: number, mem: Uint8Array, pageCount: number) => {
   if (pageCount < 0 || pageCount * PAGE_BYTES > mem.length) return false;
   if (side === 0) {
     sourceBuf = mem;
+    sourceVm = -1;
     sourcePages = pageCount;
     return true;
   }
   if (side === 1) {
     destBuf = mem;
+    destVm = -1;
     destPages = pageCount;
     return true;
   }
@@ -31,9 +50,11 @@ export const storeAttachBuffer = (side: number, mem: Uint8Array, pageCount: numb
 export const storeDetach = (side: number) => {
   if (side === 0) {
     sourceBuf = EMPTY;
+    sourceVm = -1;
     sourcePages = 0;
   } else if (side === 1) {
     destBuf = EMPTY;
+    destVm = -1;
     destPages = 0;
   }
 };
@@ -44,6 +65,8 @@ export const storePages = (side: number) => (side === 0 ? sourcePages : side ===
 /** Copies page `gpa` of side `side` into dst[dstOff, + 4096); false when either is out of range. */
 export const storeLoad = (side: number, gpa: number, dst: Uint8Array, dstOff: number) => {
   if (dstOff < 0 || dstOff + PAGE_BYTES > dst.length || gpa < 0 || gpa >= storePages(side)) return false;
+  const vm = side === 0 ? sourceVm : destVm;
+  if (vm >= 0) return guestRead(vm, gpa * PAGE_BYTES, dataAddress(dst) + dstOff, PAGE_BYTES);
   const mem = side === 0 ? sourceBuf : destBuf;
   const base = gpa * PAGE_BYTES;
   for (let i = 0; i < PAGE_BYTES; i++) dst[dstOff + i] = mem[base + i];
@@ -53,6 +76,8 @@ export const storeLoad = (side: number, gpa: number, dst: Uint8Array, dstOff: nu
 /** Copies src[srcOff, + 4096) into page `gpa` of side `side`; false when either is out of range. */
 export const storeSave = (side: number, gpa: number, src: Uint8Array, srcOff: number) => {
   if (srcOff < 0 || srcOff + PAGE_BYTES > src.length || gpa < 0 || gpa >= storePages(side)) return false;
+  const vm = side === 0 ? sourceVm : destVm;
+  if (vm >= 0) return guestWrite(vm, gpa * PAGE_BYTES, dataAddress(src) + srcOff, PAGE_BYTES);
   const mem = side === 0 ? sourceBuf : destBuf;
   const base = gpa * PAGE_BYTES;
   for (let i = 0; i < PAGE_BYTES; i++) mem[base + i] = src[srcOff + i];

@@ -44,6 +44,7 @@ let error = 0;
 let peerReason = 0;
 // counters
 let framesSent = 0;
+let bytesSent = 0;
 let framesResent = 0;
 let acksIn = 0;
 let naksIn = 0;
@@ -62,6 +63,7 @@ export const txInit = (kind: number, sinkEnd: number, rtoTicks: number, resendLi
   error = MigError.None;
   peerReason = 0;
   framesSent = 0;
+  bytesSent = 0;
   framesResent = 0;
   acksIn = 0;
   naksIn = 0;
@@ -96,6 +98,7 @@ const transmit = (seq: number) => {
   const slot = slotOf(seq);
   const e = sinkSend(sink, end, txLog, slot * MAX_FRAME_BYTES, frameLen[slot]);
   if (e !== SinkError.None) fail(MigError.SinkFailed);
+  else bytesSent += frameLen[slot];
 };
 
 /** Sends the len-byte frame written at txBegin's slot and keeps it until acknowledged. */
@@ -213,6 +216,8 @@ export const txAcked = () => acked;
 /** Frames sent and not yet acknowledged. */
 export const txOutstanding = () => nextSeq - 1 - acked;
 export const txFramesSent = () => framesSent;
+/** Bytes handed to the transport, resends included (bytes on the wire). */
+export const txBytesSent = () => bytesSent;
 export const txFramesResent = () => framesResent;
 export const txAcksIn = () => acksIn;
 export const txNaksIn = () => naksIn;

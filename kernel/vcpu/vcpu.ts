@@ -4,7 +4,7 @@
 // this; the svm back end (kernel/vcpu/svm) implements it, the vmx one will too.
 import { caps } from '../cpu/capabilities';
 import {
-  svmAdvanceRip, svmCr3Hi, svmCr3Lo, svmCr4, svmIoRipDelta, svmNextRipDelta, svmRipHi, svmRipLo, svmSegmentBaseHi,
+  SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmAdvanceRip, svmCr3Hi, svmCr3Lo, svmCr4, svmIoRipDelta, svmNextRipDelta, svmRipHi, svmRipLo, svmSegmentBaseHi,
   svmSegmentBaseLo, svmCr0, svmCreateVcpu, svmCsAttrib, svmDestroyVcpu, svmEferLo, svmEnable, svmExitCode, svmExitInfo1Lo,
   svmExitInfo2, svmField32, svmGprHi, svmGprLo, svmInjectException, svmMsrField, svmRflags, svmRip, svmRun,
   svmSetAbcd, svmSetEferLo, svmSetField32, svmSetGpr,
@@ -98,3 +98,13 @@ export const hardwareInstructionLength = () => (nrips ? svmNextRipDelta() : 0);
 
 /** Queues exception `vector` for the next entry, with an error code when >= 0. */
 export const injectException = (vector: number, errorCode: number) => svmInjectException(vector, errorCode);
+
+/** Makes the vCPU's next entry flush its TLB (after its nested page tables changed). */
+export const flushGuestTlb = (vcpu: number) => svmFlushTlb(vcpu);
+
+// ---- vCPU state for live migration (tagged by back end: a state moves between hosts of one vendor) ----
+export const VCPU_STATE_BYTES = SVM_STATE_BYTES;
+/** Writes vCPU `vcpu`'s state to out[off, + VCPU_STATE_BYTES); false when it does not fit. */
+export const saveVcpuState = (vcpu: number, out: Uint8Array, off: number) => svmSaveState(vcpu, out, off);
+/** Sets a created vCPU from saved state; false (nothing changed) when it is not state of this back end. */
+export const loadVcpuState = (vcpu: number, src: Uint8Array, off: number, len: number) => svmLoadState(vcpu, src, off, len);

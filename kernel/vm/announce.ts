@@ -3,7 +3,7 @@ import type { MsgKey } from '../i18n/dictionary';
 import { say, sayInline } from '../console/output';
 import { StopReason, vmName, vmStopDetail, vmStopReason } from './vm-table';
 
-const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', 'vm.stop.4', 'vm.stop.5', 'vm.stop.6', 'vm.stop.7', 'vm.stop.8'];
+const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', 'vm.stop.4', 'vm.stop.5', 'vm.stop.6', 'vm.stop.7', 'vm.stop.8', 'vm.stop.9'];
 
 /** Ends the current line with why VM `slot` stopped. */
 export const sayStopDetail = (slot: number) => {

@@ -3,7 +3,7 @@
 // its RAM as one 2 MiB-aligned block from the page allocator, nested page tables that
 // map exactly that RAM, its image copied in, and one vCPU (kernel/vcpu/vcpu.ts).
 import { dataAddress } from '../host/memory';
-import type { Span } from '../console/format';
+import { Span } from '../console/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
 import { allocatePages, freePages, PAGES_2M } from '../memory/page-allocator';
@@ -86,23 +86,9 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   const ramBytes = memMiB * 1048576;
   const check = flatEntry >= 0 ? flatCheck(size, FLAT_LOAD_ADDRESS, flatEntry, ramBytes) : multibootCheck(image, size, ramBytes);
   if (check !== ImageError.Ok) return fail(check);
-  const enabled = enableVirtualization();
-  if (enabled === VcpuError.NoBackEnd) return fail(CreateError.NoBackEnd);
-  if (enabled !== 0) return fail(CreateError.NotVirtualizable);
-  const ram = allocatePages(memMiB * 256, PAGES_2M, 0);
-  if (ram < 0) return fail(CreateError.NoMemory);
-  vmRamBase[slot] = ram;
-  vmMemMiB[slot] = memMiB;
-  const root = nptCreate();
-  if (root < 0) {
-    release(slot);
-    return fail(CreateError.NestedPaging);
-  }
-  vmNptRoot[slot] = root;
-  if (nptMap(root, 0, ram, ramBytes, NptAccess.All) !== 0) {
-    release(slot);
-    return fail(CreateError.NestedPaging);
-  }
+  const prepared = prepareMemory(slot, memMiB);
+  if (prepared !== 0) return fail(prepared);
+  const root = vmNptRoot[slot];
   const base = dataAddress(image);
   for (let i = 0; i < segmentCount(); i++) guestWrite(slot, segmentAddress(i), base + segmentFileOffset(i), segmentFileSize(i));
   setVmName(slot, name);
@@ -125,6 +111,61 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
     release(slot);
     return fail(CreateError.NoMemory);
   }
+  initVmState(slot, cpuidFloor, began);
+  return slot;
+};
+
+/** Turns virtualization on and gives VM `slot` its RAM and nested page tables: 0 or a CreateError (nothing kept). */
+const prepareMemory = (slot: number, memMiB: number) => {
+  const enabled = enableVirtualization();
+  if (enabled === VcpuError.NoBackEnd) return CreateError.NoBackEnd;
+  if (enabled !== 0) return CreateError.NotVirtualizable;
+  const ram = allocatePages(memMiB * 256, PAGES_2M, 0);
+  if (ram < 0) return CreateError.NoMemory;
+  vmRamBase[slot] = ram;
+  vmMemMiB[slot] = memMiB;
+  const root = nptCreate();
+  if (root < 0) {
+    release(slot);
+    return CreateError.NestedPaging;
+  }
+  vmNptRoot[slot] = root;
+  if (nptMap(root, 0, ram, memMiB * 1048576, NptAccess.All) !== 0) {
+    release(slot);
+    return CreateError.NestedPaging;
+  }
+  return 0;
+};
+
+const noPath = new Span(new Uint32Array(1));
+
+/**
+ * Creates a VM for a migration arriving from another host: RAM of `memMiB` (zeroed; the
+ * pages come from the peer) and a vCPU whose state the peer sends. Its slot, or -1 with
+ * createError set.
+ */
+export const createIncomingVm = (name: Span, memMiB: number, cpuidFloor: boolean) => {
+  const began = ticksSinceBoot();
+  const slot = freeSlot();
+  if (slot < 0) return fail(CreateError.NoSlot);
+  if (!(memMiB >= 1 && memMiB <= MAX_VM_MIB)) return fail(CreateError.NoMemory);
+  const prepared = prepareMemory(slot, memMiB);
+  if (prepared !== 0) return fail(prepared);
+  setVmName(slot, name);
+  setVmPath(slot, noPath);
+  setVmCmdline(slot, null);
+  vmEntry[slot] = 0;
+  if (createVcpu(slot, vmNptRoot[slot], 0, 0, 0) !== 0) {
+    release(slot);
+    return fail(CreateError.NoMemory);
+  }
+  initVmState(slot, cpuidFloor, began);
+  return slot;
+};
+
+/** A new VM's bookkeeping: devices reset, Created, counters zero; audited. */
+const initVmState = (slot: number, cpuidFloor: boolean, began: number) => {
+  const memMiB = vmMemMiB[slot];
   com1Reset(slot);
   debugExitReset(slot);
   resetExitState(slot);
@@ -142,7 +183,6 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   vmCreateTicks[slot] = ticksSinceBoot() - began;
   audit(AuditEvent.VmCreate, slot + 1, 0, 'vm.audit.create', vmName(slot), memMiB);
   logQuiet(Level.Info, Category.Vm, 'vm.audit.create', vmName(slot), memMiB);
-  return slot;
 };
 
 const AUDIT_EVENTS = [0, 0, AuditEvent.VmStart, AuditEvent.VmPause, AuditEvent.VmSuspend, AuditEvent.VmStop];

@@ -32,6 +32,7 @@ export const enum StopReason {
   Operator = 6, // vm stop
   UnexpectedExit = 7,
   UnsupportedInstruction = 8,
+  Migrated = 9, // it runs on another host now (detail: 0)
 }
 
 export const vmState = new Uint8Array(MAX_VMS);

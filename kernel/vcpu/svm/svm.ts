@@ -13,7 +13,7 @@ import {
   EXIT_INFO2, EXIT_INTR, EXIT_IOIO, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID,
   IDTR, INTERCEPT_MISC1, INTERCEPT_MISC2, IOPM_BASE, LDTR, MISC1_CPUID, MISC1_HLT, MISC1_INTR, MISC1_IOIO, MISC1_MSR,
   MISC1_NMI, MISC1_SHUTDOWN, MISC2_CLGI, MISC2_SKINIT, MISC2_STGI, MISC2_VMLOAD, MISC2_VMMCALL, MISC2_VMRUN, MISC2_VMSAVE,
-  MAX_VCPUS, MSRPM_BASE, NESTED_CR3, NEXT_RIP, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64,
+  MAX_VCPUS, MSRPM_BASE, TLB_CONTROL, NESTED_CR3, NEXT_RIP, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64,
   selectVmcb, set32, set64, setSegment, vmcbAddress,
 } from './vmcb';
 
@@ -175,10 +175,16 @@ export const svmDestroyVcpu = (vcpu: number) => {
 
 let lastExitCode = 0;
 
+/** Makes the next VMRUN of vCPU `vcpu` flush the TLB (TLB_CONTROL = 1, APM 15.16): after nested-table changes. */
+export const svmFlushTlb = (vcpu: number) => {
+  Porffor.wasm.i32.store8(vmcbAddress(vcpu) + TLB_CONTROL, 1, 0, 0);
+};
+
 /** Runs vCPU `vcpu` until its next #VMEXIT; returns the vendor-neutral ExitReason. */
 export const svmRun = (vcpu: number, cpuidFloor: boolean) => {
   svmSelect(vcpu);
   hv_svm_run(vmcbAddress(vcpu), hostSaveLo, hostSaveHi, gprAddress0 + vcpu * 128, fxAddress0 + vcpu * 512, cpuidFloor ? 1 : 0);
+  set32(TLB_CONTROL, 0); // a flush asked for is done
   set32(EVENT_INJECT, 0);
   set32(EVENT_INJECT + 4, 0);
   const lo = get32(EXIT_CODE);
@@ -334,3 +340,51 @@ export const svmMsrField = (index: number) => {
 export const svmField32 = (offset: number) => get32(offset);
 export const svmSetField32 = (offset: number, value: number) => set32(offset, value);
 
+
+// ---- vCPU state for live migration: "SVM1", the VMCB state save area (0x400-0x6FF,
+// APM table B-2), the 16 GPRs and the 512-byte FXSAVE area ----
+
+const STATE_TAG = 0x314d5653; // "SVM1"
+const SAVE_AREA = 0x400;
+const SAVE_BYTES = 0x300;
+export const SVM_STATE_BYTES = 4 + SAVE_BYTES + 128 + 512;
+
+/** Writes vCPU `vcpu`'s state to out[off, + SVM_STATE_BYTES); false when out is too short. */
+export const svmSaveState = (vcpu: number, out: Uint8Array, off: number) => {
+  if (off < 0 || off + SVM_STATE_BYTES > out.length) return false;
+  alignViews();
+  const v = vcpu & (MAX_VCPUS - 1);
+  const vmcb = vmcbAddress(v) + SAVE_AREA;
+  const gprs = gprAddress0 + v * 128;
+  const fx = fxAddress0 + v * 512;
+  for (let i = 0; i < 4; i++) out[off + i] = (STATE_TAG >>> (i * 8)) & 0xff;
+  for (let i = 0; i < SAVE_BYTES; i++) out[off + 4 + i] = Porffor.wasm.i32.load8_u(vmcb + i, 0, 0);
+  for (let i = 0; i < 128; i++) out[off + 4 + SAVE_BYTES + i] = Porffor.wasm.i32.load8_u(gprs + i, 0, 0);
+  for (let i = 0; i < 512; i++) out[off + 4 + SAVE_BYTES + 128 + i] = Porffor.wasm.i32.load8_u(fx + i, 0, 0);
+  return true;
+};
+
+/**
+ * Sets vCPU `vcpu` (created with svmCreateVcpu) from state svmSaveState wrote; false, and
+ * nothing changed, when it is not such state. What the host relies on is kept: EFER.SVME
+ * (APM 15.5.1) and MXCSR's reserved bits clear (else FXRSTOR faults in the host, SDM FXRSTOR).
+ */
+export const svmLoadState = (vcpu: number, src: Uint8Array, off: number, len: number) => {
+  if (len !== SVM_STATE_BYTES || off < 0 || off + len > src.length) return false;
+  const tag = (src[off] | (src[off + 1] << 8) | (src[off + 2] << 16) | (src[off + 3] << 24)) >>> 0;
+  if (tag !== STATE_TAG) return false;
+  alignViews();
+  const v = vcpu & (MAX_VCPUS - 1);
+  const vmcb = vmcbAddress(v) + SAVE_AREA;
+  const gprs = gprAddress0 + v * 128;
+  const fx = fxAddress0 + v * 512;
+  for (let i = 0; i < SAVE_BYTES; i++) Porffor.wasm.i32.store8(vmcb + i, src[off + 4 + i], 0, 0);
+  for (let i = 0; i < 128; i++) Porffor.wasm.i32.store8(gprs + i, src[off + 4 + SAVE_BYTES + i], 0, 0);
+  for (let i = 0; i < 512; i++) Porffor.wasm.i32.store8(fx + i, src[off + 4 + SAVE_BYTES + 128 + i], 0, 0);
+  svmSelect(v);
+  set32(EFER, get32(EFER) | EFER_SVME);
+  Porffor.wasm.i32.store16(fx + 26, 0, 0, 0); // MXCSR bits 16-31 (the area's bytes 24-27)
+  set32(EVENT_INJECT, 0);
+  set32(EVENT_INJECT + 4, 0);
+  return true;
+};

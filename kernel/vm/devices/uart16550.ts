@@ -280,3 +280,45 @@ export const com1Transmitted = (vm: number) => (valid(vm) ? transmitted[vm] : 0)
 export const com1OutputDropped = (vm: number) => (valid(vm) ? outDropped[vm] : 0);
 /** Input bytes dropped because the input ring was full. */
 export const com1InputDropped = (vm: number) => (valid(vm) ? inDropped[vm] : 0);
+
+// ---- state for live migration: the registers (the rings stay: output is drained to the
+// console before a VM stops, and input typed during a migration is not carried) ----
+
+/** Bytes of COM1 state com1Save writes. */
+export const COM1_STATE_BYTES = 11;
+
+/** Writes VM `vm`'s COM1 registers to out[off, + COM1_STATE_BYTES); false when out is too short. */
+export const com1Save = (vm: number, out: Uint8Array, off: number) => {
+  if (!valid(vm) || off < 0 || off + COM1_STATE_BYTES > out.length) return false;
+  out[off] = ier[vm];
+  out[off + 1] = lcr[vm];
+  out[off + 2] = mcr[vm];
+  out[off + 3] = fcr[vm];
+  out[off + 4] = scr[vm];
+  out[off + 5] = dll[vm];
+  out[off + 6] = dlm[vm];
+  out[off + 7] = rbr[vm];
+  out[off + 8] = threPending[vm];
+  out[off + 9] = overrun[vm];
+  out[off + 10] = msrDelta[vm];
+  return true;
+};
+
+/** Sets VM `vm`'s COM1 registers from src[off, + len) as com1Save wrote them; false (nothing changed) when malformed. */
+export const com1Load = (vm: number, src: Uint8Array, off: number, len: number) => {
+  if (!valid(vm) || len !== COM1_STATE_BYTES || off < 0 || off + len > src.length) return false;
+  // only bits a guest could have set: IER 0-3, FCR as kept, flags 0/1, MSR deltas 0-3
+  if ((src[off] & 0xf0) !== 0 || (src[off + 3] & ~FCR_KEPT) !== 0 || src[off + 8] > 1 || src[off + 9] > 1 || (src[off + 10] & 0xf0) !== 0) return false;
+  ier[vm] = src[off];
+  lcr[vm] = src[off + 1];
+  mcr[vm] = src[off + 2] & 0x1f;
+  fcr[vm] = src[off + 3];
+  scr[vm] = src[off + 4];
+  dll[vm] = src[off + 5];
+  dlm[vm] = src[off + 6];
+  rbr[vm] = src[off + 7];
+  threPending[vm] = src[off + 8];
+  overrun[vm] = src[off + 9];
+  msrDelta[vm] = src[off + 10];
+  return true;
+};

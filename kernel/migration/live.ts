@@ -1,0 +1,369 @@
+// Live migration of a running VM (design: pre-copy), both ends, driven a step at a time
+// from the console's idle loop (migrationStep) so that guests and the console keep going.
+// Source: dirty tracking on (4 KiB nested pages, D bits cleared), round 1 sends every
+// page while the guest runs, each later round the pages written during the one before,
+// until sending them would fit the downtime target (or MAX_ROUNDS); then the VM pauses,
+// the last dirty pages, the vCPU and COM1 state and Complete go, and when the peer has
+// acknowledged everything the VM stops as Migrated. Any failure resumes it where it was.
+// Destination: Start makes a VM of that size, pages land in its RAM, the state is loaded,
+// Complete's memory hash is checked, and the VM runs; a failure destroys the half-built VM.
+import { Span } from '../console/format';
+import { audit, AuditEvent } from '../diag/audit';
+import { Category, Level, logQuiet } from '../diag/log';
+import { REPLACEMENT_CHAR, Utf8Decoder, putUtf8 } from '../i18n/utf8';
+import { nptSmallPages, nptTakeDirty } from '../memory/nested-paging';
+import { ticksSinceBoot, tscHz } from '../platform/time';
+import { VCPU_STATE_BYTES, flushGuestTlb, loadVcpuState, saveVcpuState } from '../vcpu/vcpu';
+import { COM1_STATE_BYTES, com1Load, com1Save } from '../vm/devices/uart16550';
+import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../vm/lifecycle';
+import { flushGuestOutput } from '../vm/guest-output';
+import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../vm/vm-table';
+import { DEVICE_UART_COM1, FrameType } from './frame';
+import {
+  InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inStateId,
+  inStateLength, inStateOffset, inStateType, inFlags,
+} from './incoming';
+import { MigError } from './migration-error';
+import { OutResult, OutStatus, outAbort, outComplete, outError, outInit, outPage, outPoll, outStart, outState } from './outgoing';
+import { PageEncoding, codecSetRle, encodedCount } from './page-codec';
+import { storeAttachVm, storeDetach } from './page-store';
+import { rxBuf } from './receiver';
+import { txBytesSent } from './sender';
+import { SinkKind, bufferInit } from './sink';
+
+export const enum LivePhase {
+  Idle = 0,
+  Copy = 1, // rounds while the guest runs
+  Final = 2, // the guest is paused: last pages and state
+  Wait = 3, // everything sent: until the peer acknowledges Complete
+  Done = 4,
+  Failed = 5,
+}
+
+export const MAX_ROUNDS = 30;
+const PAGES_PER_STEP = 64;
+const MAX_PAGES = 4096 * 256;
+const RTO_MS = 200;
+const MAX_RESENDS = 20;
+const NAK_MS = 50;
+const ERROR_LIMIT = 64;
+const IDLE_MS = 10000;
+
+const stage = new Uint8Array(VCPU_STATE_BYTES + COM1_STATE_BYTES);
+const nameUtf8 = new Uint8Array(128);
+const dirty = new Uint8Array(MAX_PAGES / 8);
+
+const msToTicks = (ms: number) => ((tscHz() > 0 ? tscHz() : 1e9) * ms) / 1000;
+const ticksToMs = (ticks: number) => (ticks * 1000) / (tscHz() > 0 ? tscHz() : 1e9);
+
+// ---- source ----
+
+let outPhase = LivePhase.Idle;
+let outSlot = -1;
+let outPages = 0;
+let round = 0;
+let cursor = 0; // next page of this round to look at
+let roundPages = 0; // pages sent this round
+let roundBegan = 0;
+let began = 0;
+let pausedAt = 0;
+let paused = false;
+let maxDowntimeTicks = 0;
+let lastDirty = 0;
+let totalPages = 0;
+let sentState = 0; // Final: 0 pages, 1 vCPU state sent, 2 COM1 state sent, 3 Complete sent
+let outFailure = 0; // MigError
+let roundsReported = 0;
+
+/** Progress and summary figures of the source side (for the console). */
+export const sendPhase = () => outPhase;
+export const sendVm = () => outSlot;
+export const sendRound = () => round;
+export const sendRoundPages = () => roundPages;
+export const sendTotalPages = () => totalPages;
+export const sendLastDirty = () => lastDirty;
+export const sendBytes = () => txBytesSent();
+export const sendError = () => outFailure;
+export const sendElapsedMs = () => ticksToMs(ticksSinceBoot() - began);
+export const sendDowntimeMs = () => (paused || outPhase === LivePhase.Done ? ticksToMs(doneAt - pausedAt) : 0);
+export const sendZeroPages = () => encodedCount(PageEncoding.Zero);
+export const sendDuplicatePages = () => encodedCount(PageEncoding.Duplicate);
+export const sendRlePages = () => encodedCount(PageEncoding.Rle);
+/** Rounds finished since the console last asked (for progress lines); then the round's figures. */
+export const sendRoundsToReport = () => round - 1 - roundsReported;
+export const sendMarkReported = () => {
+  roundsReported = round - 1;
+};
+let doneAt = 0;
+let roundRate = 0; // pages/s of the last finished round
+let roundDirty = 0;
+export const sendRoundRate = () => roundRate;
+export const sendRoundDirty = () => roundDirty;
+
+const bit = (page: number) => (dirty[page >>> 3] & (1 << (page & 7))) !== 0;
+
+const failSend = (reason: number) => {
+  outFailure = reason;
+  outAbort(reason);
+  if (paused && vmState[outSlot] === VmState.Paused) changeState(outSlot, VmState.Running); // the VM carries on here
+  paused = false;
+  outPhase = LivePhase.Failed;
+  storeDetach(0);
+  logQuiet(Level.Warn, Category.Vm, 'migration.log.sendFailed', vmName(outSlot), reason);
+};
+
+/** Clears the D bits (into `dirty`) and flushes the vCPU's TLB; the number of dirty pages or < 0. */
+const takeDirty = () => {
+  for (let i = 0; i < dirty.length; i++) dirty[i] = 0;
+  const n = nptTakeDirty(vmNptRoot[outSlot], 0, outPages * 4096, dirty);
+  flushGuestTlb(outSlot);
+  return n;
+};
+
+/**
+ * Starts sending VM `slot` (Running) over `kind` (a SinkKind; end 0 of the Buffer pair).
+ * Returns a MigError (None when it started).
+ */
+export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeMs: number, name: Span) => {
+  if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) return MigError.Busy;
+  if (vmState[slot] !== VmState.Running) return MigError.NotRunning;
+  outSlot = slot;
+  outPages = vmMemMiB[slot] * 256;
+  if (nptSmallPages(vmNptRoot[slot], 0, outPages * 4096) !== 0) return MigError.NoMemory;
+  if (kind === SinkKind.Buffer && inPhase === LivePhase.Idle) bufferInit();
+  began = ticksSinceBoot();
+  doneAt = 0;
+  pausedAt = began;
+  paused = false;
+  maxDowntimeTicks = msToTicks(maxDowntimeMs);
+  round = 1;
+  roundsReported = 0;
+  cursor = 0;
+  roundPages = 0;
+  roundBegan = began;
+  totalPages = 0;
+  lastDirty = outPages;
+  roundRate = 0;
+  roundDirty = 0;
+  sentState = 0;
+  outFailure = 0;
+  codecSetRle(rle);
+  storeAttachVm(0, slot, outPages);
+  outInit(kind, 0, outPages, msToTicks(RTO_MS), MAX_RESENDS, began);
+  if (takeDirty() < 0) return MigError.NoMemory; // tracking starts before round 1 reads anything
+  let n = 0;
+  for (let i = 0; i < name.len && n < 124; i++) n = putUtf8(nameUtf8, n, name.buf[name.start + i]);
+  const flags = vmCpuidFloor[slot] !== 0 ? START_FLAG_CPUID_FLOOR : 0;
+  if (outStart(nameUtf8, 0, n, vmMemMiB[slot], 1, flags) !== OutResult.Ok) {
+    outFailure = outError() !== MigError.None ? outError() : MigError.SinkFailed;
+    outPhase = LivePhase.Failed;
+    return outFailure;
+  }
+  outPhase = LivePhase.Copy;
+  audit(AuditEvent.MigrationOut, slot + 1, kind, 'migration.audit.sendStart', vmName(slot), vmMemMiB[slot]);
+  return MigError.None;
+};
+
+/** Sends pages of this round from `cursor` until the window is full or PAGES_PER_STEP went; true when the round is through. */
+const sendSome = () => {
+  let sent = 0;
+  while (cursor < outPages && sent < PAGES_PER_STEP) {
+    if (round > 1 || outPhase === LivePhase.Final) {
+      // later rounds and the final copy: only dirty pages (skip clean bytes fast)
+      if (dirty[cursor >>> 3] === 0) {
+        cursor = (cursor | 7) + 1;
+        continue;
+      }
+      if (!bit(cursor)) {
+        cursor++;
+        continue;
+      }
+    }
+    const r = outPage(cursor);
+    if (r === OutResult.Busy) return false;
+    if (r !== OutResult.Ok) {
+      failSend(outError() !== MigError.None ? outError() : MigError.BadArgument);
+      return false;
+    }
+    cursor++;
+    sent++;
+    roundPages++;
+    totalPages++;
+  }
+  return cursor >= outPages;
+};
+
+/** The end of a Copy round: dirty pages so far; the next round, or the pause and the final copy. */
+const endRound = (now: number) => {
+  const d = takeDirty();
+  if (d < 0) {
+    failSend(MigError.NoMemory);
+    return;
+  }
+  const seconds = ticksToMs(now - roundBegan) / 1000;
+  roundRate = seconds > 0 ? roundPages / seconds : roundPages;
+  roundDirty = d;
+  lastDirty = d;
+  const downtime = roundRate > 0 ? (d / roundRate) * 1000 : 0;
+  round++;
+  cursor = 0;
+  roundPages = 0;
+  roundBegan = now;
+  if (d === 0 || msToTicks(downtime) <= maxDowntimeTicks || round > MAX_ROUNDS) {
+    // stop the guest here: what it wrote since the last scan is all that is left (the scan
+    // and the pause happen with no guest instruction in between)
+    flushGuestOutput(outSlot);
+    changeState(outSlot, VmState.Paused);
+    paused = true;
+    pausedAt = now;
+    outPhase = LivePhase.Final;
+  }
+};
+
+const sendFinal = () => {
+  if (sentState === 0) {
+    if (!sendSome()) return;
+    if (!saveVcpuState(outSlot, stage, 0)) {
+      failSend(MigError.BadState);
+      return;
+    }
+    const r = outState(FrameType.VcpuState, 0, 0, stage, 0, VCPU_STATE_BYTES);
+    if (r === OutResult.Busy) return;
+    if (r !== OutResult.Ok) return failSend(outError() !== MigError.None ? outError() : MigError.BadState);
+    sentState = 1;
+  }
+  if (sentState === 1) {
+    com1Save(outSlot, stage, VCPU_STATE_BYTES);
+    const r = outState(FrameType.DeviceState, DEVICE_UART_COM1, 0, stage, VCPU_STATE_BYTES, COM1_STATE_BYTES);
+    if (r === OutResult.Busy) return;
+    if (r !== OutResult.Ok) return failSend(outError() !== MigError.None ? outError() : MigError.BadState);
+    sentState = 2;
+  }
+  if (sentState === 2) {
+    const r = outComplete();
+    if (r === OutResult.Busy) return;
+    if (r !== OutResult.Ok) return failSend(outError() !== MigError.None ? outError() : MigError.BadArgument);
+    sentState = 3;
+    outPhase = LivePhase.Wait;
+  }
+};
+
+const stepSend = (now: number) => {
+  const status = outPoll(now);
+  if (status === OutStatus.Failed) {
+    failSend(outError());
+    return;
+  }
+  if (outPhase === LivePhase.Copy) {
+    if (vmState[outSlot] !== VmState.Running) {
+      failSend(MigError.NotRunning); // stopped or paused by the operator or the guest meanwhile
+      return;
+    }
+    if (sendSome()) endRound(now);
+  } else if (outPhase === LivePhase.Final) sendFinal();
+  else if (outPhase === LivePhase.Wait && status === OutStatus.Done) {
+    doneAt = now;
+    paused = false;
+    outPhase = LivePhase.Done;
+    storeDetach(0);
+    audit(AuditEvent.MigrationOut, outSlot + 1, 1, 'migration.audit.sent', vmName(outSlot), totalPages, Math.round(ticksToMs(doneAt - pausedAt)));
+    stopVm(outSlot, StopReason.Migrated, 0);
+  }
+};
+
+// ---- destination ----
+
+let inPhase = LivePhase.Idle;
+let inSlot = -1;
+let inFailure = 0;
+let inBegan = 0;
+const inName = new Span(new Uint32Array(32));
+const decoder = new Utf8Decoder();
+
+export const receivePhase = () => inPhase;
+export const receiveVm = () => inSlot;
+export const receiveError = () => inFailure;
+export const receiveElapsedMs = () => ticksToMs(ticksSinceBoot() - inBegan);
+
+let rename: Span | null = null;
+
+/** Listens for a migration on `kind` (end 1 of the Buffer pair); the VM is called `as` when given. A MigError. */
+export const receiveStart = (kind: number, as: Span | null) => {
+  if (inPhase === LivePhase.Copy || inPhase === LivePhase.Final) return MigError.Busy;
+  if (kind === SinkKind.Buffer && !(outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait)) bufferInit();
+  inBegan = ticksSinceBoot();
+  inInit(kind, 1, msToTicks(NAK_MS), ERROR_LIMIT, msToTicks(IDLE_MS), inBegan);
+  inSlot = -1;
+  inFailure = 0;
+  rename = as;
+  inPhase = LivePhase.Copy;
+  return MigError.None;
+};
+
+/** Ends the destination side with `reason`: the half-built VM goes. */
+const failReceive = (reason: number) => {
+  inFailure = reason;
+  if (inSlot >= 0 && vmState[inSlot] === VmState.Created) destroyVm(inSlot);
+  inSlot = -1;
+  storeDetach(1);
+  inPhase = LivePhase.Failed;
+  logQuiet(Level.Warn, Category.Vm, 'migration.log.receiveFailed', reason);
+};
+
+/** The VM's name: the listener's, else Start's (UTF-8, checked by incoming.ts) as code points. */
+const takeName = () => {
+  if (rename !== null) {
+    for (let i = 0; i < rename.len; i++) inName.buf[i] = rename.buf[rename.start + i];
+    inName.len = rename.len;
+    return;
+  }
+  decoder.reset();
+  let n = 0;
+  for (let i = 0; i < inNameLength() && n < 32; i++) {
+    const cp = decoder.feed(inNameByte(i));
+    if (cp >= 0 && cp !== REPLACEMENT_CHAR) inName.buf[n++] = cp;
+  }
+  inName.len = n;
+};
+
+const stepReceive = (now: number) => {
+  for (let k = 0; k < 8; k++) {
+    const s = inPoll(now);
+    if (s === InStatus.Idle) return;
+    if (s === InStatus.Failed) return failReceive(inError());
+    if (s === InStatus.Started) {
+      takeName();
+      if (findVm(inName) >= 0) return failReceive(MigError.NameTaken);
+      const slot = createIncomingVm(inName, inMemMiB(), (inFlags() & START_FLAG_CPUID_FLOOR) !== 0);
+      if (slot < 0) return failReceive(createError === CreateError.NoSlot ? MigError.NoSlot : MigError.NoMemory);
+      inSlot = slot;
+      storeAttachVm(1, slot, inPageCount());
+    } else if (s === InStatus.State) {
+      const ok = inStateType() === FrameType.VcpuState
+        ? loadVcpuState(inSlot, rxBuf, inStateOffset(), inStateLength())
+        : inStateId() === DEVICE_UART_COM1 && com1Load(inSlot, rxBuf, inStateOffset(), inStateLength());
+      if (!ok) return failReceive(MigError.BadState);
+    } else if (s === InStatus.Done) {
+      storeDetach(1);
+      inPhase = LivePhase.Done;
+      audit(AuditEvent.MigrationIn, inSlot + 1, 0, 'migration.audit.received', vmName(inSlot), inPageCount());
+      changeState(inSlot, VmState.Running);
+      return;
+    }
+  }
+};
+
+/** One step of whatever migration is under way (called between console input polls). */
+export const migrationStep = () => {
+  if (outPhase !== LivePhase.Copy && outPhase !== LivePhase.Final && outPhase !== LivePhase.Wait && inPhase !== LivePhase.Copy) return false;
+  const now = ticksSinceBoot();
+  if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) stepSend(now);
+  if (inPhase === LivePhase.Copy) stepReceive(now);
+  return true;
+};
+
+/** The operator gives up the migration(s) under way. */
+export const migrationAbort = () => {
+  if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) failSend(MigError.LocalAbort);
+  if (inPhase === LivePhase.Copy) failReceive(MigError.LocalAbort);
+};

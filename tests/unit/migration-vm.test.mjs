@@ -1,0 +1,70 @@
+// Live migration inside one simulated machine (kernel/migration/live.ts, `migrate`): a VM
+// under the SVM guest model moves over the loopback buffer to a VM built from the stream;
+// the moved vCPU starts exactly where the old one stopped (RIP, every register, RFLAGS),
+// the old VM ends as migrated, every step is audited; bad requests are errors that leave
+// the VM running.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { boot, ROOT } from '../sim/harness.mjs';
+import { machineOptions } from '../sim/fixtures/machines.mjs';
+import { SvmGuests } from '../sim/svm-guest.mjs';
+
+execFileSync('make', ['-s', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+const HELLO = readFileSync(join(ROOT, 'build', 'guests', 'hello.elf'));
+const PROMPT = 'zerovisor> ';
+
+const run = (input) => {
+  const model = new SvmGuests(() => [...Array(40)].map(() => ({ cpuid: [1, 0] })).concat([{ idle: true }]));
+  const m = boot({ ...machineOptions('qemu-q35-intel-iommu-smp4'), files: { '\\hello.elf': HELLO }, input: [...input, 'exit\r'], svmGuest: model.handler });
+  const out = (command) => {
+    const runs = m.serialText.split(PROMPT).slice(1).map((chunk) => chunk.split('\r\n')).filter((lines) => lines[0] === command);
+    assert.ok(runs.length > 0, `"${command}" did not run:\n${m.serialText}`);
+    return runs[0].slice(1, -1).join('\n');
+  };
+  return { m, model, out };
+};
+
+test('a VM moves over the loopback buffer: the new vCPU starts where the old one stopped; the old one ends as migrated', () => {
+  const { model, out } = run(['vm create a --mem 4 --image \\hello.elf\r', 'vm start a\r', 'sleep 5\r',
+    'migrate listen --via buffer --as b\r', 'migrate send a --via buffer\r', 'migrate wait --timeout 60\r', 'sleep 5\r', 'vm list\r', 'audit\r', 'migrate\r']);
+  assert.deepEqual(model.problems, []);
+  const wait = out('migrate wait --timeout 60');
+  assert.match(wait, /VM 2 "b" \(4 MiB\) is arriving\./);
+  assert.match(wait, /VM 2 "b" arrived and runs\./);
+  assert.match(wait, /VM 1 "a" stopped: migrated to another host/);
+  assert.match(wait, /1024 pages sent/);
+  assert.match(out('vm list'), /^ +1 +a +stopped +4 +-\n +2 +b +running +4 +-$/m);
+  const [a, b] = model.guests;
+  assert.ok(b, 'the moved VM ran');
+  assert.ok(a.records.length >= 2);
+  // the old vCPU's last exit (a HLT the kernel stepped over) is where the new one starts
+  const last = a.records.at(-1);
+  assert.equal(last.kind, 'hlt');
+  assert.equal(b.entry.rip, last.rip + BigInt(last.len), 'RIP: past the HLT');
+  assert.deepEqual(b.entry.gprs.map((v, i) => (i === 0 || i === 4 ? null : v)), last.before.map((v, i) => (i === 0 || i === 4 ? null : v)), 'the GPRs the shim keeps');
+  assert.equal(b.entry.rax, last.before[0], 'RAX (in the VMCB)');
+  assert.ok(b.asid !== a.asid, 'its own ASID');
+  const audit = out('audit');
+  for (const re of [/vm\.migrate\.out +1 +2 +migration of a \(4 MiB\) started/, /vm\.create +2 +0 +VM "b" created with 4 MiB/,
+    /vm\.pause +1 +2 +VM "a": running -> paused/, /vm\.migrate\.in +2 +0 +b arrived: 1024 pages/, /vm\.start +2 +1 +VM "b": created -> running/,
+    /vm\.migrate\.out +1 +1 +a migrated: \d+ pages sent, downtime \d+ ms/, /vm\.stop +1 +3 +VM "a": paused -> stopped/]) assert.match(audit, re);
+  assert.equal(out('migrate'), 'No migration under way.');
+});
+
+test('bad requests are errors and the VM keeps running; a transport that is not there fails cleanly', () => {
+  const { out, model } = run(['vm create a --mem 4 --image \\hello.elf\r', 'vm start a\r', 'migrate send nosuch\r', 'migrate send a --via carrier-pigeon\r',
+    'migrate send a --max-downtime 0\r', 'migrate send a --bogus\r', 'migrate listen --as a\r', 'migrate wait --timeout x\r', 'migrate send a --via net0\r',
+    'migrate frobnicate\r', 'vm list\r']);
+  assert.deepEqual(model.problems, []);
+  assert.match(out('migrate send nosuch'), /no VM "nosuch"/);
+  assert.match(out('migrate send a --via carrier-pigeon'), /Unknown transport "carrier-pigeon": buffer, net0, snp or null\./);
+  assert.match(out('migrate send a --max-downtime 0'), /Not a downtime in milliseconds \(1-60000\): "0"\./);
+  assert.match(out('migrate send a --bogus'), /--bogus/);
+  assert.match(out('migrate listen --as a'), /a/);
+  assert.match(out('migrate wait --timeout x'), /x/);
+  assert.match(out('migrate send a --via net0'), /Migration of VM 1 "a" failed \(the VM stays here\): /);
+  assert.match(out('vm list'), /^ +1 +a +running +4 +-$/m, 'still running');
+});
