@@ -63,6 +63,7 @@ test: $(DEPS) $(B)/zerovisor.efi typecheck guests
 bench: $(B)/zerovisor.efi guests
 	node bench/foundation.mjs
 	node bench/vm-exit.mjs
+	node bench/migration.mjs
 
 clean:
 	rm -rf build

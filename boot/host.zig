@@ -253,3 +253,45 @@ pub fn hv_fatal(utf8Addr: f64, length: f64) void {
 pub fn hv_exit(code: f64) void {
     efi.exitToFirmware(@truncate(toU32(code)));
 }
+
+// ---- checksums (mechanical loops; TypeScript decides what to sum) ----
+
+const crc_table: [256]u32 = blk: {
+    @setEvalBranchQuota(10000);
+    var t: [256]u32 = undefined;
+    for (&t, 0..) |*e, n| {
+        var c: u32 = @intCast(n);
+        for (0..8) |_| c = if (c & 1 != 0) (c >> 1) ^ 0xEDB88320 else c >> 1;
+        e.* = c;
+    }
+    break :blk t;
+};
+
+pub fn hv_crc32_update(crc: f64, addr: f64, length: f64) f64 {
+    const bytes = linear("hv_crc32_update", addr, toU32(length));
+    var c = toU32(crc);
+    for (bytes) |b| c = crc_table[(c ^ b) & 0xff] ^ (c >> 8);
+    return @floatFromInt(c);
+}
+
+pub fn hv_fnv1a_update(hash: f64, addr: f64, length: f64) f64 {
+    const bytes = linear("hv_fnv1a_update", addr, toU32(length));
+    var h = toU32(hash);
+    for (bytes) |b| h = (h ^ b) *% 0x01000193;
+    return @floatFromInt(h);
+}
+
+pub fn hv_phys_word_hash(physLo: f64, physHi: f64, length: f64, stateAddr: f64) void {
+    const state = linear("hv_phys_word_hash", stateAddr, 8);
+    const n = toU32(length) / 4;
+    const words: [*]align(1) const u32 = @ptrFromInt(physical(physLo, physHi)); // RAM (a VM's memory)
+    var hi = std.mem.readIntLittle(u32, state[0..4]);
+    var lo = std.mem.readIntLittle(u32, state[4..8]);
+    for (0..n) |i| {
+        const w = words[i];
+        hi = (hi ^ w) *% 0x01000193;
+        lo = ((lo ^ w) *% 0x9E3779B1) +% 0x7F4A7C15;
+    }
+    std.mem.writeIntLittle(u32, state[0..4], hi);
+    std.mem.writeIntLittle(u32, state[4..8], lo);
+}

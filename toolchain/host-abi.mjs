@@ -60,6 +60,11 @@ export const hostAbi = [
   { name: 'hv_log_line', params: ['utf8Addr', 'length'], result: false, doc: 'Hands one finished log line to the shim, which keeps the last few for the fault screen.' },
   { name: 'hv_fatal', params: ['utf8Addr', 'length'], result: false, doc: 'Shows the fault screen with this reason and halts (never returns on hardware).' },
   { name: 'hv_exit', params: ['code'], result: false, doc: 'Returns to the firmware with this exit code (BootServices.Exit).' },
+  // Checksums: mechanical loops over many bytes (migration frames and pages), where a
+  // porffor loop costs ~40 host instructions per byte. The decisions stay in TypeScript.
+  { name: 'hv_crc32_update', params: ['crc', 'addr', 'length'], result: true, doc: 'CRC-32 register update (IEEE 802.3, reflected polynomial 0xEDB88320, no pre/post inversion here) over linear memory [addr, addr + length); returns the new register.' },
+  { name: 'hv_fnv1a_update', params: ['hash', 'addr', 'length'], result: true, doc: 'FNV-1a 32-bit update (xor each byte, multiply by 0x01000193 mod 2^32) over linear memory [addr, addr + length); returns the new hash.' },
+  { name: 'hv_phys_word_hash', params: ['physLo', 'physHi', 'length', 'stateAddr'], result: false, doc: 'The migration memory hash over length bytes (a multiple of 4) of RAM as little-endian u32 words w: hi = (hi ^ w) * 0x01000193, lo = (lo ^ w) * 0x9E3779B1 + 0x7F4A7C15 (mod 2^32), continuing from and storing back hi, lo u32 at stateAddr.' },
 ];
 
 /** porffor's own imports, kept under stable names too. */

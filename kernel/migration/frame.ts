@@ -19,8 +19,8 @@
 //   Pages       page records back to back (page-codec.ts), 8 .. MAX_PAYLOAD bytes
 //   VcpuState   vCPU u16 @0, part u16 @2, opaque state bytes @4 (the rest of the payload)
 //   DeviceState device u16 @0 (DEVICE_UART_COM1), part u16 @2, opaque state bytes @4
-//   Complete    12 bytes: page records sent in the session u32 @0, memory hash: CRC-32
-//               u32 @4 and FNV-1a u32 @8 of pages [0, n) in order
+//   Complete    12 bytes: page records sent in the session u32 @0, memory hash of pages
+//               [0, n) in order (page-codec.ts memHashPage): hi u32 @4, lo u32 @8
 //   Abort       4 bytes: reason u32 (a MigError, migration-error.ts)
 //   Ack         4 bytes: highest sequence received in order (cumulative)
 //   Nak         4 + 4k bytes: k u16 @0 (1 .. NAK_MAX), reserved u16 @2 = 0, k sequences u32
@@ -250,7 +250,7 @@ export const encodeState = (
   return frameSeal(out, off, cap, type, seq, STATE_HEADER_BYTES + srcLen);
 };
 
-/** A Complete frame: page records sent, and the memory hash as CRC-32 (hi) and FNV-1a (lo). */
+/** A Complete frame: page records sent, and the memory hash (hi, lo). */
 export const encodeComplete = (out: Uint8Array, off: number, cap: number, seq: number, pages: number, hashHi: number, hashLo: number) => {
   if (room(out, off, cap) < HEADER_BYTES + COMPLETE_BYTES) return 0;
   const p = off + HEADER_BYTES;

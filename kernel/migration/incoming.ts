@@ -21,10 +21,10 @@ import {
 } from './frame';
 import { MigError } from './migration-error';
 import {
-  PAGE_BYTES, PageEncoding, PageError, memHashHi, memHashLo, memHashPage, memHashStart, pageDecode, pageVerify, recordEncoding,
+  PAGE_BYTES, PageEncoding, PageError, memHashHi, memHashLo, pageDecode, pageVerify, recordEncoding,
   recordGpa, recordLength, recordSource,
 } from './page-codec';
-import { storeLoad, storePages, storeSave } from './page-store';
+import { storeHash, storeLoad, storePages, storeSave } from './page-store';
 import {
   RxResult, rxAck, rxBuf, rxError, rxFail, rxFinish, rxInit, rxPayloadLength, rxPayloadOffset, rxPeerReason, rxPoll, rxType,
 } from './receiver';
@@ -171,11 +171,7 @@ const takeComplete = (p: number) => {
   for (let g = 0; g < pageCount; g++) {
     if ((received[g >>> 3] & (1 << (g & 7))) === 0) return fail(MigError.Incomplete);
   }
-  memHashStart();
-  for (let g = 0; g < pageCount; g++) {
-    if (!storeLoad(1, g, stage, 0)) return fail(MigError.NotAttached);
-    memHashPage(stage, 0);
-  }
+  if (!storeHash(1, pageCount)) return fail(MigError.NotAttached);
   if (memHashHi() !== completeHashHi(rxBuf, p) || memHashLo() !== completeHashLo(rxBuf, p)) return fail(MigError.HashMismatch);
   done = true;
   rxAck();

@@ -42,6 +42,7 @@ export const enum LivePhase {
 
 export const MAX_ROUNDS = 30;
 const PAGES_PER_STEP = 64;
+const RECEIVE_PER_STEP = 256;
 const MAX_PAGES = 4096 * 256;
 const RTO_MS = 200;
 const MAX_RESENDS = 20;
@@ -327,7 +328,8 @@ const takeName = () => {
 };
 
 const stepReceive = (now: number) => {
-  for (let k = 0; k < 8; k++) {
+  // everything that arrived (the sender puts up to a window's worth out per step)
+  for (let k = 0; k < RECEIVE_PER_STEP; k++) {
     const s = inPoll(now);
     if (s === InStatus.Idle) return;
     if (s === InStatus.Failed) return failReceive(inError());

@@ -11,8 +11,8 @@ import {
   FrameType, HEADER_BYTES, MAX_FRAME_BYTES, MAX_PAYLOAD, encodeComplete, encodeStart, encodeState, frameSeal,
 } from './frame';
 import { MigError } from './migration-error';
-import { PAGE_BYTES, codecReset, memHashHi, memHashLo, memHashPage, memHashStart, pageEncode } from './page-codec';
-import { storeLoad, storePages } from './page-store';
+import { PAGE_BYTES, codecReset, memHashHi, memHashLo, pageEncode } from './page-codec';
+import { storeHash, storeLoad, storePages } from './page-store';
 import { txAbort, txBegin, txCommit, txError, txInit, txLog, txOutstanding, txPeerReason, txPoll, txSeq } from './sender';
 
 export const enum OutResult {
@@ -132,13 +132,9 @@ export const outComplete = () => {
   if (outFlush() !== OutResult.Ok) return OutResult.Failed;
   const at = txBegin();
   if (at < 0) return result() === OutResult.Failed ? OutResult.Failed : OutResult.Busy;
-  memHashStart();
-  for (let g = 0; g < pageCount; g++) {
-    if (!storeLoad(0, g, stage, 0)) {
-      txAbort(MigError.NotAttached);
-      return OutResult.Failed;
-    }
-    memHashPage(stage, 0);
+  if (!storeHash(0, pageCount)) {
+    txAbort(MigError.NotAttached);
+    return OutResult.Failed;
   }
   const n = encodeComplete(txLog, at, MAX_FRAME_BYTES, txSeq(), records, memHashHi(), memHashLo());
   if (n === 0) return OutResult.BadArgument;

@@ -39,8 +39,8 @@
 // (DupMismatch: the copy would not be the page the sender meant).
 import { dataAddress } from '../host/memory';
 import type { MsgKey } from '../i18n/dictionary';
-import { CRC32_START, crc32, crc32Finish, crc32Update } from './crc32';
-import { FNV1A_START, fnv1a, fnv1aUpdate } from './fnv1a';
+import { crc32 } from './crc32';
+import { FNV1A_START, fnv1a } from './fnv1a';
 
 export const PAGE_BYTES = 4096;
 export const RECORD_HEADER_BYTES = 8;
@@ -111,19 +111,42 @@ export const pageCrc = (page: Uint8Array, off: number) => crc32(page, off, PAGE_
 /** FNV-1a of the page at page[off]. */
 export const pageFnv = (page: Uint8Array, off: number) => fnv1a(page, off, PAGE_BYTES);
 
-// The hash of a whole memory (Complete): CRC-32 and FNV-1a over pages 0, 1, 2, ... in order.
-let memCrc = CRC32_START;
-let memFnv = FNV1A_START;
+// The hash of a whole memory (Complete), over the little-endian 32-bit words of pages 0, 1,
+// 2, ... in order, two independent multiplicative hashes a word at a time (it runs while
+// the guest is paused, so it must be cheap): hi: h = (h ^ w) * 0x01000193 from 0x811C9DC5
+// (FNV-1a's constants, per word); lo: h = ((h ^ w) * 0x9E3779B1 + 0x7F4A7C15) from
+// 0x2545F491 (both mod 2^32).
+let memHi = 0x811c9dc5;
+let memLo = 0x2545f491;
 export const memHashStart = () => {
-  memCrc = CRC32_START;
-  memFnv = FNV1A_START;
+  memHi = 0x811c9dc5;
+  memLo = 0x2545f491;
 };
+/** Adds the page at page[off] (inside the array: the callers check) to the memory hash. */
 export const memHashPage = (page: Uint8Array, off: number) => {
-  memCrc = crc32Update(memCrc, page, off, PAGE_BYTES);
-  memFnv = fnv1aUpdate(memFnv, page, off, PAGE_BYTES);
+  const at = dataAddress(page) + off;
+  let hi = memHi | 0;
+  let lo = memLo | 0;
+  for (let i = 0; i < PAGE_BYTES; i += 4) {
+    const w = Porffor.wasm.i32.load(at + i, 0, 0);
+    hi = Math.imul(hi ^ w, 0x01000193);
+    lo = (Math.imul(lo ^ w, 0x9e3779b1) + 0x7f4a7c15) | 0;
+  }
+  memHi = hi >>> 0;
+  memLo = lo >>> 0;
 };
-export const memHashHi = () => crc32Finish(memCrc);
-export const memHashLo = () => memFnv;
+export const memHashHi = () => memHi;
+export const memHashLo = () => memLo;
+
+const memState = new Uint32Array(2);
+/** Adds `length` bytes of RAM at host-physical lo/hi to the memory hash, in the shim (a whole VM's RAM at once). */
+export const memHashRam = (lo: number, hi: number, length: number) => {
+  memState[0] = memHi;
+  memState[1] = memLo;
+  hv_phys_word_hash(lo, hi, length, dataAddress(memState));
+  memHi = memState[0];
+  memLo = memState[1];
+};
 
 // ---- RLE ----
 

@@ -6,7 +6,9 @@
 // staging page's linear address).
 import { dataAddress } from '../host/memory';
 import { guestRead, guestWrite } from '../vm/guest-memory';
-import { PAGE_BYTES } from './page-codec';
+import { PAGE_BYTES, memHashPage, memHashRam, memHashStart } from './page-codec';
+import { hostAddressHi, hostAddressLo } from '../memory/page-allocator';
+import { vmRamBase } from '../vm/vm-table';
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 let sourceBuf = EMPTY;
@@ -81,5 +83,25 @@ export const storeSave = (side: number, gpa: number, src: Uint8Array, srcOff: nu
   const mem = side === 0 ? sourceBuf : destBuf;
   const base = gpa * PAGE_BYTES;
   for (let i = 0; i < PAGE_BYTES; i++) mem[base + i] = src[srcOff + i];
+  return true;
+};
+
+const hashStage = new Uint8Array(PAGE_BYTES);
+
+/** The memory hash (page-codec.ts memHash*) of pages [0, pages) of side `side`, from memHashStart; false when they are not all there. */
+export const storeHash = (side: number, pages: number) => {
+  memHashStart();
+  if (pages < 0 || pages > storePages(side)) return false;
+  const vm = side === 0 ? sourceVm : side === 1 ? destVm : -1;
+  if (vm >= 0) {
+    // a VM's RAM is one block (kernel/vm/lifecycle.ts): the shim sums it in one go
+    const at = vmRamBase[vm];
+    memHashRam(hostAddressLo(at), hostAddressHi(at), pages * PAGE_BYTES);
+    return true;
+  }
+  for (let g = 0; g < pages; g++) {
+    if (!storeLoad(side, g, hashStage, 0)) return false;
+    memHashPage(hashStage, 0);
+  }
   return true;
 };

@@ -19,6 +19,7 @@ import { hostAbi, porfforBuiltinImports } from '../../toolchain/host-abi.mjs';
 import { ovmfQ35_512M } from './fixtures/memory-maps.mjs';
 import { Terminal } from './terminal.mjs';
 import { machineCpu } from './fixtures/machines.mjs';
+import { crc32Update, fnv1aUpdate, wordHash } from './checksums.mjs';
 
 export const COM1 = 0x3f8;
 export const DEBUG_EXIT_PORT = 0xf4;
@@ -593,6 +594,15 @@ export class Machine {
       hv_log_line: (addr, len) => m.logLines.push(m.#utf8(addr, len, 'hv_log_line')),
       hv_fatal: (addr, len) => m.fatals.push(m.#utf8(addr, len, 'hv_fatal')),
       hv_exit: (code) => m.exitCalls.push(code),
+      hv_crc32_update: (crc, addr, len) => crc32Update(crc, m.#bytes(addr, len, 'hv_crc32_update')),
+      hv_fnv1a_update: (h, addr, len) => fnv1aUpdate(h, m.#bytes(addr, len, 'hv_fnv1a_update')),
+      hv_phys_word_hash: (lo, hi, len, stateAddr) => {
+        const state = new DataView(m.#bytes(stateAddr, 8, 'hv_phys_word_hash').slice().buffer);
+        const [h, l] = wordHash(state.getUint32(0, true), state.getUint32(4, true), m.physRead((BigInt(hi) << 32n) | BigInt(lo), len));
+        const out = m.#bytes(stateAddr, 8, 'hv_phys_word_hash');
+        new DataView(out.buffer, out.byteOffset, 8).setUint32(0, h, true);
+        new DataView(out.buffer, out.byteOffset, 8).setUint32(4, l, true);
+      },
       print: (x) => { m.debugOutput += String(x); },
       printChar: (c) => { m.debugOutput += String.fromCharCode(c); },
       time: () => m.stallMicros / 1000,

@@ -2,6 +2,7 @@
 // FNV-1a, frames, page records, sinks, both protocol sides) compiled like the kernel (cached
 // in build/test-cache/, keyed by the files that go into it) and instantiated once; every
 // host function it imports fails the run if called (the modules are pure logic).
+import { crc32Update, fnv1aUpdate } from './checksums.mjs';
 import { join } from 'node:path';
 import { ROOT, callExport, listFiles, testEntryModule } from './harness.mjs';
 
@@ -55,6 +56,10 @@ export class Migration {
         throw new Error(`migration: the test kernel called host function ${imp.name}(${args.join(', ')})`);
       };
     }
+    // the checksum primitives are pure: the real ones, over this instance's memory
+    const mem = (addr, len) => new Uint8Array(this.instance.exports.$.buffer, addr, len);
+    imports.hv_crc32_update = (crc, addr, len) => crc32Update(crc, mem(addr, len));
+    imports.hv_fnv1a_update = (h, addr, len) => fnv1aUpdate(h, mem(addr, len));
     this.instance = new WebAssembly.Instance(module, { '': imports });
     this.e = this.instance.exports;
     this.memory = this.e.$;

@@ -850,7 +850,19 @@ const hostile = ({ pages = 4, maxErrors = 8, idle = 500, nakInterval = 4 } = {})
 const START = (seq = 1, opts = {}) => refFrame({ type: FrameType.Start, seq, payload: startPayload({ pages: 4, ...opts }) });
 const PAGES = (seq, ...records) => refFrame({ type: FrameType.Pages, seq, payload: cat(...records) });
 const COMPLETE = (seq, pages, hi, lo) => refFrame({ type: FrameType.Complete, seq, payload: completePayload(pages, hi, lo) });
-const memHash = (pages) => [crcRef(cat(...pages)), fnvRef(cat(...pages))];
+/** kernel/migration/page-codec.ts memHashPage over the pages' little-endian words. */
+const memHash = (pages) => {
+  const all = cat(...pages);
+  const dv = new DataView(all.buffer, all.byteOffset, all.byteLength);
+  let hi = 0x811c9dc5;
+  let lo = 0x2545f491;
+  for (let i = 0; i + 4 <= all.length; i += 4) {
+    const w = dv.getUint32(i, true);
+    hi = Math.imul(hi ^ w, 0x01000193) >>> 0;
+    lo = (Math.imul(lo ^ w, 0x9e3779b1) + 0x7f4a7c15) >>> 0;
+  }
+  return [hi, lo];
+};
 
 test('a well-behaved hand-made stream is accepted: Raw, Rle, Zero and Duplicate pages, then Complete', () => {
   const h = hostile();
