@@ -43,6 +43,117 @@ fn reattachSerialTerminals() void {
     detached_count = 0;
 }
 
+// EFI_PCI_IO_PROTOCOL (UEFI 2.10 section 14.4): GUID, and the member order up to
+// GetLocation: PollMem, PollIo, Mem.Read, Mem.Write, Io.Read, Io.Write, Pci.Read,
+// Pci.Write, CopyMem, Map, Unmap, AllocateBuffer, FreeBuffer, Flush, GetLocation.
+const pci_io_guid align(8) = uefi.Guid{
+    .time_low = 0x4CF5B200,
+    .time_mid = 0x68B8,
+    .time_high_and_version = 0x4CA5,
+    .clock_seq_high_and_reserved = 0x9E,
+    .clock_seq_low = 0xEC,
+    .node = [_]u8{ 0xB2, 0x3E, 0x3F, 0x50, 0x02, 0x9A },
+};
+
+const PciIo = extern struct {
+    before_get_location: [14]usize,
+    getLocation: *const fn (self: *const PciIo, segment: *usize, bus: *usize, device: *usize, function: *usize) callconv(uefi.cc) uefi.Status,
+};
+
+var pci_released: [8]uefi.Handle = undefined;
+var pci_released_count: usize = 0;
+
+/// DisconnectController(handle, NULL, NULL) on the PCI I/O handle at this location, its
+/// child controllers first (UEFI 2.10 sections 7.3.13, 7.3.11): 0 on success, -1 when no
+/// handle has the location, -2 when no driver manages it (nothing to do), else the EFI
+/// status code. Handles that had drivers are reconnected on the way back to the firmware.
+pub fn disconnectPci(segment: u32, bus: u32, device: u32, function: u32) i64 {
+    const bs = uefi.system_table.boot_services.?;
+    var count: usize = 0;
+    var handles: [*]uefi.Handle = undefined;
+    if (bs.locateHandleBuffer(.ByProtocol, &pci_io_guid, null, &count, &handles) != .Success) return -1;
+    defer _ = bs.freePool(@ptrCast(@alignCast(handles)));
+    for (handles[0..count]) |h| {
+        var iface: ?*anyopaque = null;
+        if (bs.handleProtocol(h, &pci_io_guid, &iface) != .Success) continue;
+        const io: *const PciIo = @ptrCast(@alignCast(iface orelse continue));
+        var s: usize = 0;
+        var b: usize = 0;
+        var d: usize = 0;
+        var f: usize = 0;
+        if (io.getLocation(io, &s, &b, &d, &f) != .Success) continue;
+        if (s != segment or b != bus or d != device or f != function) continue;
+        if (!hasDriver(h)) return -2;
+        var known = false;
+        for (pci_released[0..pci_released_count]) |r| known = known or r == h;
+        if (!known and pci_released_count < pci_released.len) {
+            pci_released[pci_released_count] = h;
+            pci_released_count += 1;
+        }
+        return statusCode(disconnectTree(h, 0));
+    }
+    return -1;
+}
+
+/// Whether a driver manages `h` (has one of its protocols open BY_DRIVER).
+fn hasDriver(h: uefi.Handle) bool {
+    const bs = uefi.system_table.boot_services.?;
+    var protocols: [*]*align(8) const uefi.Guid = undefined;
+    var count: usize = 0;
+    if (bs.protocolsPerHandle(h, &protocols, &count) != .Success) return false;
+    defer _ = bs.freePool(@ptrCast(@alignCast(protocols)));
+    for (protocols[0..count]) |guid| {
+        var entries: [*]uefi.tables.ProtocolInformationEntry = undefined;
+        var entry_count: usize = 0;
+        if (bs.openProtocolInformation(h, guid, &entries, &entry_count) != .Success) continue;
+        defer _ = bs.freePool(@ptrCast(@alignCast(entries)));
+        for (entries[0..entry_count]) |e| if (e.attributes.by_driver) return true;
+    }
+    return false;
+}
+
+/// DisconnectController(h, NULL, NULL) after the same on each child controller the drivers
+/// of `h` created (the handles that opened one of its protocols BY_CHILD_CONTROLLER),
+/// leaves first: a driver may refuse to stop while a child of it is still in use (OVMF's
+/// VirtioNetDxe while the network stack above its SNP child runs).
+fn disconnectTree(h: uefi.Handle, depth: u32) uefi.Status {
+    const bs = uefi.system_table.boot_services.?;
+    var children: [16]uefi.Handle = undefined;
+    var n: usize = 0;
+    if (depth < 4) {
+        var protocols: [*]*align(8) const uefi.Guid = undefined;
+        var count: usize = 0;
+        if (bs.protocolsPerHandle(h, &protocols, &count) == .Success) {
+            for (protocols[0..count]) |guid| {
+                var entries: [*]uefi.tables.ProtocolInformationEntry = undefined;
+                var entry_count: usize = 0;
+                if (bs.openProtocolInformation(h, guid, &entries, &entry_count) != .Success) continue;
+                for (entries[0..entry_count]) |e| {
+                    if (!e.attributes.by_child_controller) continue;
+                    const child = e.controller_handle orelse continue;
+                    if (child == h) continue;
+                    var seen = false;
+                    for (children[0..n]) |c| seen = seen or c == child;
+                    if (!seen and n < children.len) {
+                        children[n] = child;
+                        n += 1;
+                    }
+                }
+                _ = bs.freePool(@ptrCast(@alignCast(entries)));
+            }
+            _ = bs.freePool(@ptrCast(@alignCast(protocols)));
+        }
+    }
+    for (children[0..n]) |c| _ = disconnectTree(c, depth + 1);
+    return bs.disconnectController(h, null, null);
+}
+
+fn reconnectPci() void {
+    const bs = uefi.system_table.boot_services.?;
+    for (pci_released[0..pci_released_count]) |h| _ = bs.connectController(h, null, null, true);
+    pci_released_count = 0;
+}
+
 pub const MemoryMap = struct { bytes: []const u8, size: usize, descriptor_size: usize };
 var map_buffer: [32768]u8 align(8) = undefined;
 
@@ -134,6 +245,7 @@ pub fn setWatchdog(seconds: usize) u32 {
 /// Returns to the firmware with this exit code (BootServices.Exit, UEFI 2.10 7.4).
 pub fn exitToFirmware(code: u8) noreturn {
     reattachSerialTerminals();
+    reconnectPci();
     const bs = uefi.system_table.boot_services.?;
     const status: uefi.Status = if (code == 0) .Success else @enumFromInt(@as(usize, 1) << 63 | code);
     _ = bs.exit(uefi.handle, status, 0, null);

@@ -134,6 +134,32 @@ pub fn hv_mmio_write32(physLo: f64, physHi: f64, value: f64) void {
     mmio32("hv_mmio_write32", physLo, physHi).* = toU32(value);
 }
 
+fn mmio16(comptime who: []const u8, lo: f64, hi: f64) *allowzero volatile u16 {
+    const addr = physical(lo, hi);
+    if (addr & 1 != 0) fault.show("unaligned MMIO access", who);
+    return @ptrFromInt(addr);
+}
+
+fn mmio8(lo: f64, hi: f64) *allowzero volatile u8 {
+    return @ptrFromInt(physical(lo, hi));
+}
+
+pub fn hv_mmio_read8(physLo: f64, physHi: f64) f64 {
+    return @floatFromInt(mmio8(physLo, physHi).*);
+}
+
+pub fn hv_mmio_read16(physLo: f64, physHi: f64) f64 {
+    return @floatFromInt(mmio16("hv_mmio_read16", physLo, physHi).*);
+}
+
+pub fn hv_mmio_write8(physLo: f64, physHi: f64, value: f64) void {
+    mmio8(physLo, physHi).* = @truncate(toU32(value));
+}
+
+pub fn hv_mmio_write16(physLo: f64, physHi: f64, value: f64) void {
+    mmio16("hv_mmio_write16", physLo, physHi).* = @truncate(toU32(value));
+}
+
 pub fn hv_tsc(outAddr: f64) void {
     storeU64("hv_tsc", outAddr, cpu.rdtsc());
 }
@@ -236,6 +262,10 @@ pub fn hv_efi_acpi_rsdp(outAddr: f64) f64 {
     const found = efi.acpiRsdp(&rsdp);
     storeU64("hv_efi_acpi_rsdp", outAddr, rsdp);
     return @floatFromInt(found);
+}
+
+pub fn hv_efi_pci_disconnect(segment: f64, bus: f64, device: f64, func: f64) f64 {
+    return @floatFromInt(efi.disconnectPci(toU32(segment), toU32(bus), toU32(device), toU32(func)));
 }
 
 pub fn hv_efi_set_watchdog(seconds: f64) f64 {

@@ -33,6 +33,11 @@ export const hostAbi = [
   { name: 'hv_phys_zero', params: ['physLo', 'physHi', 'length'], result: false, doc: 'Zeroes length bytes of physical memory.' },
   { name: 'hv_mmio_read32', params: ['physLo', 'physHi'], result: true, doc: 'One aligned 32-bit MMIO read (PCIe ECAM, HPET).' },
   { name: 'hv_mmio_write32', params: ['physLo', 'physHi', 'value'], result: false, doc: 'One aligned 32-bit MMIO write.' },
+  // Narrow MMIO: device registers that must be accessed with their natural width (virtio 1.2 section 4.1.3.1).
+  { name: 'hv_mmio_read8', params: ['physLo', 'physHi'], result: true, doc: 'One 8-bit MMIO read (virtio device_status, ISR, config bytes).' },
+  { name: 'hv_mmio_read16', params: ['physLo', 'physHi'], result: true, doc: 'One aligned 16-bit MMIO read (virtio queue_size, num_queues, ...).' },
+  { name: 'hv_mmio_write8', params: ['physLo', 'physHi', 'value'], result: false, doc: 'One 8-bit MMIO write.' },
+  { name: 'hv_mmio_write16', params: ['physLo', 'physHi', 'value'], result: false, doc: 'One aligned 16-bit MMIO write (virtio queue notifications).' },
 
   // Time.
   { name: 'hv_tsc', params: ['outAddr'], result: false, doc: 'RDTSC; stores lo, hi u32 at outAddr.' },
@@ -54,12 +59,14 @@ export const hostAbi = [
 
   // UEFI tables and services.
   { name: 'hv_efi_acpi_rsdp', params: ['outAddr'], result: true, doc: 'Looks up the RSDP in the EFI configuration table; stores lo, hi u32 at outAddr; returns 2 (ACPI 2.0+ GUID), 1 (ACPI 1.0 GUID) or 0 (none).' },
+  { name: 'hv_efi_pci_disconnect', params: ['segment', 'bus', 'device', 'func'], result: true, doc: 'DisconnectController(handle, NULL, NULL) on the EFI_PCI_IO_PROTOCOL handle whose GetLocation is this function, so the firmware\'s drivers (e.g. its network stack) let go of it; reconnected when Zerovisor returns to the firmware. 0 on success, -1 when no PCI I/O handle has this location, -2 when no driver manages it, else the EFI status code (low bits).' },
   { name: 'hv_efi_set_watchdog', params: ['seconds'], result: true, doc: 'BootServices.SetWatchdogTimer (0 disarms); 0 on success, else the EFI status code (low bits).' },
 
   // Diagnostics and ending.
   { name: 'hv_log_line', params: ['utf8Addr', 'length'], result: false, doc: 'Hands one finished log line to the shim, which keeps the last few for the fault screen.' },
   { name: 'hv_fatal', params: ['utf8Addr', 'length'], result: false, doc: 'Shows the fault screen with this reason and halts (never returns on hardware).' },
   { name: 'hv_exit', params: ['code'], result: false, doc: 'Returns to the firmware with this exit code (BootServices.Exit).' },
+
   // Checksums: mechanical loops over many bytes (migration frames and pages), where a
   // porffor loop costs ~40 host instructions per byte. The decisions stay in TypeScript.
   { name: 'hv_crc32_update', params: ['crc', 'addr', 'length'], result: true, doc: 'CRC-32 register update (IEEE 802.3, reflected polynomial 0xEDB88320, no pre/post inversion here) over linear memory [addr, addr + length); returns the new register.' },

@@ -23,11 +23,12 @@ export const enum Command {
   Vm = 16,
   Sleep = 17,
   Console = 18,
-  Migrate = 19,
+  Net = 19,
+  Migrate = 20,
 }
 
 /** Command names, indexed by Command. */
-export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep', 'console', 'migrate'];
+export const COMMAND_NAMES = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep', 'console', 'net', 'migrate'];
 
 export const COMMAND_USAGE: MsgKey[] = [
   'cmd.help.usage',
@@ -49,6 +50,7 @@ export const COMMAND_USAGE: MsgKey[] = [
   'cmd.vm.usage',
   'cmd.sleep.usage',
   'cmd.console.usage',
+  'cmd.net.usage',
   'cmd.migrate.usage',
 ];
 
@@ -72,6 +74,7 @@ export const COMMAND_DESCRIPTION: MsgKey[] = [
   'cmd.vm.desc',
   'cmd.sleep.desc',
   'cmd.console.desc',
+  'cmd.net.desc',
   'cmd.migrate.desc',
 ];
 
@@ -95,6 +98,7 @@ export const COMMAND_DETAILS: MsgKey[] = [
   'cmd.vm.details',
   'cmd.sleep.details',
   'cmd.console.details',
+  'cmd.net.details',
   'cmd.migrate.details',
 ];
 

@@ -14,7 +14,9 @@ import { cmdTime } from './cmd-time';
 import { cmdWdog } from './cmd-wdog';
 import { cmdSleep, cmdVm } from './cmd-vm';
 import { cmdConsole } from './cmd-console';
+import { cmdNet } from './cmd-net';
 import { cmdMigrate } from './cmd-migrate';
+import { netShutdown } from '../../drivers/virtio-net/virtio-net';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
@@ -95,6 +97,7 @@ const cmdExit = () => {
   say('exit.bye', code);
   say('exit.marker', code); // test runners end the run on this line
   drainOutput();
+  netShutdown(); // the NIC stops using Zerovisor's pages before the firmware gets it back
   hv_io_out8(DEBUG_EXIT_PORT, code); // under QEMU the run ends here
   hv_exit(code); // a real machine returns to the firmware
   requestExit(code);
@@ -142,6 +145,8 @@ export const runCommand = (index: number) => {
       return cmdSleep();
     case Command.Console:
       return cmdConsole();
+    case Command.Net:
+      return cmdNet();
     case Command.Migrate:
       return cmdMigrate();
   }

@@ -73,10 +73,11 @@ export const enum Category {
   Watchdog = 9,
   Diag = 10,
   Vm = 11,
+  Net = 12,
 }
 
 /** Category tags as shown in brackets, indexed by Category. */
-const CATEGORY_NAMES = ['boot', 'console', 'script', 'kernel', 'acpi', 'pci', 'cpu', 'memory', 'time', 'watchdog', 'diag', 'vm'];
+const CATEGORY_NAMES = ['boot', 'console', 'script', 'kernel', 'acpi', 'pci', 'cpu', 'memory', 'time', 'watchdog', 'diag', 'vm', 'net'];
 
 export const RING_SIZE = 128;
 /** Bytes kept of an entry's formatted line (UTF-8); also what the shim gets. */

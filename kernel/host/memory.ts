@@ -5,7 +5,9 @@
 //   [length i32][buffer i32][byteOffset i32]
 // and the buffer's element data starts 4 bytes after the buffer address
 // (the ArrayBuffer keeps its byte length in front of the data).
-// Only views made with `new XxxArray(n)` are passed to the host (byteOffset 0).
+// For a subarray the header's buffer field already points `byteOffset` bytes in (checked on
+// 0.61.13: subarray(8, 16) of a Uint8Array gives an address 8 above the array's), so this
+// is element 0 of any view.
 
 type HostView = Uint8Array | Uint16Array | Uint32Array;
 

@@ -8,7 +8,8 @@ import type { diagEn } from './topics/diag';
 import type { platformEn } from './topics/platform';
 import type { vmEn } from './topics/vm';
 import type { migrationEn } from './topics/migration';
+import type { netEn } from './topics/net';
 
-export type MsgKey = keyof typeof en | keyof typeof acpiEn | keyof typeof pciEn | keyof typeof diagEn | keyof typeof platformEn | keyof typeof vmEn | keyof typeof migrationEn;
+export type MsgKey = keyof typeof en | keyof typeof acpiEn | keyof typeof pciEn | keyof typeof diagEn | keyof typeof platformEn | keyof typeof vmEn | keyof typeof migrationEn | keyof typeof netEn;
 /** The core messages of one language (en.ts's keys). */
 export type Dictionary = Record<keyof typeof en, string>;

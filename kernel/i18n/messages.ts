@@ -8,6 +8,7 @@ import { diagEn, diagJa, diagZh } from './topics/diag';
 import { platformEn, platformJa, platformZh } from './topics/platform';
 import { vmEn, vmJa, vmZh } from './topics/vm';
 import { migrationEn, migrationJa, migrationZh } from './topics/migration';
+import { netEn, netJa, netZh } from './topics/net';
 import type { MsgKey } from './dictionary';
 
 /** Language codes as the `lang` command takes them; the index is the language id. */
@@ -17,9 +18,9 @@ type Part = Partial<Record<MsgKey, string>>;
 
 /** Per language: the core dictionary, then each topic's (topics/README.md). */
 const DICTIONARIES: Part[][] = [
-  [en, acpiEn, pciEn, diagEn, platformEn, vmEn, migrationEn],
-  [ja, acpiJa, pciJa, diagJa, platformJa, vmJa, migrationJa],
-  [zh, acpiZh, pciZh, diagZh, platformZh, vmZh, migrationZh],
+  [en, acpiEn, pciEn, diagEn, platformEn, vmEn, migrationEn, netEn],
+  [ja, acpiJa, pciJa, diagJa, platformJa, vmJa, migrationJa, netJa],
+  [zh, acpiZh, pciZh, diagZh, platformZh, vmZh, migrationZh, netZh],
 ];
 
 const lookup = (parts: Part[], key: MsgKey) => {

@@ -11,7 +11,9 @@
 //     (any other access is a page fault and fails the run), firmware page allocation at
 //     an address (the memory map shows the pages as EfiLoaderData), ACPI tables placed
 //     at their addresses, the RSDP in the configuration table;
-//   - port and MMIO devices: the ACPI PM timer, an HPET, and any the test adds (PCI).
+//   - port and MMIO devices: the ACPI PM timer, an HPET, and any the test adds (PCI,
+//     virtio-net); 8- and 16-bit MMIO only to devices that model those widths;
+//   - UEFI DisconnectController of PCI functions (recorded; the result is the test's).
 // Input is one timeline of UART bytes, ConIn keys and idle polls. When it is used up,
 // polls count as empty; past a limit the machine fails (a test's input must end with
 // `exit`), so a kernel that never exits cannot hang a test.
@@ -19,6 +21,7 @@ import { hostAbi, porfforBuiltinImports } from '../../toolchain/host-abi.mjs';
 import { ovmfQ35_512M } from './fixtures/memory-maps.mjs';
 import { Terminal } from './terminal.mjs';
 import { machineCpu } from './fixtures/machines.mjs';
+
 import { crc32Update, fnv1aUpdate, wordHash } from './checksums.mjs';
 
 export const COM1 = 0x3f8;
@@ -70,7 +73,10 @@ export class Machine {
    *   results by "leaf" or "leaf:subleaf" (hex, e.g. "0x7:0"), MSR values by hex number
    * @param {{ rsdp?: {addr: number|bigint, revision: 1|2}, regions?: Array<{addr: number|bigint, bytes: Uint8Array}> }} [o.acpi]
    *   RSDP in the configuration table and memory contents (the tables) to place
-   * @param {Array<{mmio?: {base: number, size: number, read32: Function, write32: Function},
+   * @param {(segment: number, bus: number, device: number, fn: number) => number} [o.pciDisconnect] what
+   *   hv_efi_pci_disconnect returns (default 0: the firmware let go of the function)
+   * @param {Array<{mmio?: {base: number, size: number, read32: Function, write32: Function,
+   *   read8?: Function, read16?: Function, write8?: Function, write16?: Function},
    *   io?: {base: number, size: number, in32: Function, out32: Function}}>} [o.devices]
    * @param {number} [o.pmTimerPort] port of the ACPI PM timer (24-bit, 3.579545 MHz), or 0 for none
    * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
@@ -105,6 +111,8 @@ export class Machine {
     this.watchdogCalls = [];
     this.msrWrites = [];
     this.svmGuest = o.svmGuest ?? null;
+    this.pciDisconnect = o.pciDisconnect ?? null;
+    this.pciDisconnects = []; // [segment, bus, device, function] of each hv_efi_pci_disconnect
     this.svmRuns = 0;
     this.ioReads = 0;
 
@@ -352,6 +360,26 @@ export class Machine {
     if (d) d.write32(addr - d.base, value);
   }
 
+  /** An 8- or 16-bit MMIO access: naturally aligned, to a device that models that width (else the run fails). */
+  #mmioNarrow(lo, hi, bits, who) {
+    const addr = hi * 4294967296 + lo;
+    if (!Number.isInteger(addr) || addr % (bits / 8) !== 0) this.#fail(`sim: ${who}: unaligned MMIO address ${addr}`);
+    const d = this.#device('mmio', addr);
+    if (d && !d[`read${bits}`]) this.#fail(`sim: ${who}: the device at 0x${d.base.toString(16)} has no ${bits}-bit access`);
+    return [addr, d];
+  }
+
+  #mmioRead(lo, hi, bits) {
+    const [addr, d] = this.#mmioNarrow(lo, hi, bits, `hv_mmio_read${bits}`);
+    return d ? d[`read${bits}`](addr - d.base) & (bits === 8 ? 0xff : 0xffff) : (bits === 8 ? 0xff : 0xffff);
+  }
+
+  #mmioWrite(lo, hi, bits, value) {
+    const [addr, d] = this.#mmioNarrow(lo, hi, bits, `hv_mmio_write${bits}`);
+    if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) this.#fail(`sim: hv_mmio_write${bits}: ${value} is not a u${bits}`);
+    if (d) d[`write${bits}`](addr - d.base, value);
+  }
+
   // ---- firmware page allocation (AllocatePages(AllocateAddress), FreePages) ----
 
   #allocPages(lo, hi, pages) {
@@ -554,6 +582,14 @@ export class Machine {
       },
       hv_mmio_read32: (lo, hi) => m.#mmioRead32(lo, hi),
       hv_mmio_write32: (lo, hi, value) => m.#mmioWrite32(lo, hi, value),
+      hv_mmio_read8: (lo, hi) => m.#mmioRead(lo, hi, 8),
+      hv_mmio_read16: (lo, hi) => m.#mmioRead(lo, hi, 16),
+      hv_mmio_write8: (lo, hi, value) => m.#mmioWrite(lo, hi, 8, value),
+      hv_mmio_write16: (lo, hi, value) => m.#mmioWrite(lo, hi, 16, value),
+      hv_efi_pci_disconnect: (segment, bus, device, fn) => {
+        m.pciDisconnects.push([segment, bus, device, fn]);
+        return m.pciDisconnect ? m.pciDisconnect(segment, bus, device, fn) : 0;
+      },
       hv_efi_alloc_pages: (lo, hi, pages) => m.#allocPages(lo, hi, pages),
       hv_efi_free_pages: (lo, hi, pages) => m.#freePages(lo, hi, pages),
       hv_efi_acpi_rsdp: (outAddr) => {

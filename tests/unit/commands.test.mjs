@@ -14,7 +14,7 @@ test('help lists every command with its description', async () => {
   const m = boot({ input: ['help\r', 'exit\r'] });
   const s = session(m);
   const rows = after(s, 'zerovisor> help\r\nCommands:\r\n').split('\r\nType "help <command>" for details on one command.\r\nzerovisor> exit')[0].split('\r\n');
-  const names = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep', 'console'];
+  const names = ['help', 'version', 'lang', 'mem', 'clear', 'exit', 'caps', 'acpi', 'cpus', 'pci', 'time', 'log', 'audit', 'metrics', 'trace', 'wdog', 'vm', 'sleep', 'console', 'net', 'migrate'];
   assert.deepEqual(rows, names.map((n) => `  ${n.padEnd(8)} ${en[`cmd.${n}.desc`]}`), s);
   assert.equal(rows[0], '  help     List the commands, or show how to use one');
 });
