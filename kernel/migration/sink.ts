@@ -12,9 +12,11 @@
 //              direction at per-mille rates from a deterministic PRNG (xorshift32): drop,
 //              duplicate, reorder (swap with the frame queued before), corrupt (XOR one
 //              byte with a non-zero value). A full queue drops (counted).
-//   Snp, VirtioNet  not attached yet: SinkError.NotAttached.
+//   VirtioNet  net0 (drivers/virtio-net), frames in Ethernet fragments (net-link.ts).
+//   Snp        not attached yet (the firmware's network protocol): SinkError.NotAttached.
 import type { MsgKey } from '../i18n/dictionary';
 import { MAX_FRAME_BYTES } from './frame';
+import { netLinkPoll, netLinkReady, netLinkSend } from './net-link';
 
 export const enum SinkKind {
   Console = 0,
@@ -284,8 +286,9 @@ export const sinkSend = (kind: number, end: number, bytes: Uint8Array, off: numb
       if (end !== 0 && end !== 1) return SinkError.BadEnd;
       bufferSend(end, bytes, off, len);
       return SinkError.None;
-    case SinkKind.Snp:
     case SinkKind.VirtioNet:
+      return netLinkSend(bytes, off, len) ? SinkError.None : SinkError.NotAttached;
+    case SinkKind.Snp:
       return SinkError.NotAttached;
   }
   return SinkError.BadKind;
@@ -306,8 +309,9 @@ export const sinkPoll = (kind: number, end: number, out: Uint8Array, off: number
     case SinkKind.Buffer:
       if (end !== 0 && end !== 1) return -SinkError.BadEnd;
       return bufferPoll(1 - end, out, off, room);
-    case SinkKind.Snp:
     case SinkKind.VirtioNet:
+      return netLinkReady() ? netLinkPoll(out, off, room) : -SinkError.NotAttached;
+    case SinkKind.Snp:
       return -SinkError.NotAttached;
   }
   return -SinkError.BadKind;

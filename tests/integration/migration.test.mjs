@@ -2,7 +2,8 @@
 // under SVM in QEMU TCG, moves while it runs to a VM built from the migration stream, and
 // goes on there: its output continues where it stopped (mid-line included), its checksum
 // sequence is the reference's to the end (tests/guests/dirty-reference.mjs; the guest also
-// checks every page it rewrites still holds what it wrote), and it exits with 0x22.
+// checks every page it rewrites still holds what it wrote), and it exits with 0x22. Once
+// inside one host (loopback buffer), once between two QEMUs joined on 127.0.0.1 (net0).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirtyRoundLines } from '../guests/dirty-reference.mjs';
+import { ports, twoHostRun, until } from './two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
@@ -82,4 +84,44 @@ test('QEMU EPYC: a running memory writer migrates (loopback buffer) and goes on 
   assert.match(audit, /vm\.migrate\.out +1 +2 +migration of dirty \(8 MiB\) started/);
   assert.match(audit, /vm\.migrate\.in +2 +0 +moved arrived: 2048 pages/);
   assert.match(audit, /vm\.migrate\.out +1 +1 +dirty migrated: \d+ pages sent, downtime \d+ ms/);
+});
+
+test('two QEMUs on 127.0.0.1: the running memory writer moves from host A to host B over virtio-net and goes on there', async () => {
+  const [portA, portB] = ports();
+  const macA = '52:54:00:00:01:0a';
+  const macB = '52:54:00:00:01:0b';
+  const listen = 'migrate listen --via net0';
+  const b = twoHostRun(efi, 'mig-b', [listen, 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'audit', 'exit 5'], macB, portB, portA, []);
+  try {
+    await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
+  } catch (e) {
+    b.kill();
+    const { out } = await b.done;
+    throw new Error(`${e.message}; B's output:\n${out}`);
+  }
+  const a = twoHostRun(efi, 'mig-a', [
+    'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
+    'vm start dirty',
+    'sleep 300',
+    'migrate send dirty --via net0',
+    'migrate wait --timeout 300',
+    'vm list',
+    'exit 6',
+  ], macA, portA, portB, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+  const [ra, rb] = await Promise.all([a.done, b.done]);
+  try {
+    assert.equal(ra.code, 6, 'host A exit code');
+    assert.equal(rb.code, 5, 'host B exit code');
+    const rounds = joined(guestLines(ra.out, 'dirty'), guestLines(rb.out, 'dirty')).filter((l) => l.startsWith('round '));
+    assert.ok(guestLines(ra.out, 'dirty').length >= 2 && guestLines(rb.out, 'dirty').length >= 2, 'the guest ran on both hosts');
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, 300), 'one unbroken checksum sequence across the two hosts');
+    assert.match(section(ra.out, 'migrate wait --timeout 300'), /VM 1 "dirty" migrated in \d+\.\d ms; downtime \d+\.\d ms\./);
+    assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +stopped +8 +-/m);
+    assert.match(section(rb.out, 'migrate wait --timeout 300'), /VM 1 "dirty" arrived and runs\./);
+    assert.match(section(rb.out, 'vm list'), /^ +1 +dirty +stopped +8 +34/m, 'host B ran the guest to its end with every page intact');
+    assert.match(section(rb.out, 'audit'), /vm\.migrate\.in +1 +0 +dirty arrived: 2048 pages/);
+  } catch (e) {
+    e.message += `\n---- host A ----\n${ra.out}\n---- host B ----\n${rb.out}`;
+    throw e;
+  }
 });

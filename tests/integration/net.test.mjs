@@ -7,15 +7,13 @@
 // Set ZEROVISOR_EFI to test another build (e.g. build/net/zerovisor.efi) without `make`.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROMPT, ports, section, twoHostRun, until } from './two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = process.env.ZEROVISOR_EFI ? resolve(process.env.ZEROVISOR_EFI) : join(root, 'build/zerovisor.efi');
-const PROMPT = 'zerovisor> ';
 const MAC_A = '52:54:00:00:00:0a';
 const MAC_B = '52:54:00:00:00:0b';
 const BURST = Number(process.env.ZEROVISOR_NET_BURST ?? 200); // frames in the burst (more for a measurement)
@@ -26,54 +24,7 @@ before(() => {
   assert.equal(r.status, 0, `make failed:\n${r.stdout}${r.stderr}`);
 });
 
-/** Two free-looking UDP ports on 127.0.0.1 (from the process id, so parallel runs differ). */
-const ports = () => {
-  const base = 20000 + ((process.pid * 7) % 20000) * 2;
-  return [base, base + 1];
-};
-
-/**
- * Starts uefi-run with a startup.zv and a NIC on a dgram netdev from local port `local` to
- * `remote`. Returns { done: Promise<{code, out}>, output(): string }.
- */
-const host = (name, lines, mac, local, remote) => {
-  const dir = mkdtempSync(join(tmpdir(), `zv-net-${name}-`));
-  writeFileSync(join(dir, 'startup.zv'), lines.join('\n') + '\n');
-  const qemu = [
-    '-netdev', `dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${local},remote.type=inet,remote.host=127.0.0.1,remote.port=${remote}`,
-    '-device', `virtio-net-pci,disable-legacy=on,netdev=n0,mac=${mac},bootindex=1`,
-  ];
-  const child = spawn(join(root, 'toolchain', 'uefi-run'), ['--timeout', '300', '--script', join(dir, 'startup.zv'), efi, '--', ...qemu], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d.toString('latin1'); });
-  child.stderr.on('data', (d) => { err += d.toString(); });
-  const done = new Promise((resolveDone) => child.on('close', (code) => resolveDone({ code, out: Buffer.from(out, 'latin1').toString('utf8'), err })));
-  return { done, output: () => out, kill: () => child.kill('SIGTERM') };
-};
-
-/** Resolves when `probe()` is true (checked every 100 ms), rejects after `ms`. */
-const until = (probe, ms, what) => new Promise((ok, fail) => {
-  const start = Date.now();
-  const tick = setInterval(() => {
-    if (probe()) {
-      clearInterval(tick);
-      ok();
-    } else if (Date.now() - start > ms) {
-      clearInterval(tick);
-      fail(new Error(`timed out waiting for ${what}`));
-    }
-  }, 100);
-});
-
-/** What command `cmd` printed: from its echo to the next prompt. */
-const section = (out, cmd) => {
-  const at = out.indexOf(PROMPT + cmd + '\r\n');
-  assert.ok(at >= 0, `command "${cmd}" was not echoed:\n${out}`);
-  const rest = out.slice(at + PROMPT.length + cmd.length + 2);
-  const end = rest.indexOf(PROMPT);
-  return end < 0 ? rest : rest.slice(0, end);
-};
+const host = (name, lines, mac, local, remote) => twoHostRun(efi, name, lines, mac, local, remote, []);
 
 test('two QEMUs on 127.0.0.1: frames sent by one are received by the other with their contents, both ways, and a burst', async () => {
   const [portA, portB] = ports();
