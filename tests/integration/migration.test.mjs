@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirtyRoundLines } from '../guests/dirty-reference.mjs';
-import { ports, twoHostRun, until } from './two-hosts.mjs';
+import { faultyRelay, ports, twoHostRun, until } from './two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
@@ -122,6 +122,47 @@ test('two QEMUs on 127.0.0.1: the running memory writer moves from host A to hos
     assert.match(section(rb.out, 'audit'), /vm\.migrate\.in +1 +0 +dirty arrived: 2048 pages/);
   } catch (e) {
     e.message += `\n---- host A ----\n${ra.out}\n---- host B ----\n${rb.out}`;
+    throw e;
+  }
+});
+
+test('a damaged link (a relay drops, duplicates, reorders and corrupts a few percent of frames): the VM arrives intact', async () => {
+  const [portA, portB] = ports();
+  const relayA = portA + 2000;
+  const relayB = portB + 2000;
+  const relay = await faultyRelay({ portA, portB, relayA, relayB, drop: 20, dup: 20, reorder: 20, corrupt: 20, seed: 7 });
+  const macA = '52:54:00:00:02:0a';
+  const macB = '52:54:00:00:02:0b';
+  let ra;
+  let rb;
+  try {
+    const b = twoHostRun(efi, 'bad-b', ['migrate listen --via net0', 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
+    await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
+    const a = twoHostRun(efi, 'bad-a', [
+      'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
+      'vm start dirty',
+      'sleep 300',
+      'migrate send dirty --via net0',
+      'migrate wait --timeout 300',
+      'vm list',
+      'exit 6',
+    ], macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    [ra, rb] = await Promise.all([a.done, b.done]);
+  } finally {
+    relay.close();
+  }
+  try {
+    const s = relay.stats;
+    assert.ok(s.dropped > 0 && s.duplicated > 0 && s.reordered > 0 && s.corrupted > 0, `the relay damaged the link: ${JSON.stringify(s)}`);
+    assert.equal(ra.code, 6, 'host A exit code');
+    assert.equal(rb.code, 5, 'host B exit code');
+    // identical memory (the guest checks its pages and the checksum sequence goes on), never a different VM
+    const rounds = joined(guestLines(ra.out, 'dirty'), guestLines(rb.out, 'dirty')).filter((l) => l.startsWith('round '));
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, 300));
+    assert.match(section(rb.out, 'vm list'), /^ +1 +dirty +stopped +8 +34/m);
+    assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +stopped +8 +-/m);
+  } catch (e) {
+    e.message += `\n---- host A ----\n${ra?.out}\n---- host B ----\n${rb?.out}`;
     throw e;
   }
 });

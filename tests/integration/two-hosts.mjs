@@ -60,3 +60,56 @@ export const section = (out, cmd) => {
   return end < 0 ? rest : rest.slice(0, end);
 };
 
+
+/**
+ * A UDP relay between two dgram netdevs that damages the link: host A talks to
+ * 127.0.0.1:relayA, host B to 127.0.0.1:relayB; each datagram is forwarded to the other
+ * host, except that, with a deterministic PRNG, `drop` per mille are dropped, `dup` sent
+ * twice, `reorder` held back and sent after the next one, `corrupt` sent with one byte
+ * flipped. Returns { close(), stats }.
+ */
+export const faultyRelay = async ({ portA, portB, relayA, relayB, drop = 0, dup = 0, reorder = 0, corrupt = 0, seed = 1 }) => {
+  const { createSocket } = await import('node:dgram');
+  let x = seed >>> 0 || 1;
+  const rand = () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x % 1000;
+  };
+  const stats = { forwarded: 0, dropped: 0, duplicated: 0, reordered: 0, corrupted: 0 };
+  const sockA = createSocket('udp4');
+  const sockB = createSocket('udp4');
+  const held = new Map();
+  const forward = (out, port, msg, dir) => {
+    const send = (m) => out.send(m, port, '127.0.0.1');
+    const later = held.get(dir);
+    held.delete(dir);
+    stats.forwarded++;
+    if (rand() < drop) stats.dropped++;
+    else {
+      let m = msg;
+      if (rand() < corrupt) {
+        m = Buffer.from(msg);
+        const i = 14 + (rand() * 7919) % Math.max(1, m.length - 14); // past the Ethernet header: the payload
+        m[Math.min(i, m.length - 1)] ^= 1 + (rand() % 255);
+        stats.corrupted++;
+      }
+      if (rand() < reorder && !later) {
+        held.set(dir, m);
+        stats.reordered++;
+      } else {
+        send(m);
+        if (rand() < dup) {
+          send(m);
+          stats.duplicated++;
+        }
+      }
+    }
+    if (later) send(later);
+  };
+  sockA.on('message', (msg) => forward(sockB, portB, msg, 'ab'));
+  sockB.on('message', (msg) => forward(sockA, portA, msg, 'ba'));
+  await Promise.all([new Promise((r) => sockA.bind(relayA, '127.0.0.1', r)), new Promise((r) => sockB.bind(relayB, '127.0.0.1', r))]);
+  return { stats, close: () => { sockA.close(); sockB.close(); } };
+};
