@@ -75,6 +75,9 @@ let totalPages = 0;
 let sentState = 0; // Final: 0 pages, 1 vCPU state sent, 2 COM1 state sent, 3 Complete sent
 let outFailure = 0; // MigError
 let roundsReported = 0;
+let doneAt = 0;
+let roundRate = 0; // pages/s of the last finished round
+let roundDirty = 0;
 
 /** Progress and summary figures of the source side (for the console). */
 export const sendPhase = () => outPhase;
@@ -86,7 +89,8 @@ export const sendLastDirty = () => lastDirty;
 export const sendBytes = () => txBytesSent();
 export const sendError = () => outFailure;
 export const sendElapsedMs = () => ticksToMs(ticksSinceBoot() - began);
-export const sendDowntimeMs = () => (paused || outPhase === LivePhase.Done ? ticksToMs(doneAt - pausedAt) : 0);
+/** The guest's pause: until the peer confirmed everything (so far, while it lasts). */
+export const sendDowntimeMs = () => (outPhase === LivePhase.Done ? ticksToMs(doneAt - pausedAt) : paused ? ticksToMs(ticksSinceBoot() - pausedAt) : 0);
 export const sendZeroPages = () => encodedCount(PageEncoding.Zero);
 export const sendDuplicatePages = () => encodedCount(PageEncoding.Duplicate);
 export const sendRlePages = () => encodedCount(PageEncoding.Rle);
@@ -95,9 +99,6 @@ export const sendRoundsToReport = () => round - 1 - roundsReported;
 export const sendMarkReported = () => {
   roundsReported = round - 1;
 };
-let doneAt = 0;
-let roundRate = 0; // pages/s of the last finished round
-let roundDirty = 0;
 export const sendRoundRate = () => roundRate;
 export const sendRoundDirty = () => roundDirty;
 
@@ -131,7 +132,7 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   outSlot = slot;
   outPages = vmMemMiB[slot] * 256;
   if (nptSmallPages(vmNptRoot[slot], 0, outPages * 4096) !== 0) return MigError.NoMemory;
-  if (kind === SinkKind.Buffer && inPhase === LivePhase.Idle) bufferInit();
+  if (kind === SinkKind.Buffer && inPhase !== LivePhase.Copy) bufferInit(); // a fresh loopback unless a listener waits on it
   began = ticksSinceBoot();
   doneAt = 0;
   pausedAt = began;

@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirtyRoundLines } from '../guests/dirty-reference.mjs';
-import { faultyRelay, ports, twoHostRun, until } from './two-hosts.mjs';
+import { faultyRelay, ports, section, twoHostRun, until } from './two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
-const PROMPT = 'zerovisor> ';
 
 before(() => {
   const r = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
@@ -31,15 +30,18 @@ const runScript = (lines, extra = []) => {
   return { code: r.status, out: r.stdout };
 };
 
-const section = (out, cmd) => {
-  const at = out.indexOf(PROMPT + cmd + '\r\n');
-  assert.ok(at >= 0, `command "${cmd}" was not echoed:\n${out}`);
-  const rest = out.slice(at + PROMPT.length + cmd.length + 2);
-  const end = rest.indexOf(PROMPT);
-  return end < 0 ? rest : rest.slice(0, end);
-};
-
 const guestLines = (out, name) => out.split(/\r?\n/).filter((l) => l.startsWith(`[${name}] `)).map((l) => l.slice(name.length + 3));
+
+/** Host A of the two-host tests: the memory writer runs, then moves over net0. */
+const HOST_A = [
+  'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
+  'vm start dirty',
+  'sleep 300',
+  'migrate send dirty --via net0',
+  'migrate wait --timeout 300',
+  'vm list',
+  'exit 6',
+];
 
 /** The guest's output across the move: the source's lines, its unfinished last line continued by the destination's first. */
 const joined = (before, after) => {
@@ -99,15 +101,7 @@ test('two QEMUs on 127.0.0.1: the running memory writer moves from host A to hos
     const { out } = await b.done;
     throw new Error(`${e.message}; B's output:\n${out}`);
   }
-  const a = twoHostRun(efi, 'mig-a', [
-    'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
-    'vm start dirty',
-    'sleep 300',
-    'migrate send dirty --via net0',
-    'migrate wait --timeout 300',
-    'vm list',
-    'exit 6',
-  ], macA, portA, portB, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+  const a = twoHostRun(efi, 'mig-a', HOST_A, macA, portA, portB, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
   const [ra, rb] = await Promise.all([a.done, b.done]);
   try {
     assert.equal(ra.code, 6, 'host A exit code');
@@ -138,15 +132,7 @@ test('a damaged link (a relay drops, duplicates, reorders and corrupts a few per
   try {
     const b = twoHostRun(efi, 'bad-b', ['migrate listen --via net0', 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
     await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
-    const a = twoHostRun(efi, 'bad-a', [
-      'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
-      'vm start dirty',
-      'sleep 300',
-      'migrate send dirty --via net0',
-      'migrate wait --timeout 300',
-      'vm list',
-      'exit 6',
-    ], macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    const a = twoHostRun(efi, 'bad-a', HOST_A, macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
     [ra, rb] = await Promise.all([a.done, b.done]);
   } finally {
     relay.close();
