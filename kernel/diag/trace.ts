@@ -16,6 +16,7 @@ export const enum TracePoint {
   EventInject = 3, // vCPU, vector, type, error code
   IommuMap = 4, // domain, I/O virtual page (lo, hi), host page
   ConsoleCommand = 5, // command index, number of words, -, -
+  MigrationRound = 6, // VM, round that ended (0: the pause, -1: done), pages sent in it, dirty pages found
 }
 
 /** A trace point's name. */
@@ -33,6 +34,8 @@ export const tracePointName = (point: number) => {
       return 'iommu.map';
     case TracePoint.ConsoleCommand:
       return 'console.command';
+    case TracePoint.MigrationRound:
+      return 'migration.round';
   }
   return 'unknown';
 };

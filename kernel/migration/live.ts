@@ -28,7 +28,9 @@ import { OutResult, OutStatus, outAbort, outComplete, outError, outInit, outPage
 import { PageEncoding, codecSetRle, encodedCount } from './page-codec';
 import { storeAttachVm, storeDetach } from './page-store';
 import { rxBuf } from './receiver';
-import { txBytesSent } from './sender';
+import { txBytesSent, txFramesResent } from './sender';
+import { countReceived, countSent } from './migration-metrics';
+import { trace, TracePoint } from '../diag/trace';
 import { SinkKind, bufferInit } from './sink';
 
 export const enum LivePhase {
@@ -111,6 +113,7 @@ const failSend = (reason: number) => {
   paused = false;
   outPhase = LivePhase.Failed;
   storeDetach(0);
+  countSent(false, totalPages, txBytesSent(), txFramesResent(), 0);
   logQuiet(Level.Warn, Category.Vm, 'migration.log.sendFailed', vmName(outSlot), reason);
 };
 
@@ -207,6 +210,7 @@ const endRound = (now: number) => {
   roundDirty = d;
   lastDirty = d;
   const downtime = roundRate > 0 ? (d / roundRate) * 1000 : 0;
+  trace(TracePoint.MigrationRound, outSlot + 1, round, roundPages, d);
   round++;
   cursor = 0;
   roundPages = 0;
@@ -216,6 +220,7 @@ const endRound = (now: number) => {
     // and the pause happen with no guest instruction in between)
     flushGuestOutput(outSlot);
     changeState(outSlot, VmState.Paused);
+    trace(TracePoint.MigrationRound, outSlot + 1, 0, 0, d);
     paused = true;
     pausedAt = now;
     outPhase = LivePhase.Final;
@@ -268,6 +273,8 @@ const stepSend = (now: number) => {
     paused = false;
     outPhase = LivePhase.Done;
     storeDetach(0);
+    trace(TracePoint.MigrationRound, outSlot + 1, -1, totalPages, 0);
+    countSent(true, totalPages, txBytesSent(), txFramesResent(), ticksToMs(doneAt - pausedAt));
     audit(AuditEvent.MigrationOut, outSlot + 1, 1, 'migration.audit.sent', vmName(outSlot), totalPages, Math.round(ticksToMs(doneAt - pausedAt)));
     stopVm(outSlot, StopReason.Migrated, 0);
   }
@@ -309,6 +316,7 @@ const failReceive = (reason: number) => {
   inSlot = -1;
   storeDetach(1);
   inPhase = LivePhase.Failed;
+  countReceived(false);
   logQuiet(Level.Warn, Category.Vm, 'migration.log.receiveFailed', reason);
 };
 
@@ -349,6 +357,7 @@ const stepReceive = (now: number) => {
     } else if (s === InStatus.Done) {
       storeDetach(1);
       inPhase = LivePhase.Done;
+      countReceived(true);
       audit(AuditEvent.MigrationIn, inSlot + 1, 0, 'migration.audit.received', vmName(inSlot), inPageCount());
       changeState(inSlot, VmState.Running);
       return;

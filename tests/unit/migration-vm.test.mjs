@@ -29,7 +29,8 @@ const run = (input) => {
 
 test('a VM moves over the loopback buffer: the new vCPU starts where the old one stopped; the old one ends as migrated', () => {
   const { model, out } = run(['vm create a --mem 4 --image \\hello.elf\r', 'vm start a\r', 'sleep 5\r',
-    'migrate listen --via buffer --as b\r', 'migrate send a --via buffer\r', 'migrate wait --timeout 60\r', 'sleep 5\r', 'vm list\r', 'audit\r', 'migrate\r']);
+    'trace on\r', 'migrate listen --via buffer --as b\r', 'migrate send a --via buffer\r', 'migrate wait --timeout 60\r', 'sleep 5\r', 'vm list\r', 'audit\r', 'migrate\r',
+    'metrics\r', 'trace dump\r']);
   assert.deepEqual(model.problems, []);
   const wait = out('migrate wait --timeout 60');
   assert.match(wait, /VM 2 "b" \(4 MiB\) is arriving\./);
@@ -52,6 +53,15 @@ test('a VM moves over the loopback buffer: the new vCPU starts where the old one
     /vm\.pause +1 +2 +VM "a": running -> paused/, /vm\.migrate\.in +2 +0 +b arrived: 1024 pages/, /vm\.start +2 +1 +VM "b": created -> running/,
     /vm\.migrate\.out +1 +1 +a migrated: \d+ pages sent, downtime \d+ ms/, /vm\.stop +1 +3 +VM "a": paused -> stopped/]) assert.match(audit, re);
   assert.equal(out('migrate'), 'No migration under way.');
+  const metrics = out('metrics');
+  assert.match(metrics, /^zerovisor_migrations_total\{side="send",outcome="done"\} 1$/m);
+  assert.match(metrics, /^zerovisor_migrations_total\{side="receive",outcome="done"\} 1$/m);
+  assert.match(metrics, /^zerovisor_migration_pages_sent_total 1024$/m);
+  assert.match(metrics, /^zerovisor_migration_wire_bytes_total [1-9]\d*$/m);
+  assert.match(metrics, /^zerovisor_migration_frames_resent_total 0$/m, 'a loopback loses nothing');
+  const trace = out('trace dump');
+  assert.match(trace, /migration\.round +1 +1 +1024 +\d+/, 'round 1 of VM 1 sent every page');
+  assert.match(trace, /migration\.round +1 +-1 +1024 +0/, 'and it ended');
 });
 
 test('bad requests are errors and the VM keeps running; a transport that is not there fails cleanly', () => {

@@ -53,6 +53,11 @@ export const migrationEn = {
   'migration.err.noMemory': 'there is not enough memory for it',
   'migration.err.nameTaken': 'a VM of that name exists here (migrate listen --as <name>)',
   'migration.err.noSlot': 'every VM slot is taken here',
+  'migration.metric.sessions': 'Live migrations, by side (send, receive) and outcome (done, failed).',
+  'migration.metric.pages': 'Page records sent by live migrations.',
+  'migration.metric.bytes': 'Bytes live migrations put on the wire, resent frames included.',
+  'migration.metric.resent': 'Migration frames sent again (after a NAK or a timeout).',
+  'migration.metric.downtime': 'Downtime of the last live migration sent, in milliseconds.',
   'cmd.migrate.usage': 'migrate [send <vm> [--via buffer|net0] [--rle] [--max-downtime <ms>] | listen [--via buffer|net0] [--as <name>] | wait [--timeout <s>] | abort]',
   'cmd.migrate.desc': 'Move a running VM to another host while it keeps running',
   'cmd.migrate.details': 'migrate send copies the VM\'s memory to the peer while the guest runs: the first round sends every page, each later round the pages the guest wrote during the one before (the nested page tables\' dirty bits), until what is left would go within --max-downtime (default 50 ms); then the VM pauses, the last pages, its processor and COM1 state go, and once the peer has confirmed everything the VM stops here as migrated. migrate listen waits for a VM on the transport, builds it as it arrives, checks the whole memory against the sender\'s hash and runs it. --via buffer is a loopback within this host (use --as to give the arriving copy another name); net0 is the virtio-net NIC. Pages that are all zeros or repeat an earlier page are sent as references; --rle also run-length encodes. migrate shows what is under way, migrate wait returns when it has ended (failing if it failed), migrate abort gives up (the VM then keeps running here; a half-arrived one is removed).',
@@ -132,6 +137,11 @@ export const migrationJa: Translation<typeof migrationEn> = {
   'migration.err.noMemory': 'そのためのメモリーが足りません',
   'migration.err.nameTaken': 'その名前の VM がすでにあります（migrate listen --as <名前>）',
   'migration.err.noSlot': 'VM のスロットがすべて使われています',
+  'migration.metric.sessions': 'Live migrations, by side (send, receive) and outcome (done, failed).',
+  'migration.metric.pages': 'Page records sent by live migrations.',
+  'migration.metric.bytes': 'Bytes live migrations put on the wire, resent frames included.',
+  'migration.metric.resent': 'Migration frames sent again (after a NAK or a timeout).',
+  'migration.metric.downtime': 'Downtime of the last live migration sent, in milliseconds.',
   'cmd.migrate.usage': 'migrate [send <vm> [--via buffer|net0] [--rle] [--max-downtime <ms>] | listen [--via buffer|net0] [--as <名前>] | wait [--timeout <秒>] | abort]',
   'cmd.migrate.desc': '実行中の VM を動かしたまま別のホストへ移す',
   'cmd.migrate.details': 'migrate send はゲストを動かしたまま VM のメモリーを相手へコピーします。最初のラウンドで全ページを、以降のラウンドでは直前のラウンド中にゲストが書き込んだページ（ネステッドページテーブルのダーティビット）を送り、残りが --max-downtime（既定 50 ms）以内に送れる量になったら VM を一時停止し、最後のページとプロセッサー・COM1 の状態を送ります。相手がすべてを確認すると、こちらの VM は「移行済み」として停止します。migrate listen は転送路で VM の到着を待ち、届いた順に組み立て、メモリー全体を送信側のハッシュと照合してから実行します。--via buffer はこのホスト内のループバックです（届いた VM に別名を付けるには --as）。net0 は virtio-net NIC です。すべてゼロのページや以前のページと同じページは参照として送り、--rle はランレングス符号化も行います。migrate は進行中のものを表示し、migrate wait は終わるまで待ち（失敗なら失敗を返します）、migrate abort は中止します（VM はこちらで動き続け、途中まで届いた VM は削除されます）。',
@@ -211,6 +221,11 @@ export const migrationZh: Translation<typeof migrationEn> = {
   'migration.err.noMemory': '内存不足',
   'migration.err.nameTaken': '此处已有同名虚拟机（migrate listen --as <名称>）',
   'migration.err.noSlot': '此处的虚拟机槽位已全部占用',
+  'migration.metric.sessions': 'Live migrations, by side (send, receive) and outcome (done, failed).',
+  'migration.metric.pages': 'Page records sent by live migrations.',
+  'migration.metric.bytes': 'Bytes live migrations put on the wire, resent frames included.',
+  'migration.metric.resent': 'Migration frames sent again (after a NAK or a timeout).',
+  'migration.metric.downtime': 'Downtime of the last live migration sent, in milliseconds.',
   'cmd.migrate.usage': 'migrate [send <vm> [--via buffer|net0] [--rle] [--max-downtime <ms>] | listen [--via buffer|net0] [--as <名称>] | wait [--timeout <秒>] | abort]',
   'cmd.migrate.desc': '在虚拟机运行的同时将其迁移到另一台主机',
   'cmd.migrate.details': 'migrate send 在客户机运行的同时把虚拟机内存复制到对端：第一轮发送所有页面，之后每一轮发送客户机在上一轮期间写过的页面（嵌套页表的脏位），直到剩余部分能在 --max-downtime（默认 50 ms）内发完；随后暂停虚拟机，发送最后的页面及其处理器和 COM1 状态，对端确认全部内容后，本端虚拟机以“已迁移”状态停止。migrate listen 在传输通道上等待虚拟机到达，边接收边构建，用发送方的哈希校验全部内存后运行它。--via buffer 是本机内的回环（用 --as 给到达的副本另起名称）；net0 是 virtio-net 网卡。全零页面和与先前页面相同的页面以引用方式发送；--rle 还会进行游程编码。migrate 显示正在进行的迁移，migrate wait 等待其结束（失败时返回失败），migrate abort 放弃迁移（虚拟机继续在本端运行，未完整到达的虚拟机会被删除）。',
@@ -240,4 +255,4 @@ export const migrationZh: Translation<typeof migrationEn> = {
 };
 
 /** Keys whose text is the same in every language: none. */
-export const migrationVerbatim: string[] = [];
+export const migrationVerbatim: string[] = ['migration.metric.sessions', 'migration.metric.pages', 'migration.metric.bytes', 'migration.metric.resent', 'migration.metric.downtime'];
