@@ -50,7 +50,7 @@ const sayFailure = (head: boolean, reason: number) => {
 /** Prints what happened since the last call: rounds, arrivals, summaries, failures. */
 export const reportMigration = () => {
   for (let k = sendRoundsToReport(); k > 0; k--) {
-    say('migration.round', sendRound() - k, Math.round(sendRoundRate()), sendRoundDirty());
+    say('migration.round', sendRound() - k, Math.round(sendRoundRate()), sendBytes(), sendRoundDirty());
   }
   sendMarkReported();
   const out = sendPhase();
