@@ -201,7 +201,7 @@ const netSendCommand = () => {
   let count = 1;
   for (let i = 5; i < n; i += 2) {
     if (!spanIs(token(i), '--count')) {
-      sayError('net.badOption', 'send', token(i));
+      sayError('net.badOption', token(1), token(i));
       return Status.Failed;
     }
     count = countArgument('send', i + 1);
@@ -213,7 +213,7 @@ const netSendCommand = () => {
   }
   const type = hexArgument(3);
   if (type < 0x600 || type > 0xffff) {
-    sayError('net.badType', 'send', token(3));
+    sayError('net.badType', token(1), token(3));
     return Status.Failed;
   }
   if (!ready('send')) return Status.Failed;
@@ -294,7 +294,7 @@ const netRecvCommand = () => {
       if (i + 1 >= n) return missingArgument(Command.Net);
       only = hexArgument(i + 1);
       if (only < 0x600 || only > 0xffff) {
-        sayError('net.badType', 'recv', token(i + 1));
+        sayError('net.badType', token(1), token(i + 1));
         return Status.Failed;
       }
       i++;
@@ -311,7 +311,7 @@ const netRecvCommand = () => {
       }
       i++;
     } else {
-      sayError('net.badOption', 'recv', w);
+      sayError('net.badOption', token(1), w);
       return Status.Failed;
     }
   }

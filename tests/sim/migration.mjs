@@ -60,6 +60,10 @@ export class Migration {
     const mem = (addr, len) => new Uint8Array(this.instance.exports.$.buffer, addr, len);
     imports.hv_crc32_update = (crc, addr, len) => crc32Update(crc, mem(addr, len));
     imports.hv_fnv1a_update = (h, addr, len) => fnv1aUpdate(h, mem(addr, len));
+    // PCI configuration by ports CF8/CFC with nothing there (all ones): net0 is absent, so the
+    // VirtioNet sink answers "not attached" as it would on a machine without the NIC
+    imports.hv_io_out32 = () => {};
+    imports.hv_io_in32 = () => 0xffffffff;
     this.instance = new WebAssembly.Instance(module, { '': imports });
     this.e = this.instance.exports;
     this.memory = this.e.$;

@@ -44,5 +44,6 @@ test('typing 5,000 lines does not grow the Wasm memory', (t) => {
   t.diagnostic(`memory after start ${long.memoryAfterStart / MIB} MiB; after 200 lines ${short.memoryBytes / MIB} MiB; after 5000 lines ${long.memoryBytes / MIB} MiB; growth per 1000 lines ${perThousand} bytes`);
   assert.equal(long.memoryBytes, short.memoryBytes, 'memory grew between 200 and 5,000 typed lines');
   assert.ok(long.memoryBytes - long.memoryAfterStart <= MIB, 'the console itself allocates at most one more MiB after start');
-  assert.ok(long.memoryBytes <= 4 * MIB, `the kernel uses ${long.memoryBytes / MIB} MiB`);
+  // 6 MiB: with live migration's transmit log (264 KiB), loopback queues (594 KiB) and page bitmaps for 4 GiB VMs
+  assert.ok(long.memoryBytes <= 6 * MIB, `the kernel uses ${long.memoryBytes / MIB} MiB`);
 });
