@@ -18,7 +18,7 @@ import { COM1_STATE_BYTES, com1Load, com1Save } from '../vm/devices/uart16550';
 import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../vm/lifecycle';
 import { flushGuestOutput } from '../vm/guest-output';
 import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../vm/vm-table';
-import { DEVICE_UART_COM1, FrameType } from './frame';
+import { DEVICE_UART_COM1, FrameType, NAME_MAX_BYTES } from './frame';
 import {
   InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inStateId,
   inStateLength, inStateOffset, inStateType, inFlags,
@@ -27,7 +27,7 @@ import { MigError } from './migration-error';
 import { OutResult, OutStatus, outAbort, outComplete, outError, outInit, outPage, outPoll, outStart, outState } from './outgoing';
 import { PageEncoding, codecSetRle, encodedCount } from './page-codec';
 import { storeAttachVm, storeDetach } from './page-store';
-import { rxBuf } from './receiver';
+import { rxBuf, rxFail } from './receiver';
 import { txBytesSent, txFramesResent } from './sender';
 import { countReceived, countSent } from './migration-metrics';
 import { trace, TracePoint } from '../diag/trace';
@@ -156,8 +156,13 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   storeAttachVm(0, slot, outPages);
   outInit(kind, 0, outPages, msToTicks(RTO_MS), MAX_RESENDS, began);
   if (takeDirty() < 0) return MigError.NoMemory; // tracking starts before round 1 reads anything
+  // the name as UTF-8, whole characters only, within Start's NAME_MAX_BYTES
   let n = 0;
-  for (let i = 0; i < name.len && n < 124; i++) n = putUtf8(nameUtf8, n, name.buf[name.start + i]);
+  for (let i = 0; i < name.len; i++) {
+    const m = putUtf8(nameUtf8, n, name.buf[name.start + i]);
+    if (m > NAME_MAX_BYTES) break;
+    n = m;
+  }
   const flags = vmCpuidFloor[slot] !== 0 ? START_FLAG_CPUID_FLOOR : 0;
   if (outStart(nameUtf8, 0, n, vmMemMiB[slot], 1, flags) !== OutResult.Ok) {
     outFailure = outError() !== MigError.None ? outError() : MigError.SinkFailed;
@@ -309,8 +314,9 @@ export const receiveStart = (kind: number, as: Span | null) => {
   return MigError.None;
 };
 
-/** Ends the destination side with `reason`: the half-built VM goes. */
-const failReceive = (reason: number) => {
+/** Ends the destination side with `reason` (telling the sender when the reason is this side's): the half-built VM goes. */
+const failReceive = (reason: number, tellPeer: boolean) => {
+  if (tellPeer) rxFail(reason); // an Abort with the reason
   inFailure = reason;
   if (inSlot >= 0 && vmState[inSlot] === VmState.Created) destroyVm(inSlot);
   inSlot = -1;
@@ -341,19 +347,19 @@ const stepReceive = (now: number) => {
   for (let k = 0; k < RECEIVE_PER_STEP; k++) {
     const s = inPoll(now);
     if (s === InStatus.Idle) return;
-    if (s === InStatus.Failed) return failReceive(inError());
+    if (s === InStatus.Failed) return failReceive(inError(), false); // incoming.ts has told the sender
     if (s === InStatus.Started) {
       takeName();
-      if (findVm(inName) >= 0) return failReceive(MigError.NameTaken);
+      if (findVm(inName) >= 0) return failReceive(MigError.NameTaken, true);
       const slot = createIncomingVm(inName, inMemMiB(), (inFlags() & START_FLAG_CPUID_FLOOR) !== 0);
-      if (slot < 0) return failReceive(createError === CreateError.NoSlot ? MigError.NoSlot : MigError.NoMemory);
+      if (slot < 0) return failReceive(createError === CreateError.NoSlot ? MigError.NoSlot : MigError.NoMemory, true);
       inSlot = slot;
       storeAttachVm(1, slot, inPageCount());
     } else if (s === InStatus.State) {
       const ok = inStateType() === FrameType.VcpuState
         ? loadVcpuState(inSlot, rxBuf, inStateOffset(), inStateLength())
         : inStateId() === DEVICE_UART_COM1 && com1Load(inSlot, rxBuf, inStateOffset(), inStateLength());
-      if (!ok) return failReceive(MigError.BadState);
+      if (!ok) return failReceive(MigError.BadState, true);
     } else if (s === InStatus.Done) {
       storeDetach(1);
       inPhase = LivePhase.Done;
@@ -377,5 +383,5 @@ export const migrationStep = () => {
 /** The operator gives up the migration(s) under way. */
 export const migrationAbort = () => {
   if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) failSend(MigError.LocalAbort);
-  if (inPhase === LivePhase.Copy) failReceive(MigError.LocalAbort);
+  if (inPhase === LivePhase.Copy) failReceive(MigError.LocalAbort, true);
 };

@@ -14,7 +14,7 @@ import { SvmGuests } from '../sim/svm-guest.mjs';
 
 execFileSync('make', ['-s', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 const HELLO = readFileSync(join(ROOT, 'build', 'guests', 'hello.elf'));
-const PROMPT = 'zerovisor> ';
+const PROMPT = /(?:zerovisor> |ゼロバイザー> |zerovisor 控制台> )/; // in each language
 
 const run = (input) => {
   const model = new SvmGuests(() => [...Array(40)].map(() => ({ cpuid: [1, 0] })).concat([{ idle: true }]));
@@ -77,4 +77,19 @@ test('bad requests are errors and the VM keeps running; a transport that is not 
   assert.match(out('migrate wait --timeout x'), /x/);
   assert.match(out('migrate send a --via net0'), /Migration of VM 1 "a" failed \(the VM stays here\): /);
   assert.match(out('vm list'), /^ +1 +a +running +4 +-$/m, 'still running');
+});
+
+test('a migration the destination refuses (a VM of that name exists there) fails on both sides; the source runs on, nothing is left behind', () => {
+  const { out, model } = run(['vm create a --mem 4 --image \\hello.elf\r', 'vm start a\r', 'sleep 5\r',
+    'migrate listen --via buffer\r', 'migrate send a --via buffer\r', 'migrate wait --timeout 60\r', 'vm list\r', 'metrics\r', 'lang ja\r', 'migrate send a --via carrier-pigeon\r']);
+  assert.deepEqual(model.problems, []);
+  const wait = out('migrate wait --timeout 60');
+  assert.match(wait, /The arriving migration failed \(nothing of it is kept\): a VM of that name exists here \(migrate listen --as <name>\)/);
+  assert.match(wait, /Migration of VM 1 "a" failed \(the VM stays here\): the other side ended the migration/);
+  assert.match(out('vm list'), /^ +1 +a +running +4 +-$/m);
+  assert.doesNotMatch(out('vm list'), /^ +2 /m, 'no half-built VM');
+  const metrics = out('metrics');
+  assert.match(metrics, /^zerovisor_migrations_total\{side="send",outcome="failed"\} 1$/m);
+  assert.match(metrics, /^zerovisor_migrations_total\{side="receive",outcome="failed"\} 1$/m);
+  assert.match(out('migrate send a --via carrier-pigeon'), /不明な転送路「carrier-pigeon」/, 'errors in the console\'s language');
 });
