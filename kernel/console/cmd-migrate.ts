@@ -127,7 +127,7 @@ const migrateListen = () => {
     } else if (spanIs(w, '--as') && i + 1 < n) {
       const name = token(++i);
       if (name.len < 1 || name.len > 32 || findVm(name) >= 0) {
-        sayError('vm.badName', name);
+        sayError('migration.badName', name);
         return Status.Failed;
       }
       for (let k = 0; k < name.len; k++) incomingName.buf[k] = name.buf[name.start + k];

@@ -119,7 +119,8 @@ const failSend = (reason: number) => {
 
 /** Clears the D bits (into `dirty`) and flushes the vCPU's TLB; the number of dirty pages or < 0. */
 const takeDirty = () => {
-  for (let i = 0; i < dirty.length; i++) dirty[i] = 0;
+  const bytes = (outPages + 7) >>> 3; // the VM's part of the bitmap
+  for (let i = 0; i < bytes; i++) dirty[i] = 0;
   const n = nptTakeDirty(vmNptRoot[outSlot], 0, outPages * 4096, dirty);
   flushGuestTlb(outSlot);
   return n;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirtyRoundLines } from '../guests/dirty-reference.mjs';
-import { faultyRelay, ports, section, twoHostRun, until } from './two-hosts.mjs';
+import { faultyRelay, guestLines, ports, section, twoHostRun, until } from './two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
@@ -30,7 +30,6 @@ const runScript = (lines, extra = []) => {
   return { code: r.status, out: r.stdout };
 };
 
-const guestLines = (out, name) => out.split(/\r?\n/).filter((l) => l.startsWith(`[${name}] `)).map((l) => l.slice(name.length + 3));
 
 /** Host A of the two-host tests: the memory writer runs, then moves over net0. */
 const HOST_A = [

@@ -1,6 +1,7 @@
 // Two Zerovisor hosts on one machine: QEMU processes (q35 + OVMF, TCG) with a modern
 // virtio-net NIC each (disable-legacy=on, a fixed mac=, bootindex so that OVMF sets it up
 // and Zerovisor takes it from the firmware), joined by `-netdev dgram` on 127.0.0.1.
+// Also what the QEMU tests read from a run's output: a command's section, a guest's lines.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,9 @@ export const until = (probe, ms, what) => new Promise((ok, fail) => {
     }
   }, 100);
 });
+
+/** The lines a guest printed, in order ("[name] text" lines). */
+export const guestLines = (out, name) => out.split(/\r?\n/).filter((l) => l.startsWith(`[${name}] `)).map((l) => l.slice(name.length + 3));
 
 /** What command `cmd` printed: from its echo to the next prompt. */
 export const section = (out, cmd) => {

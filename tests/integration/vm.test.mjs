@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirtyRoundLines } from '../guests/dirty-reference.mjs';
+import { guestLines, section } from './two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
 const guests = join(root, 'build/guests');
-const PROMPT = 'zerovisor> ';
 const GUEST_FILES = ['hello.elf', 'probe.elf', 'dirty.elf', 'oob.elf', 'triple.elf', 'hello.bin', 'strio.elf'];
 
 before(() => {
@@ -28,17 +28,6 @@ const runScript = (runner, lines, extra = []) => {
   const r = spawnSync(join(root, 'toolchain', runner), ['--timeout', '400', '--script', join(dir, 'startup.zv'), ...files, ...extra, efi], { encoding: 'utf8', maxBuffer: 16 << 20 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
-
-const section = (out, cmd) => {
-  const at = out.indexOf(PROMPT + cmd + '\r\n');
-  assert.ok(at >= 0, `command "${cmd}" was not echoed:\n${out}`);
-  const rest = out.slice(at + PROMPT.length + cmd.length + 2);
-  const end = rest.indexOf(PROMPT);
-  return end < 0 ? rest : rest.slice(0, end);
-};
-
-/** The lines a guest printed, in order ("[name] text" lines). */
-const guestLines = (out, name) => out.split(/\r?\n/).filter((l) => l.startsWith(`[${name}] `)).map((l) => l.slice(name.length + 3));
 
 test('QEMU EPYC (SVM + NPT): five guests, two at once; output, exit status, NPF, triple fault, CPUID and MSR policy', () => {
   const { code, out } = runScript('uefi-run', [

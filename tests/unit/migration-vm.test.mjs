@@ -72,9 +72,9 @@ test('bad requests are errors and the VM keeps running; a transport that is not 
   assert.match(out('migrate send nosuch'), /no VM "nosuch"/);
   assert.match(out('migrate send a --via carrier-pigeon'), /Unknown transport "carrier-pigeon": buffer, net0, snp or null\./);
   assert.match(out('migrate send a --max-downtime 0'), /Not a downtime in milliseconds \(1-60000\): "0"\./);
-  assert.match(out('migrate send a --bogus'), /--bogus/);
-  assert.match(out('migrate listen --as a'), /a/);
-  assert.match(out('migrate wait --timeout x'), /x/);
+  assert.match(out('migrate send a --bogus'), /^migrate: unexpected argument "--bogus"\. Usage: migrate \[send/);
+  assert.equal(out('migrate listen --as a'), 'migrate listen --as: "a" cannot be a name (1-32 characters, not used by another VM).');
+  assert.match(out('migrate wait --timeout x'), /^migrate: unexpected argument "x"\. Usage: /);
   assert.match(out('migrate send a --via net0'), /Migration of VM 1 "a" failed \(the VM stays here\): /);
   assert.match(out('vm list'), /^ +1 +a +running +4 +-$/m, 'still running');
 });
