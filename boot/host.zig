@@ -7,6 +7,7 @@ const cpu = @import("cpu.zig");
 const fault = @import("fault.zig");
 const efi = @import("efi.zig");
 const svm = @import("svm.zig");
+const vmx = @import("vmx.zig");
 
 extern fn zv_memory_base() [*]u8;
 extern fn zv_memory_size() u32;
@@ -93,6 +94,87 @@ pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, gprsAddr: f64
         const rip: *volatile u64 = @ptrFromInt(vmcb + 0x578);
         rip.* += 2;
     }
+}
+
+// ---- Intel VMX (boot/vmx.zig): the instructions, one call each; the VMCS is the kernel's ----
+
+pub fn hv_vmx_on(physLo: f64, physHi: f64) f64 {
+    return @floatFromInt(vmx.vmxon(physical(physLo, physHi)));
+}
+
+pub fn hv_vmx_off() f64 {
+    return @floatFromInt(vmx.vmxoff());
+}
+
+pub fn hv_vmclear(physLo: f64, physHi: f64) f64 {
+    return @floatFromInt(vmx.vmclear(physical(physLo, physHi)));
+}
+
+pub fn hv_vmptrld(physLo: f64, physHi: f64) f64 {
+    return @floatFromInt(vmx.vmptrld(physical(physLo, physHi)));
+}
+
+pub fn hv_vmread(field: f64) f64 {
+    return @floatFromInt(@as(u32, @truncate(vmx.vmread(toU32(field)))));
+}
+
+pub fn hv_vmread_hi(field: f64) f64 {
+    return @floatFromInt(@as(u32, @truncate(vmx.vmread(toU32(field)) >> 32)));
+}
+
+pub fn hv_vmwrite(field: f64, lo: f64, hi: f64) f64 {
+    return @floatFromInt(vmx.vmwrite(toU32(field), physical(lo, hi)));
+}
+
+pub fn hv_invept(kind: f64, eptpLo: f64, eptpHi: f64) f64 {
+    return @floatFromInt(vmx.invept(toU32(kind), physical(eptpLo, eptpHi)));
+}
+
+pub fn hv_invvpid(kind: f64, vpid: f64) f64 {
+    return @floatFromInt(vmx.invvpid(toU32(kind), toU32(vpid)));
+}
+
+pub fn hv_vmx_run(gprsAddr: f64, fxAddr: f64, launched: f64, cpuidFloor: f64) f64 {
+    const gprs = linear("hv_vmx_run", gprsAddr, 128);
+    const fx = linear("hv_vmx_run", fxAddr, 512);
+    if (@intFromPtr(gprs.ptr) & 7 != 0 or @intFromPtr(fx.ptr) & 15 != 0) fault.show("misaligned world-switch area", "hv_vmx_run");
+    var resume_it: u64 = if (launched != 0) 1 else 0;
+    while (true) {
+        const r = vmx.zv_vmx_run(@ptrCast(@alignCast(gprs.ptr)), fx.ptr, resume_it);
+        if (r != 0 or cpuidFloor != 1) return @floatFromInt(r);
+        // Benchmark floor: resume a CPUID exit (basic reason 10, SDM appendix C) here.
+        if (vmx.vmread(0x4402) & 0xffff != 10) return 0;
+        _ = vmx.vmwrite(0x681e, vmx.vmread(0x681e) + vmx.vmread(0x440c)); // GUEST_RIP += instruction length
+        resume_it = 1;
+    }
+}
+
+pub fn hv_host_state(outAddr: f64) void {
+    const out = linear("hv_host_state", outAddr, 14 * 8);
+    const gdt = vmx.sgdt();
+    const idt = vmx.sidt();
+    const sel = vmx.selectors();
+    const values = [14]u64{ vmx.readCr0(), vmx.readCr3(), vmx.readCr4(), gdt.base, gdt.limit, idt.base, idt.limit, sel[0], sel[1], sel[2], sel[3], sel[4], sel[5], sel[6] };
+    for (values, 0..) |v, i| {
+        std.mem.writeIntLittle(u32, out[i * 8 ..][0..4], @as(u32, @truncate(v)));
+        std.mem.writeIntLittle(u32, out[i * 8 + 4 ..][0..4], @as(u32, @truncate(v >> 32)));
+    }
+}
+
+pub fn hv_write_cr(which: f64, lo: f64, hi: f64) void {
+    const v = physical(lo, hi);
+    switch (toU32(which)) {
+        0 => vmx.writeCr0(v),
+        4 => vmx.writeCr4(v),
+        else => fault.show("control register not writable from the kernel", "hv_write_cr"),
+    }
+}
+
+pub fn hv_load_gdt_tr(baseLo: f64, baseHi: f64, limit: f64, trSelector: f64) void {
+    const table = vmx.DescriptorTable{ .limit = @truncate(toU32(limit)), .base = physical(baseLo, baseHi) };
+    vmx.lgdt(&table);
+    const tr: u16 = @truncate(toU32(trSelector));
+    if (tr != 0) vmx.ltr(tr);
 }
 
 /// A physical address from its halves (identity-mapped while boot services run).

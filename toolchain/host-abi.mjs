@@ -27,6 +27,21 @@ export const hostAbi = [
   // AMD SVM world switch (boot/svm.zig).
   { name: 'hv_svm_run', params: ['vmcbAddr', 'hostSaveLo', 'hostSaveHi', 'gprsAddr', 'fxAddr', 'cpuidFloor'], result: false, doc: 'CLGI, VMSAVE host, VMLOAD/VMRUN/VMSAVE the VMCB (a page-aligned 4 KiB page of linear memory at vmcbAddr, run where it is) with the guest GPRs (16 u64 at gprsAddr) and FXSAVE area (512 bytes, 16-aligned, at fxAddr), VMLOAD host, STGI; returns at #VMEXIT. cpuidFloor = 1 (the exit-cost benchmark floor only): CPUID exits are resumed in the shim (RIP + 2, registers untouched) without returning.' },
 
+  // Intel VMX (boot/vmx.zig), SDM vol. 3C. Instructions answer 0 VMsucceed, 1 VMfailInvalid, 2 VMfailValid (SDM 31.2).
+  { name: 'hv_vmx_on', params: ['physLo', 'physHi'], result: true, doc: 'VMXON with the VMXON region at this physical address; the VMX status.' },
+  { name: 'hv_vmx_off', params: [], result: true, doc: 'VMXOFF; the VMX status.' },
+  { name: 'hv_vmclear', params: ['physLo', 'physHi'], result: true, doc: 'VMCLEAR of the VMCS at this physical address; the VMX status.' },
+  { name: 'hv_vmptrld', params: ['physLo', 'physHi'], result: true, doc: 'VMPTRLD: makes the VMCS at this physical address current; the VMX status.' },
+  { name: 'hv_vmread', params: ['field'], result: true, doc: 'VMREAD of a current-VMCS field: its low 32 bits (0 when VMREAD fails).' },
+  { name: 'hv_vmread_hi', params: ['field'], result: true, doc: 'VMREAD of a current-VMCS field: bits 63:32.' },
+  { name: 'hv_vmwrite', params: ['field', 'lo', 'hi'], result: true, doc: 'VMWRITE of hi:lo to a current-VMCS field; the VMX status.' },
+  { name: 'hv_invept', params: ['kind', 'eptpLo', 'eptpHi'], result: true, doc: 'INVEPT of this type (1 single-context, 2 all-context) for this EPTP; the VMX status.' },
+  { name: 'hv_invvpid', params: ['kind', 'vpid'], result: true, doc: 'INVVPID of this type (1 single-context, 2 all-context) for this VPID; the VMX status.' },
+  { name: 'hv_vmx_run', params: ['gprsAddr', 'fxAddr', 'launched', 'cpuidFloor'], result: true, doc: 'Enters the current VMCS\'s guest (VMLAUNCH when launched is 0, else VMRESUME) with the guest GPRs (16 u64 at gprsAddr, rsp unused: GUEST_RSP) and FXSAVE area (512 bytes, 16-aligned, at fxAddr), after writing HOST_RSP/HOST_RIP; returns at the VM exit (0) or the VMX status of a failed entry. cpuidFloor = 1 (the exit-cost benchmark floor only): CPUID exits are resumed in the shim (RIP + instruction length) without returning.' },
+  { name: 'hv_host_state', params: ['outAddr'], result: false, doc: 'Stores 14 u64 (lo, hi u32) at outAddr: CR0, CR3, CR4, GDTR base, GDTR limit, IDTR base, IDTR limit, and the selectors CS, SS, DS, ES, FS, GS, TR (the VMCS host-state area, SDM 25.5).' },
+  { name: 'hv_write_cr', params: ['which', 'lo', 'hi'], result: false, doc: 'MOV to CR0 (which = 0) or CR4 (which = 4) of hi:lo (CR4.VMXE, the VMX fixed bits, SDM 24.8).' },
+  { name: 'hv_load_gdt_tr', params: ['baseLo', 'baseHi', 'limit', 'trSelector'], result: false, doc: 'LGDT of the table at this physical address and limit, then LTR trSelector when it is not 0 (the firmware runs with TR = 0, which VM exits cannot restore, SDM 26.2.3).' },
+
   // Physical memory (identity-mapped while UEFI boot services run). The caller checks ranges.
   { name: 'hv_phys_read', params: ['physLo', 'physHi', 'outAddr', 'length'], result: false, doc: 'Copies length bytes of physical memory into linear memory at outAddr.' },
   { name: 'hv_phys_write', params: ['physLo', 'physHi', 'srcAddr', 'length'], result: false, doc: 'Copies length bytes from linear memory at srcAddr to physical memory.' },

@@ -11,7 +11,9 @@ import { spanIs, token, tokenCount } from './tokens';
 import { ticksSinceBoot, tscHz } from '../platform/time';
 import { hostAddressHi, hostAddressLo } from '../memory/page-allocator';
 import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../vcpu/exit-reason';
-import { changeState, createError, createVm, CreateError, destroyVm, MAX_VM_MIB, stopVm } from '../vm/lifecycle';
+import { changeState, createError, createVm, CreateError, destroyVm, enableError, MAX_VM_MIB, stopVm } from '../vm/lifecycle';
+import { SvmError } from '../vcpu/svm/svm';
+import { VmxError } from '../vcpu/vmx/vmx';
 import { backgroundWork } from './background';
 import {
   findVm, MAX_VMS, StopReason, vmEntry, vmExits, vmExitStatus, vmMemMiB, vmName, vmPath, vmRamBase, vmRunTicks,
@@ -112,11 +114,23 @@ const vmCreate = () => {
   else if (e === CreateError.FileTooLarge) sayError('vm.fileTooLarge', token(image), 524288);
   else if (e === CreateError.FileError) sayError('vm.fileError', token(image));
   else if (e === CreateError.NoMemory) sayError('vm.noMemory', mem);
-  else if (e === CreateError.NotVirtualizable) sayError('vm.notVirtualizable');
+  else if (e === CreateError.NotVirtualizable) sayEnableError(enableError);
   else if (e === CreateError.NoBackEnd) sayError('vm.noBackEnd');
   else if (e === CreateError.NestedPaging) sayError('vm.nestedPaging');
   else sayError('vm.badImage', token(image), text(IMAGE_KEYS[e < 0 && e >= -16 ? -e : 0]));
   return Status.Failed;
+};
+
+/** Why hardware virtualization could not be turned on, from the back end's error. */
+const sayEnableError = (e: number) => {
+  if (e === VmxError.DisabledByFirmware) sayError('vm.vmxLockedOff');
+  else if (e === VmxError.NoEpt) sayError('vm.vmxNoEpt');
+  else if (e === VmxError.NoUnrestrictedGuest) sayError('vm.vmxNoUnrestricted');
+  else if (e === VmxError.MissingControl) sayError('vm.vmxControls');
+  else if (e === VmxError.VmxonFailed) sayError('vm.vmxonFailed');
+  else if (e === VmxError.HostTss || e === VmxError.VmcsFailed) sayError('vm.vmxHostState');
+  else if (e === SvmError.DisabledByFirmware) sayError('vm.svmDisabled');
+  else sayError('vm.notVirtualizable');
 };
 
 const vmTransition = (sub: number) => {

@@ -17,6 +17,7 @@ import { cmdConsole } from './cmd-console';
 import { cmdNet } from './cmd-net';
 import { cmdMigrate } from './cmd-migrate';
 import { netShutdown } from '../../drivers/virtio-net/virtio-net';
+import { disableVirtualization } from '../vcpu/vcpu';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
@@ -99,6 +100,7 @@ const cmdExit = () => {
   drainOutput();
   netShutdown(); // the NIC stops using Zerovisor's pages before the firmware gets it back
   hv_io_out8(DEBUG_EXIT_PORT, code); // under QEMU the run ends here
+  disableVirtualization(); // VMXOFF: the firmware gets the processor back outside VMX operation
   hv_exit(code); // a real machine returns to the firmware
   requestExit(code);
   return Status.Ok;

@@ -1,8 +1,12 @@
-// Nested page tables for AMD NPT: the long-mode 4-level format (AMD APM vol. 2 section
-// 5.3 and 15.25.5), guest-physical -> host-physical, with 4 KiB, 2 MiB (PDE.PS) and
-// 1 GiB (PDPTE.PS) pages and per-region access: read (P), write (R/W), execute (NX
-// clear; NX only when the host runs with EFER.NXE, APM 15.25.2, else it is a reserved
-// bit). Nested walks are user accesses, so every level sets U/S. Table pages come from
+// Nested page tables, guest-physical -> host-physical, with 4 KiB, 2 MiB (PS) and 1 GiB
+// (PS) pages and per-region access, in one of two formats chosen by the back end:
+// - AMD NPT: the long-mode 4-level format (AMD APM vol. 2 section 5.3 and 15.25.5): read
+//   (P), write (R/W), execute (NX clear; NX only when the host runs with EFER.NXE, APM
+//   15.25.2, else it is a reserved bit). Nested walks are user accesses: every level sets U/S.
+// - Intel EPT (SDM vol. 3C 29.3.2): read, write, execute in bits 0-2 at every level, leaf
+//   memory type write-back (bits 5:3 = 6); accessed bit 8, dirty bit 9 (SDM 29.3.5).
+// Both share PS at bit 7, the address in bits 12-51, and "present" = bit 0 (every mapping
+// here is readable). Table pages come from
 // the page allocator (zeroed) and are remembered per table set so that they are all
 // freed with it. A protection change inside a large page splits it into the next size.
 import { dataAddress } from '../host/memory';
@@ -51,11 +55,32 @@ export const nptCanForbidExecute = () => {
 };
 
 /** Leaf entry bits for `access`: low flags and the high half (NX); -1 when not expressible. */
-const leafLow = (access: number) => ((access & NptAccess.Write) !== 0 ? PRESENT | WRITABLE | USER : PRESENT | USER);
-const leafHigh = (access: number) => ((access & NptAccess.Execute) !== 0 ? 0 : NX_HI);
+let ept = false; // the Intel EPT format (set by the back end before any table is built)
+const EPT_WRITE_BACK = 6 << 3;
+let dirtyBit = 0x40; // NPT: D is bit 6 (APM 5.4.2); EPT: bit 9
+
+/** Chooses the format of every table built from now on: Intel EPT (true) or AMD NPT (false). */
+export const nestedFormatEpt = (on: boolean) => {
+  ept = on;
+  dirtyBit = on ? 0x200 : 0x40;
+};
+
+let eptDirtyBits = false;
+/** EPT: whether the EPTP enables accessed/dirty flags (the back end says, from IA32_VMX_EPT_VPID_CAP bit 21). */
+export const nestedEptDirtyBits = (on: boolean) => {
+  eptDirtyBits = on;
+};
+/** Whether the processor sets D bits in these tables (NPT always; EPT only with A/D enabled). */
+export const nptHasDirtyBits = () => !ept || eptDirtyBits;
+
+const leafLow = (access: number) => {
+  if (ept) return (access & NptAccess.All) | EPT_WRITE_BACK;
+  return (access & NptAccess.Write) !== 0 ? PRESENT | WRITABLE | USER : PRESENT | USER;
+};
+const leafHigh = (access: number) => (ept || (access & NptAccess.Execute) !== 0 ? 0 : NX_HI);
 const accessError = (access: number) => {
   if ((access & NptAccess.Read) === 0) return NptError.BadAccess;
-  if ((access & NptAccess.Execute) === 0 && !nptCanForbidExecute()) return NptError.NoExecuteUnsupported;
+  if ((access & NptAccess.Execute) === 0 && !ept && !nptCanForbidExecute()) return NptError.NoExecuteUnsupported;
   return 0;
 };
 
@@ -279,9 +304,8 @@ export const nptDestroy = (root: number) => {
 };
 
 // ---- dirty tracking (AMD APM vol. 2 5.4.2: the processor sets a leaf's D bit, bit 6,
-// on a write through it, in nested tables too) ----
-
-const DIRTY = 0x40;
+// on a write through it, in nested tables too; EPT: bit 9 when the EPTP enables A/D
+// flags, SDM 29.3.5) ----
 
 /** Maps [gpa, gpa + bytes) (mapped, 2 MiB aligned) with 4 KiB pages only, so that D bits are per page. 0 or an NptError. */
 export const nptSmallPages = (root: number, gpa: number, bytes: number) => {
@@ -327,8 +351,8 @@ export const nptTakeDirty = (root: number, gpa: number, bytes: number, dirty: Ui
     const first = (g - gpa) / NPT_4K;
     for (let i = 0; i < 512; i++) {
       const low = splitWords[i * 2];
-      if ((low & (PRESENT | DIRTY)) !== (PRESENT | DIRTY)) continue;
-      splitWords[i * 2] = (low & ~DIRTY) >>> 0;
+      if ((low & PRESENT) === 0 || (low & dirtyBit) === 0) continue;
+      splitWords[i * 2] = (low & ~dirtyBit) >>> 0;
       const page = first + i;
       dirty[page >>> 3] = dirty[page >>> 3] | (1 << (page & 7));
       count++;

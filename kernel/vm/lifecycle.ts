@@ -45,11 +45,13 @@ export const enum CreateError {
   NoMemory = -104,
   NotVirtualizable = -105,
   NestedPaging = -106,
-  NoBackEnd = -107, // VMX without its back end yet
+  NoBackEnd = -107, // neither SVM nor VMX
 }
 
 /** Why the last createVm failed: a CreateError or an ImageError. */
 export let createError = 0;
+/** With CreateError.NotVirtualizable: the back end's error from enabling (SvmError, VmxError). */
+export let enableError = 0;
 
 const fail = (code: number) => {
   createError = code;
@@ -119,7 +121,10 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
 const prepareMemory = (slot: number, memMiB: number) => {
   const enabled = enableVirtualization();
   if (enabled === VcpuError.NoBackEnd) return CreateError.NoBackEnd;
-  if (enabled !== 0) return CreateError.NotVirtualizable;
+  if (enabled !== 0) {
+    enableError = enabled;
+    return CreateError.NotVirtualizable;
+  }
   const ram = allocatePages(memMiB * 256, PAGES_2M, 0);
   if (ram < 0) return CreateError.NoMemory;
   vmRamBase[slot] = ram;

@@ -114,6 +114,14 @@ export class Machine {
     this.pciDisconnect = o.pciDisconnect ?? null;
     this.pciDisconnects = []; // [segment, bus, device, function] of each hv_efi_pci_disconnect
     this.svmRuns = 0;
+    this.vmxGuest = o.vmxGuest ?? null;
+    // VMX (SDM vol. 3C): control registers and descriptor tables as OVMF leaves them (TR = 0),
+    // VMCSs by physical address (field -> BigInt), the current one, and what the kernel did.
+    this.vmx = {
+      cr0: 0x80010033n, cr3: 0x7c01000n, cr4: 0x668n, gdt: { base: 0x7bee698n, limit: 0x47 }, idt: { base: 0x7b6c018n, limit: 0xfff },
+      selectors: [0x38, 0x30, 0x30, 0x30, 0x30, 0x30, 0], on: null, vmxonRegion: null, cr4AtVmxon: 0n, current: null, vmcs: new Map(), loadedGdt: null, runs: 0,
+      invepts: [],
+    };
     this.ioReads = 0;
 
     this.memory = null;
@@ -284,6 +292,65 @@ export class Machine {
     const gprs = new BigUint64Array(g.buffer, g.byteOffset, 16);
     const vmcb = new Uint8Array(this.memory.buffer, vmcbAddr, 4096);
     this.svmGuest({ machine: this, vmcbKey: vmcbAddr, vmcb, hostSave: (BigInt(hostHi) << 32n) | BigInt(hostLo), gprs, fx: new Uint8Array(this.memory.buffer, fxAddr, 512) });
+  }
+
+  // ---- VMX (the instructions check what the SDM's would; a test's vmxGuest model plays the guest) ----
+
+  #vmxStatus(ok) {
+    return ok ? 0 : this.vmx.current ? 2 : 1;
+  }
+
+  #vmxOn(lo, hi) {
+    const v = this.vmx;
+    const fc = BigInt(this.cpu.msrs['0x3a'] ?? 0);
+    if ((v.cr4 & 0x2000n) === 0n) this.#fail('sim: VMXON with CR4.VMXE clear is #UD');
+    if ((fc & 5n) !== 5n) this.#fail('sim: VMXON with IA32_FEATURE_CONTROL not locked with VMX outside SMX is #GP');
+    const at = (BigInt(hi) << 32n) | BigInt(lo);
+    if ((at & 0xfffn) !== 0n) return 1;
+    const rev = new DataView(this.physRead(at, 4).buffer).getUint32(0, true);
+    if (BigInt(rev) !== (BigInt(this.cpu.msrs['0x480'] ?? 0) & 0x7fffffffn)) return 1; // SDM 31.3 VMXON: VMfailInvalid
+    v.on = at;
+    v.vmxonRegion = at;
+    v.cr4AtVmxon = v.cr4;
+    return 0;
+  }
+
+  #vmcsAt(lo, hi, who) {
+    if (this.vmx.on === null) this.#fail(`sim: ${who} outside VMX operation is #UD`);
+    const at = (BigInt(hi) << 32n) | BigInt(lo);
+    if ((at & 0xfffn) !== 0n || at === this.vmx.on) return null;
+    return at;
+  }
+
+  #vmread(field, high) {
+    const c = this.vmx.current;
+    if (c === null) return 0;
+    const value = this.vmx.vmcs.get(c)?.get(field) ?? 0n;
+    return Number(high ? value >> 32n : value & 0xffffffffn);
+  }
+
+  #vmwrite(field, lo, hi) {
+    const c = this.vmx.current;
+    if (c === null) return 1;
+    this.vmx.vmcs.get(c).set(field, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+    return 0;
+  }
+
+  #vmxRun(gprsAddr, fxAddr, launched, cpuidFloor) {
+    if (cpuidFloor !== 0) this.#fail('sim: the CPUID floor is for the benchmark on real VMX only');
+    if (!this.vmxGuest) this.#fail('sim: hv_vmx_run without a guest model (Machine option vmxGuest)');
+    if (this.vmx.current === null) return 1;
+    if (gprsAddr % 8 !== 0 || fxAddr % 16 !== 0) this.#fail('sim: hv_vmx_run: misaligned GPR or FXSAVE area');
+    const g = this.#bytes(gprsAddr, 128, 'hv_vmx_run');
+    this.vmx.runs++;
+    return this.vmxGuest({ machine: this, vmcs: this.vmx.vmcs.get(this.vmx.current), launched: launched !== 0,
+      gprs: new BigUint64Array(g.buffer, g.byteOffset, 16), fx: this.#bytes(fxAddr, 512, 'hv_vmx_run') }) ?? 0;
+  }
+
+  #hostState(outAddr) {
+    const v = this.vmx;
+    const values = [v.cr0, v.cr3, v.cr4, v.gdt.base, v.gdt.limit, v.idt.base, v.idt.limit, ...v.selectors];
+    values.forEach((x, i) => this.#store64(outAddr + i * 8, BigInt(x), 'hv_host_state'));
   }
 
   // ---- physical memory ----
@@ -561,6 +628,50 @@ export class Machine {
       hv_rdmsr: (msr, outAddr) => m.#rdmsr(msr, outAddr),
       hv_wrmsr: (msr, lo, hi) => m.#wrmsr(msr, lo, hi),
       hv_svm_run: (vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor) => m.#svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor),
+      hv_vmx_on: (lo, hi) => m.#vmxOn(lo, hi),
+      hv_vmx_off: () => {
+        m.vmx.on = null;
+        m.vmx.current = null;
+        return 0;
+      },
+      hv_vmclear: (lo, hi) => {
+        const at = m.#vmcsAt(lo, hi, 'VMCLEAR');
+        if (at === null) return m.#vmxStatus(false);
+        if (m.vmx.current === at) m.vmx.current = null;
+        if (!m.vmx.vmcs.has(at)) m.vmx.vmcs.set(at, new Map()); // VMCLEAR keeps the data, clears the launch state
+        return 0;
+      },
+      hv_vmptrld: (lo, hi) => {
+        const at = m.#vmcsAt(lo, hi, 'VMPTRLD');
+        if (at === null) return m.#vmxStatus(false);
+        const rev = new DataView(m.physRead(at, 4).buffer).getUint32(0, true);
+        if (BigInt(rev) !== (BigInt(m.cpu.msrs['0x480'] ?? 0) & 0x7fffffffn)) return m.#vmxStatus(false);
+        if (!m.vmx.vmcs.has(at)) m.vmx.vmcs.set(at, new Map());
+        m.vmx.current = at;
+        return 0;
+      },
+      hv_vmread: (field) => m.#vmread(field, false),
+      hv_vmread_hi: (field) => m.#vmread(field, true),
+      hv_vmwrite: (field, lo, hi) => m.#vmwrite(field, lo, hi),
+      hv_invept: (kind, lo, hi) => {
+        m.vmx.invepts.push([kind, (BigInt(hi) << 32n) | BigInt(lo)]);
+        return 0;
+      },
+      hv_invvpid: () => 0,
+      hv_vmx_run: (gprsAddr, fxAddr, launched, cpuidFloor) => m.#vmxRun(gprsAddr, fxAddr, launched, cpuidFloor),
+      hv_host_state: (outAddr) => m.#hostState(outAddr),
+      hv_write_cr: (which, lo, hi) => {
+        const value = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        if (which === 0) m.vmx.cr0 = value;
+        else if (which === 4) m.vmx.cr4 = value;
+        else m.#fail(`sim: hv_write_cr of CR${which}`);
+      },
+      hv_load_gdt_tr: (lo, hi, limit, tr) => {
+        const base = (BigInt(hi) << 32n) | BigInt(lo);
+        m.vmx.gdt = { base, limit };
+        m.vmx.loadedGdt = { base, limit, tr, bytes: m.physRead(base, limit + 1) };
+        if (tr !== 0) m.vmx.selectors[6] = tr;
+      },
       hv_phys_read: (lo, hi, outAddr, len) => {
         const addr = m.#physCheck(lo, hi, len, 'hv_phys_read');
         m.#bytes(outAddr, len, 'hv_phys_read').set(m.physRead(addr, len));

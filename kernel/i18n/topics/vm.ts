@@ -2,7 +2,14 @@
 import type { Translation } from './translation';
 
 export const vmEn = {
-  'vm.noBackEnd': 'vm create: guests run under AMD SVM only for now; the Intel VMX back end is not written yet.',
+  'vm.noBackEnd': 'vm create: this processor offers neither AMD SVM nor Intel VMX.',
+  'vm.vmxLockedOff': 'vm create: the firmware locked Intel VMX off (IA32_FEATURE_CONTROL); turn on VT-x in its setup.',
+  'vm.vmxNoEpt': 'vm create: this processor\'s VMX has no usable EPT (4-level walks, write-back); Zerovisor needs it.',
+  'vm.vmxNoUnrestricted': 'vm create: this processor\'s VMX has no unrestricted guest mode; Zerovisor needs it for guests that start with paging off.',
+  'vm.vmxControls': 'vm create: this processor\'s VMX does not allow a control Zerovisor needs (see "caps").',
+  'vm.vmxonFailed': 'vm create: VMXON failed; another hypervisor may own VMX on this processor.',
+  'vm.vmxHostState': 'vm create: VMX host state (a TSS in Zerovisor\'s own GDT) could not be set up.',
+  'vm.svmDisabled': 'vm create: the firmware disabled AMD SVM (VM_CR.SVMDIS); turn on AMD-V in its setup.',
   'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
   'vm.nripsMismatch': 'VM {0}: at 0x{1:x8} NRIPS says {2} bytes, the decoder {3}',
   'cmd.console.usage': 'console <id|name>',
@@ -96,7 +103,14 @@ export const vmEn = {
 };
 
 export const vmJa: Translation<typeof vmEn> = {
-  'vm.noBackEnd': 'vm create: 現在ゲストは AMD SVM でのみ動きます。Intel VMX のバックエンドはまだありません。',
+  'vm.noBackEnd': 'vm create: このプロセッサには AMD SVM も Intel VMX もありません。',
+  'vm.vmxLockedOff': 'vm create: ファームウェアが Intel VMX を無効のままロックしています（IA32_FEATURE_CONTROL）。セットアップで VT-x を有効にしてください。',
+  'vm.vmxNoEpt': 'vm create: このプロセッサの VMX には使える EPT（4 レベル、ライトバック）がありません。Zerovisor には必要です。',
+  'vm.vmxNoUnrestricted': 'vm create: このプロセッサの VMX には unrestricted guest モードがありません。ページング無効で始まるゲストに必要です。',
+  'vm.vmxControls': 'vm create: このプロセッサの VMX は Zerovisor が必要とする制御を許していません（「caps」を参照）。',
+  'vm.vmxonFailed': 'vm create: VMXON に失敗しました。別のハイパーバイザーがこのプロセッサの VMX を使っている可能性があります。',
+  'vm.vmxHostState': 'vm create: VMX のホスト状態（Zerovisor 自身の GDT 内の TSS）を用意できませんでした。',
+  'vm.svmDisabled': 'vm create: ファームウェアが AMD SVM を無効にしています（VM_CR.SVMDIS）。セットアップで AMD-V を有効にしてください。',
   'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
   'vm.nripsMismatch': 'VM {0}: 0x{1:x8} で NRIPS は {2} バイト、デコーダーは {3} バイト',
   'cmd.console.usage': 'console <id|name>',
@@ -190,7 +204,14 @@ export const vmJa: Translation<typeof vmEn> = {
 };
 
 export const vmZh: Translation<typeof vmEn> = {
-  'vm.noBackEnd': 'vm create：目前客户机只能在 AMD SVM 上运行；Intel VMX 后端尚未编写。',
+  'vm.noBackEnd': 'vm create：本处理器既没有 AMD SVM 也没有 Intel VMX。',
+  'vm.vmxLockedOff': 'vm create：固件已将 Intel VMX 锁定为关闭（IA32_FEATURE_CONTROL）；请在固件设置中开启 VT-x。',
+  'vm.vmxNoEpt': 'vm create：本处理器的 VMX 没有可用的 EPT（4 级页表、回写）；Zerovisor 需要它。',
+  'vm.vmxNoUnrestricted': 'vm create：本处理器的 VMX 没有 unrestricted guest 模式；以关闭分页启动的客户机需要它。',
+  'vm.vmxControls': 'vm create：本处理器的 VMX 不允许 Zerovisor 需要的某个控制位（见“caps”）。',
+  'vm.vmxonFailed': 'vm create：VMXON 失败；可能有另一个虚拟机监控器占用了本处理器的 VMX。',
+  'vm.vmxHostState': 'vm create：无法准备 VMX 主机状态（Zerovisor 自己 GDT 中的 TSS）。',
+  'vm.svmDisabled': 'vm create：固件已禁用 AMD SVM（VM_CR.SVMDIS）；请在固件设置中开启 AMD-V。',
   'vm.metric.nripsMismatch': 'Instructions whose length NRIPS and the decoder gave differently.',
   'vm.nripsMismatch': '虚拟机 {0}：在 0x{1:x8} 处 NRIPS 为 {2} 字节，解码器为 {3} 字节',
   'cmd.console.usage': 'console <id|name>',

@@ -1,0 +1,705 @@
+// The Intel VMX back end (SDM vol. 3C chapters 24-31): enabling VMX, one VMCS per vCPU
+// built from the capability MSRs, EPT (kernel/memory/nested-paging.ts in its EPT format),
+// VMLAUNCH/VMRESUME through the shim, and the exit information in vendor-neutral form.
+// VMCSs are pages from the page allocator (their physical address must not move while
+// they are in use, SDM 25.11.1); guest GPRs but RSP live in a 16 x u64 array the shim
+// loads and stores around the entry, as in the svm back end.
+import { dataAddress } from '../../host/memory';
+import { allocatePages, freePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
+import { caps } from '../../cpu/capabilities';
+import { msr, rdmsr } from '../../cpu/cpuid';
+import { tscHz } from '../../platform/time';
+import { ExitReason } from '../exit-reason';
+import { trace, TracePoint } from '../../diag/trace';
+import { ensureHostTss, HostField, hostLo, hostHi, hostTrBase, hostValue, readHostState } from './host-state';
+import {
+  CR0_MASK, CR0_SHADOW, CR3_TARGET_COUNT, CR4_MASK, CR4_SHADOW, ENTRY_CONTROLS, ENTRY_EXCEPTION_ERROR,
+  ENTRY_INTERRUPTION_INFO, ENTRY_MSR_LOAD_COUNT, EPT_POINTER, EXCEPTION_BITMAP, EXIT_CONTROLS, EXIT_CPUID, EXIT_CR_ACCESS,
+  EXIT_EPT_MISCONFIG, EXIT_EPT_VIOLATION, EXIT_EXCEPTION_NMI, EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_INSTRUCTION_LENGTH,
+  EXIT_IO, EXIT_MSR_LOAD_COUNT, EXIT_MSR_STORE_COUNT, EXIT_PREEMPTION_TIMER, EXIT_QUALIFICATION, EXIT_RDMSR, EXIT_REASON,
+  EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, GUEST_ACTIVITY, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
+  GUEST_DEBUGCTL, GUEST_DR7, GUEST_EFER, GUEST_ES_ACCESS, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_SELECTOR, GUEST_FS_BASE,
+  GUEST_GDTR_LIMIT, GUEST_GS_BASE, GUEST_IDTR_LIMIT, GUEST_INTERRUPTIBILITY, GUEST_PAT, GUEST_PENDING_DEBUG,
+  GUEST_PHYSICAL_ADDRESS, GUEST_RFLAGS, GUEST_RIP, GUEST_RSP, GUEST_SYSENTER_CS, GUEST_SYSENTER_EIP,
+  GUEST_SYSENTER_ESP, HOST_CR0, HOST_CR3, HOST_CR4, HOST_EFER, HOST_ES_SELECTOR, HOST_FS_BASE, HOST_GDTR_BASE,
+  HOST_GS_BASE, HOST_IDTR_BASE, HOST_PAT, HOST_SYSENTER_CS, HOST_SYSENTER_EIP, HOST_SYSENTER_ESP, HOST_TR_BASE,
+  HOST_TR_SELECTOR, INSTRUCTION_ERROR, PIN_CONTROLS, PREEMPTION_TIMER, PROC_CONTROLS, PROC_CONTROLS2, VMCS_LINK_POINTER,
+  VPID, vmread, vmreadHi, vmwrite, vmwrite64,
+} from './vmcs';
+
+export const MAX_VCPUS = 8;
+
+export const enum VmxError {
+  NotOffered = -40,
+  DisabledByFirmware = -41, // IA32_FEATURE_CONTROL locked without VMX outside SMX
+  NoEpt = -42,
+  NoUnrestrictedGuest = -43,
+  NoMemory = -44,
+  VmxonFailed = -45,
+  MissingControl = -46, // a control Zerovisor needs is not allowed by the capability MSRs
+  VmcsFailed = -47, // VMCLEAR, VMPTRLD or VMWRITE refused
+  HostTss = -48,
+}
+
+const IA32_FEATURE_CONTROL = 0x3a;
+const IA32_VMX_BASIC = 0x480;
+const IA32_VMX_CR0_FIXED0 = 0x486;
+const IA32_VMX_CR0_FIXED1 = 0x487;
+const IA32_VMX_CR4_FIXED0 = 0x488;
+const IA32_VMX_CR4_FIXED1 = 0x489;
+const IA32_VMX_PROCBASED_CTLS2 = 0x48b;
+// controls MSRs: pin, proc, exit, entry (A.3-A.5), and their "true" forms (A.3.1)
+const CTLS_MSR = [0x481, 0x482, 0x483, 0x484];
+const TRUE_CTLS_MSR = [0x48d, 0x48e, 0x48f, 0x490];
+const IA32_EFER = 0xc0000080;
+const IA32_PAT = 0x277;
+
+// Controls (SDM 25.6.1, 25.6.2, 25.7.1, 25.8.1).
+const PIN_EXTERNAL_INTERRUPT = 1 << 0;
+const PIN_NMI = 1 << 3;
+const PIN_PREEMPTION_TIMER = 1 << 6;
+const PROC_HLT = 1 << 7;
+const PROC_UNCONDITIONAL_IO = 1 << 24;
+const PROC_SECONDARY = 1 << 31;
+const PROC2_EPT = 1 << 1;
+const PROC2_RDTSCP = 1 << 3;
+const PROC2_VPID = 1 << 5;
+const PROC2_UNRESTRICTED = 1 << 7;
+const PROC2_INVPCID = 1 << 12;
+const EXIT_HOST_64 = 1 << 9;
+const EXIT_SAVE_PAT = 1 << 18;
+const EXIT_LOAD_PAT = 1 << 19;
+const EXIT_SAVE_EFER = 1 << 20;
+const EXIT_LOAD_EFER = 1 << 21;
+const ENTRY_IA32E_GUEST = 1 << 9;
+const ENTRY_LOAD_PAT = 1 << 14;
+const ENTRY_LOAD_EFER = 1 << 15;
+
+const CR0_PE = 1;
+const CR0_PG = 0x80000000;
+const EFER_LME = 0x100;
+const EFER_LMA = 0x400;
+
+let enabled = false;
+let vmxonPage = -1;
+const vmcsPage = new Float64Array(MAX_VCPUS); // physical address, when hasVmcs
+const hasVmcs = new Uint8Array(MAX_VCPUS);
+const launched = new Uint8Array(MAX_VCPUS);
+const flushPending = new Uint8Array(MAX_VCPUS);
+const eptpLo = new Uint32Array(MAX_VCPUS);
+const eptpHi = new Uint32Array(MAX_VCPUS);
+let current = -1; // the vCPU whose VMCS is current (VMPTRLD)
+let instructionError = 0;
+
+// The controls as adjusted to this processor, and the fixed CR bits (computed at enable).
+const controls = new Uint32Array(5); // pin, proc, exit, entry, proc2
+let cr0Fixed0 = 0;
+let cr0Fixed1 = 0;
+let cr4Fixed0 = 0;
+let cr4Fixed1 = 0;
+let hostCr4 = 0;
+let hasPat = false;
+let preemptionTicks = 0;
+
+// Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned.
+const gprWords = new Uint32Array(MAX_VCPUS * 32 + 4);
+let gprBase = -1;
+let gprAddress0 = 0;
+const fxBytes = new Uint8Array(MAX_VCPUS * 512 + 16);
+let fxBase = -1;
+let fxAddress0 = 0;
+
+const alignViews = () => {
+  if (gprBase >= 0) return;
+  const g = dataAddress(gprWords);
+  gprBase = ((Math.ceil(g / 8) * 8 - g) / 4) >>> 0;
+  gprAddress0 = g + gprBase * 4;
+  const f = dataAddress(fxBytes);
+  fxBase = (Math.ceil(f / 16) * 16 - f) >>> 0;
+  fxAddress0 = f + fxBase;
+};
+
+/** `wanted` adjusted by a controls MSR just read: allowed-0 bits forced on, only allowed-1 bits kept (SDM A.3.1). */
+const adjust = (wanted: number) => ((wanted | msr[0]) & msr[1]) >>> 0;
+
+/** Reads control set `i` (pin, proc, exit, entry) and adjusts `wanted`; `needed` must survive. -1 when not. */
+const controlSet = (i: number, wanted: number, needed: number) => {
+  rdmsr(caps.vmxTrueControls ? TRUE_CTLS_MSR[i] : CTLS_MSR[i]);
+  const value = adjust(wanted);
+  return (value & needed) >>> 0 === needed >>> 0 ? value : -1;
+};
+
+const revisionWord = new Uint32Array(1);
+/** The VMCS revision identifier in the first 31 bits of a VMXON region or VMCS (SDM 25.2, 25.11.5). */
+const writeRevision = (page: number) => {
+  revisionWord[0] = caps.vmcsRevision;
+  hv_phys_write(hostAddressLo(page), hostAddressHi(page), dataAddress(revisionWord), 4);
+};
+
+/** Turns VMX on: feature control, fixed CR bits, VMXON, a host TSS. 0 or a VmxError. */
+export const vmxEnable = () => {
+  if (enabled) return 0;
+  if (!caps.vmx) return VmxError.NotOffered;
+  if (caps.vmxLocked && !caps.vmxOutsideSmx) return VmxError.DisabledByFirmware;
+  if (!caps.ept || !caps.eptWalk4 || !caps.eptWriteBack) return VmxError.NoEpt;
+  if (!caps.unrestrictedGuest) return VmxError.NoUnrestrictedGuest;
+  alignViews();
+  // Controls first: nothing changes in the machine unless they all fit.
+  const pin = controlSet(0, PIN_EXTERNAL_INTERRUPT | PIN_NMI | (caps.preemptionTimer ? PIN_PREEMPTION_TIMER : 0), PIN_EXTERNAL_INTERRUPT);
+  const procNeeded = PROC_HLT | PROC_UNCONDITIONAL_IO | PROC_SECONDARY;
+  const proc = controlSet(1, procNeeded, procNeeded);
+  const exitNeeded = EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER;
+  const exit = controlSet(2, exitNeeded | EXIT_SAVE_PAT | EXIT_LOAD_PAT, exitNeeded);
+  const entry = controlSet(3, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, ENTRY_LOAD_EFER);
+  rdmsr(IA32_VMX_PROCBASED_CTLS2);
+  const proc2Needed = PROC2_EPT | PROC2_UNRESTRICTED;
+  const proc2 = adjust(proc2Needed | (caps.vpid ? PROC2_VPID : 0) | PROC2_RDTSCP | PROC2_INVPCID);
+  if (pin < 0 || proc < 0 || exit < 0 || entry < 0 || (proc2 & proc2Needed) !== proc2Needed) return VmxError.MissingControl;
+  controls[0] = pin;
+  controls[1] = proc;
+  controls[2] = exit;
+  controls[3] = entry;
+  controls[4] = proc2;
+  hasPat = (exit & EXIT_LOAD_PAT) !== 0 && (entry & ENTRY_LOAD_PAT) !== 0;
+  rdmsr(IA32_VMX_CR0_FIXED0);
+  cr0Fixed0 = msr[0];
+  rdmsr(IA32_VMX_CR0_FIXED1);
+  cr0Fixed1 = msr[0];
+  rdmsr(IA32_VMX_CR4_FIXED0);
+  cr4Fixed0 = msr[0];
+  rdmsr(IA32_VMX_CR4_FIXED1);
+  cr4Fixed1 = msr[0];
+  rdmsr(IA32_VMX_BASIC);
+  if (vmxonPage < 0) {
+    vmxonPage = allocatePages(1, 1, 0);
+    if (vmxonPage < 0) return VmxError.NoMemory;
+  }
+  writeRevision(vmxonPage);
+  // IA32_FEATURE_CONTROL: lock with VMX outside SMX when the firmware left it open (SDM 24.7).
+  if (!caps.vmxLocked) {
+    hv_wrmsr(IA32_FEATURE_CONTROL, 0x5, 0);
+    caps.vmxLocked = true;
+    caps.vmxOutsideSmx = true;
+  }
+  // CR0 and CR4 as VMX operation requires (SDM 24.8, A.7, A.8): CR4.VMXE among them.
+  readHostState();
+  const cr0 = ((hostLo(HostField.Cr0) | cr0Fixed0) & cr0Fixed1) >>> 0;
+  if (cr0 !== hostLo(HostField.Cr0)) hv_write_cr(0, cr0, hostHi(HostField.Cr0));
+  hostCr4 = ((hostLo(HostField.Cr4) | cr4Fixed0) & cr4Fixed1) >>> 0;
+  hv_write_cr(4, hostCr4, hostHi(HostField.Cr4));
+  if (hv_vmx_on(hostAddressLo(vmxonPage), hostAddressHi(vmxonPage)) !== 0) {
+    hv_write_cr(4, hostLo(HostField.Cr4), hostHi(HostField.Cr4));
+    return VmxError.VmxonFailed;
+  }
+  if (ensureHostTss() !== 0) {
+    hv_vmx_off();
+    hv_write_cr(4, hostLo(HostField.Cr4), hostHi(HostField.Cr4));
+    return VmxError.HostTss;
+  }
+  // The preemption timer counts TSC >> shift (SDM 26.5.1): a 10 ms slice.
+  const hz = tscHz() > 0 ? tscHz() : 1e9;
+  preemptionTicks = Math.floor((hz / 100) / Math.pow(2, caps.preemptionTimerShift));
+  if (preemptionTicks > 0xffffffff) preemptionTicks = 0xffffffff;
+  enabled = true;
+  current = -1;
+  return 0;
+};
+
+/** VMXOFF and CR4.VMXE clear, before Zerovisor hands the machine back to the firmware. */
+export const vmxDisable = () => {
+  if (!enabled) return;
+  for (let v = 0; v < MAX_VCPUS; v++) {
+    const page = vmcsPage[v];
+    if (hasVmcs[v] !== 0) hv_vmclear(hostAddressLo(page), hostAddressHi(page));
+  }
+  hv_vmx_off();
+  readHostState();
+  hv_write_cr(4, (hostLo(HostField.Cr4) & ~0x2000) >>> 0, hostHi(HostField.Cr4));
+  enabled = false;
+  current = -1;
+};
+
+/** Makes vCPU `vcpu`'s VMCS current (VMPTRLD); false when the processor refuses. */
+const select = (vcpu: number) => {
+  if (current === vcpu) return true;
+  const page = vmcsPage[vcpu];
+  if (hasVmcs[vcpu] === 0 || hv_vmptrld(hostAddressLo(page), hostAddressHi(page)) !== 0) return false;
+  current = vcpu;
+  return true;
+};
+
+// Access rights in the VMCS form (SDM 25.4.1 table 25-2): type, S, DPL, P, AVL, L, D/B, G, unusable (bit 16).
+const CODE32 = 0xc09b;
+const DATA32 = 0xc093;
+const TSS32_BUSY = 0x008b;
+const UNUSABLE = 0x10000;
+
+let writesFailed = 0;
+const put = (field: number, lo: number, hi: number) => {
+  if (vmwrite(field, lo, hi) !== 0) writesFailed++;
+};
+const put64 = (field: number, value: number) => {
+  if (vmwrite64(field, value) !== 0) writesFailed++;
+};
+
+/** Guest segment `seg` (0 ES .. 5 GS, 6 LDTR, 7 TR): selector, base, limit, access rights. */
+const guestSegment = (seg: number, selector: number, base: number, limit: number, access: number) => {
+  put(GUEST_ES_SELECTOR + seg * 2, selector, 0);
+  put64(GUEST_ES_BASE + seg * 2, base);
+  put(GUEST_ES_LIMIT + seg * 2, limit, 0);
+  put(GUEST_ES_ACCESS + seg * 2, access, 0);
+};
+
+const hostFields = () => {
+  readHostState();
+  put(HOST_CR0, hostLo(HostField.Cr0), hostHi(HostField.Cr0));
+  put(HOST_CR3, hostLo(HostField.Cr3), hostHi(HostField.Cr3));
+  put(HOST_CR4, hostLo(HostField.Cr4), hostHi(HostField.Cr4));
+  // ES, CS, SS, DS, FS, GS in the VMCS order; RPL and TI must be 0 (SDM 27.2.3)
+  put(HOST_ES_SELECTOR, hostLo(HostField.Cs + 3) & 0xfff8, 0);
+  put(HOST_ES_SELECTOR + 2, hostLo(HostField.Cs) & 0xfff8, 0);
+  put(HOST_ES_SELECTOR + 4, hostLo(HostField.Cs + 1) & 0xfff8, 0);
+  put(HOST_ES_SELECTOR + 6, hostLo(HostField.Cs + 2) & 0xfff8, 0);
+  put(HOST_ES_SELECTOR + 8, hostLo(HostField.Cs + 4) & 0xfff8, 0);
+  put(HOST_ES_SELECTOR + 10, hostLo(HostField.Cs + 5) & 0xfff8, 0);
+  put(HOST_TR_SELECTOR, hostLo(HostField.Tr) & 0xfff8, 0);
+  put64(HOST_TR_BASE, hostTrBase());
+  put64(HOST_GDTR_BASE, hostValue(HostField.GdtBase));
+  put64(HOST_IDTR_BASE, hostValue(HostField.IdtBase));
+  rdmsr(0xc0000100);
+  put(HOST_FS_BASE, msr[0], msr[1]);
+  rdmsr(0xc0000101);
+  put(HOST_GS_BASE, msr[0], msr[1]);
+  rdmsr(0x174);
+  put(HOST_SYSENTER_CS, msr[0], 0);
+  rdmsr(0x175);
+  put(HOST_SYSENTER_ESP, msr[0], msr[1]);
+  rdmsr(0x176);
+  put(HOST_SYSENTER_EIP, msr[0], msr[1]);
+  rdmsr(IA32_EFER);
+  put(HOST_EFER, msr[0], msr[1]);
+  if (hasPat) {
+    rdmsr(IA32_PAT);
+    put(HOST_PAT, msr[0], msr[1]);
+  }
+};
+
+/**
+ * Creates vCPU `vcpu` for a guest whose memory the EPT tables at `eptRoot` map, in 32-bit
+ * protected mode with paging off and flat segments (Multiboot 0.6.96 section 3.2):
+ * EIP = entry, EAX, EBX as given. VPID = vcpu + 1. 0 or a VmxError.
+ */
+export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax: number, ebx: number) => {
+  if (!enabled) return VmxError.NotOffered;
+  const v = vcpu & (MAX_VCPUS - 1);
+  if (hasVmcs[v] === 0) {
+    const page = allocatePages(1, 1, 0);
+    if (page < 0) return VmxError.NoMemory;
+    vmcsPage[v] = page;
+    hasVmcs[v] = 1;
+  }
+  const page = vmcsPage[v];
+  writeRevision(page);
+  if (current === v) current = -1;
+  if (hv_vmclear(hostAddressLo(page), hostAddressHi(page)) !== 0 || !select(v)) return VmxError.VmcsFailed;
+  launched[v] = 0;
+  flushPending[v] = 1;
+  writesFailed = 0;
+  put(PIN_CONTROLS, controls[0], 0);
+  put(PROC_CONTROLS, controls[1], 0);
+  put(PROC_CONTROLS2, controls[4], 0);
+  put(EXIT_CONTROLS, controls[2], 0);
+  put(ENTRY_CONTROLS, controls[3] & ~ENTRY_IA32E_GUEST, 0);
+  put(EXCEPTION_BITMAP, 0, 0);
+  put(CR3_TARGET_COUNT, 0, 0);
+  put(EXIT_MSR_STORE_COUNT, 0, 0);
+  put(EXIT_MSR_LOAD_COUNT, 0, 0);
+  put(ENTRY_MSR_LOAD_COUNT, 0, 0);
+  put(ENTRY_INTERRUPTION_INFO, 0, 0);
+  if ((controls[4] & PROC2_VPID) !== 0) put(VPID, v + 1, 0);
+  // EPTP: write-back (6), 4-level walk (3 << 3), A/D flags when offered (bit 6) (SDM 25.6.11)
+  const eptp = eptRoot + 0x1e + (caps.eptAccessedDirty ? 0x40 : 0);
+  eptpLo[v] = hostAddressLo(eptp);
+  eptpHi[v] = hostAddressHi(eptp);
+  put(EPT_POINTER, eptpLo[v], eptpHi[v]);
+  // CR0/CR4: bits the processor fixes in VMX operation are the host's (mask); the guest
+  // sees its own values in the read shadows. Unrestricted guest frees PE and PG (SDM 26.3.1.1).
+  const cr0Owned = (((cr0Fixed0 & ~(CR0_PE | CR0_PG)) | ~cr0Fixed1) & 0xffffffff) >>> 0;
+  const cr4Owned = ((cr4Fixed0 | ~cr4Fixed1) & 0xffffffff) >>> 0;
+  put(CR0_MASK, cr0Owned, 0);
+  put(CR4_MASK, cr4Owned, 0);
+  put(CR0_SHADOW, 0x11, 0);
+  put(CR4_SHADOW, 0, 0);
+  setCr0(v, 0x11); // PE | ET
+  put(GUEST_CR3, 0, 0);
+  setCr4(v, 0);
+  put(GUEST_DR7, 0x400, 0);
+  put(GUEST_RFLAGS, 2, 0);
+  put(GUEST_RIP, entry, 0);
+  put(GUEST_RSP, 0, 0);
+  guestSegment(0, 0x10, 0, 0xffffffff, DATA32);
+  guestSegment(1, 0x08, 0, 0xffffffff, CODE32);
+  guestSegment(2, 0x10, 0, 0xffffffff, DATA32);
+  guestSegment(3, 0x10, 0, 0xffffffff, DATA32);
+  guestSegment(4, 0x10, 0, 0xffffffff, DATA32);
+  guestSegment(5, 0x10, 0, 0xffffffff, DATA32);
+  guestSegment(6, 0, 0, 0xffff, UNUSABLE);
+  guestSegment(7, 0, 0, 0xffff, TSS32_BUSY);
+  put(GUEST_GDTR_LIMIT, 0xffff, 0);
+  put(GUEST_IDTR_LIMIT, 0xffff, 0);
+  put64(GUEST_ES_BASE + 16, 0); // GDTR base
+  put64(GUEST_ES_BASE + 18, 0); // IDTR base
+  put(GUEST_INTERRUPTIBILITY, 0, 0);
+  put(GUEST_ACTIVITY, 0, 0);
+  put(GUEST_PENDING_DEBUG, 0, 0);
+  put(VMCS_LINK_POINTER, 0xffffffff, 0xffffffff);
+  put(GUEST_DEBUGCTL, 0, 0);
+  put(GUEST_EFER, 0, 0);
+  if (hasPat) put(GUEST_PAT, 0x00070406, 0x00070406);
+  put(GUEST_SYSENTER_CS, 0, 0);
+  put(GUEST_SYSENTER_ESP, 0, 0);
+  put(GUEST_SYSENTER_EIP, 0, 0);
+  if ((controls[0] & PIN_PREEMPTION_TIMER) !== 0) put(PREEMPTION_TIMER, preemptionTicks, 0);
+  hostFields();
+  if (writesFailed !== 0) return VmxError.VmcsFailed;
+  // GPRs: all zero but EAX and EBX; FPU state: FCW 0x37f, MXCSR 0x1f80 (the reset values)
+  const g = gprBase + v * 32;
+  for (let i = 0; i < 32; i++) gprWords[g + i] = 0;
+  gprWords[g] = eax >>> 0;
+  gprWords[g + 6] = ebx >>> 0;
+  const f = fxBase + v * 512;
+  for (let i = 0; i < 512; i++) fxBytes[f + i] = 0;
+  fxBytes[f] = 0x7f;
+  fxBytes[f + 1] = 0x03;
+  fxBytes[f + 24] = 0x80;
+  fxBytes[f + 25] = 0x1f;
+  return 0;
+};
+
+/** Forgets vCPU `vcpu`: its VMCS is cleared (never entered again until created anew). */
+export const vmxDestroyVcpu = (vcpu: number) => {
+  const v = vcpu & (MAX_VCPUS - 1);
+  const page = vmcsPage[v];
+  if (hasVmcs[v] === 0) return;
+  hv_vmclear(hostAddressLo(page), hostAddressHi(page));
+  if (current === v) current = -1;
+  launched[v] = 0;
+};
+
+/** Gives the VMCS pages back (after every vCPU is destroyed; used when enabling is undone). */
+export const vmxFreeVcpus = () => {
+  for (let v = 0; v < MAX_VCPUS; v++) {
+    if (hasVmcs[v] === 0) continue;
+    vmxDestroyVcpu(v);
+    freePages(vmcsPage[v]);
+    hasVmcs[v] = 0;
+  }
+};
+
+/** Guest CR0 = value with the bits VMX fixes (SDM A.7; PE and PG free with unrestricted guest). */
+const setCr0 = (v: number, value: number) => {
+  const fixed0 = cr0Fixed0 & ~(CR0_PE | CR0_PG);
+  put(GUEST_CR0, ((value | fixed0) & cr0Fixed1) >>> 0, 0);
+};
+const setCr4 = (v: number, value: number) => {
+  put(GUEST_CR4, ((value | cr4Fixed0) & cr4Fixed1) >>> 0, 0);
+};
+
+let lastReason = 0; // basic exit reason of the last exit (-1: entry failed)
+let msrWrite = false;
+
+/** Makes vCPU `vcpu`'s next entry flush its EPT-derived translations (INVEPT single-context, SDM 29.4.3.1). */
+export const vmxFlushTlb = (vcpu: number) => {
+  flushPending[vcpu & (MAX_VCPUS - 1)] = 1;
+};
+
+/** Runs vCPU `vcpu` until its next VM exit; returns the vendor-neutral ExitReason. */
+export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
+  const v = vcpu & (MAX_VCPUS - 1);
+  if (!select(v)) {
+    lastReason = -1;
+    return ExitReason.InvalidState;
+  }
+  for (;;) {
+    if (flushPending[v] !== 0) {
+      hv_invept(caps.invept ? 1 : 2, eptpLo[v], eptpHi[v]);
+      flushPending[v] = 0;
+    }
+    const status = hv_vmx_run(gprAddress0 + v * 128, fxAddress0 + v * 512, launched[v], cpuidFloor ? 1 : 0);
+    if (status !== 0) {
+      instructionError = status === 2 ? vmread(INSTRUCTION_ERROR) : 0;
+      lastReason = -1;
+      return ExitReason.InvalidState;
+    }
+    launched[v] = 1;
+    const reason = vmread(EXIT_REASON);
+    lastReason = reason & 0xffff;
+    if ((reason & 0x80000000) !== 0) return ExitReason.InvalidState; // VM-entry failure (SDM 27.8)
+    switch (lastReason) {
+      case EXIT_CPUID:
+        return ExitReason.Cpuid;
+      case EXIT_IO:
+        return ExitReason.Io;
+      case EXIT_RDMSR:
+        msrWrite = false;
+        return ExitReason.Msr;
+      case EXIT_WRMSR:
+        msrWrite = true;
+        return ExitReason.Msr;
+      case EXIT_HLT:
+        return ExitReason.Hlt;
+      case EXIT_VMCALL:
+        return ExitReason.Hypercall;
+      case EXIT_EPT_VIOLATION:
+        return ExitReason.NestedPageFault;
+      case EXIT_TRIPLE_FAULT:
+        return ExitReason.Shutdown;
+      case EXIT_EXTERNAL_INTERRUPT:
+      case EXIT_PREEMPTION_TIMER:
+        return ExitReason.ExternalInterrupt;
+      case EXIT_EXCEPTION_NMI:
+        return ExitReason.ExternalInterrupt; // the exception bitmap is 0: an NMI
+      case EXIT_EPT_MISCONFIG:
+        return ExitReason.InvalidState;
+      case EXIT_CR_ACCESS:
+        if (onCrAccess(v)) continue; // handled here: the guest goes on
+        return ExitReason.Other;
+    }
+    return ExitReason.Other;
+  }
+};
+
+/** The basic exit reason of the last exit (SDM appendix C), -1 when entry failed. */
+export const vmxExitCode = () => lastReason;
+/** The VM-instruction error of the last failed entry (SDM 31.4), 0 when none. */
+export const vmxInstructionError = () => instructionError;
+
+// ---- control-register accesses (exit qualification, SDM 28.2.1 table 28-3) ----
+
+/**
+ * MOV to/from CR0, CR3, CR4 and CLTS, when they exit (a CR0/CR4 bit the host owns, or CR3
+ * exiting a processor will not turn off): the guest's view is kept in the read shadows,
+ * the real register gets the bits VMX fixes. False for what is not handled (the VM stops).
+ */
+const onCrAccess = (v: number) => {
+  const q = vmread(EXIT_QUALIFICATION);
+  const cr = q & 15;
+  const kind = (q >>> 4) & 3;
+  const r = (q >>> 8) & 15;
+  if (kind === 2) {
+    // CLTS: TS is not owned; it only exits when the shadow says so
+    put(CR0_SHADOW, vmread(CR0_SHADOW) & ~8, 0);
+    put(GUEST_CR0, vmread(GUEST_CR0) & ~8, 0);
+  } else if (kind === 0) {
+    const lo = vmxGprLo(v, r);
+    const hi = vmxGprHi(v, r);
+    if (cr === 0) {
+      put(CR0_SHADOW, lo, 0);
+      setCr0(v, lo);
+      syncLongMode(lo);
+    } else if (cr === 4) {
+      put(CR4_SHADOW, lo, 0);
+      setCr4(v, lo);
+    } else if (cr === 3) put(GUEST_CR3, lo, hi);
+    else return false;
+  } else if (kind === 1) {
+    if (cr !== 3) return false; // reads of CR0/CR4 come from the shadows without exiting
+    vmxSetGpr(v, r, vmread(GUEST_CR3), vmreadHi(GUEST_CR3));
+  } else return false;
+  vmxAdvanceRip(vmread(EXIT_INSTRUCTION_LENGTH));
+  return true;
+};
+
+/** After the host set CR0 for the guest: EFER.LMA and the IA-32e entry control follow PG with LME (SDM 10.8.5). */
+const syncLongMode = (cr0: number) => {
+  const efer = vmread(GUEST_EFER);
+  const lma = (cr0 & CR0_PG) !== 0 && (efer & EFER_LME) !== 0;
+  put(GUEST_EFER, lma ? efer | EFER_LMA : efer & ~EFER_LMA, 0);
+  const entry = vmread(ENTRY_CONTROLS);
+  put(ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST, 0);
+};
+
+// ---- guest state of the current vCPU ----
+
+const gprAt = (vcpu: number, r: number) => gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128 + (r & 15) * 8;
+
+/** GPR `r` of vCPU `vcpu`, low / high 32 bits (RSP lives in the VMCS). */
+export const vmxGprLo = (vcpu: number, r: number) => {
+  if (r === 4) return vmread(GUEST_RSP);
+  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 0) >>> 0;
+};
+export const vmxGprHi = (vcpu: number, r: number) => {
+  if (r === 4) return vmreadHi(GUEST_RSP);
+  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 4) >>> 0;
+};
+export const vmxSetGpr = (vcpu: number, r: number, lo: number, hi: number) => {
+  if (r === 4) {
+    vmwrite(GUEST_RSP, lo, hi);
+    return;
+  }
+  const at = gprAt(vcpu, r);
+  Porffor.wasm.i32.store(at, lo | 0, 0, 0);
+  Porffor.wasm.i32.store(at, hi | 0, 0, 4);
+};
+/** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (a CPUID result). */
+export const vmxSetAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => {
+  const at = gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128;
+  Porffor.wasm.i32.store(at, a | 0, 0, 0);
+  Porffor.wasm.i32.store(at, 0, 0, 4);
+  Porffor.wasm.i32.store(at, c | 0, 0, 8);
+  Porffor.wasm.i32.store(at, 0, 0, 12);
+  Porffor.wasm.i32.store(at, d | 0, 0, 16);
+  Porffor.wasm.i32.store(at, 0, 0, 20);
+  Porffor.wasm.i32.store(at, b | 0, 0, 24);
+  Porffor.wasm.i32.store(at, 0, 0, 28);
+};
+
+export const vmxRipLo = () => vmread(GUEST_RIP);
+export const vmxRipHi = () => vmreadHi(GUEST_RIP);
+export const vmxRip = () => vmreadHi(GUEST_RIP) * 4294967296 + vmread(GUEST_RIP);
+/** RIP += len (64-bit, carry into the high half). A completed instruction also ends STI/MOV SS blocking (SDM 25.4.2). */
+export const vmxAdvanceRip = (len: number) => {
+  const lo = vmread(GUEST_RIP) + len;
+  const hi = vmreadHi(GUEST_RIP);
+  vmwrite(GUEST_RIP, lo >>> 0, lo > 0xffffffff ? (hi + 1) >>> 0 : hi);
+  const blocking = vmread(GUEST_INTERRUPTIBILITY);
+  if ((blocking & 3) !== 0) vmwrite(GUEST_INTERRUPTIBILITY, blocking & ~3, 0);
+};
+/** The VM-exit instruction length (SDM 28.2.5): valid for the exits Zerovisor advances past. */
+export const vmxInstructionLength = () => vmread(EXIT_INSTRUCTION_LENGTH);
+export const vmxRflags = () => vmread(GUEST_RFLAGS);
+/** CR0 and CR4 as the guest sees them: its own bits from the shadow where the host owns them. */
+export const vmxCr0 = () => {
+  const mask = vmread(CR0_MASK);
+  return ((vmread(GUEST_CR0) & ~mask) | (vmread(CR0_SHADOW) & mask)) >>> 0;
+};
+export const vmxCr4 = () => {
+  const mask = vmread(CR4_MASK);
+  return ((vmread(GUEST_CR4) & ~mask) | (vmread(CR4_SHADOW) & mask)) >>> 0;
+};
+export const vmxCr3Lo = () => vmread(GUEST_CR3);
+export const vmxCr3Hi = () => vmreadHi(GUEST_CR3);
+/** Segment bases: 0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS (the VMCS order too). */
+export const vmxSegmentBaseLo = (seg: number) => vmread(GUEST_ES_BASE + (seg % 6) * 2);
+export const vmxSegmentBaseHi = (seg: number) => vmreadHi(GUEST_ES_BASE + (seg % 6) * 2);
+/** 64, 32 or 16: CS.L (bit 13), then CS.D/B (bit 14) of the access rights. */
+export const vmxCodeSize = () => {
+  const ar = vmread(GUEST_CS_ACCESS);
+  return (ar & 0x2000) !== 0 ? 64 : (ar & 0x4000) !== 0 ? 32 : 16;
+};
+export const vmxEferLo = () => vmread(GUEST_EFER);
+/** The guest's EFER from a WRMSR: LMA stays what the processor made it (SDM 2.2.1). */
+export const vmxSetEferLo = (lo: number) => {
+  put(GUEST_EFER, ((lo & ~EFER_LMA) | (vmread(GUEST_EFER) & EFER_LMA)) >>> 0, 0);
+};
+/** Exit qualification, low half. */
+export const vmxQualification = () => vmread(EXIT_QUALIFICATION);
+export const vmxMsrIsWrite = () => msrWrite;
+/** The guest-physical address of an EPT violation (SDM 28.2.1). */
+export const vmxFaultAddress = () => vmreadHi(GUEST_PHYSICAL_ADDRESS) * 4294967296 + vmread(GUEST_PHYSICAL_ADDRESS);
+
+/** Queues exception `vector` for the next entry (VM-entry interruption information, SDM 25.8.3). */
+export const vmxInjectException = (vector: number, errorCode: number) => {
+  // no error code in real mode (SDM 27.2.1.3)
+  const withCode = errorCode >= 0 && (vmxCr0() & CR0_PE) !== 0;
+  vmwrite(ENTRY_INTERRUPTION_INFO, (vector | (3 << 8) | (withCode ? 1 << 11 : 0) | (1 << 31)) >>> 0, 0);
+  if (withCode) vmwrite(ENTRY_EXCEPTION_ERROR, errorCode >>> 0, 0);
+  trace(TracePoint.EventInject, current, vector, 3, errorCode);
+};
+
+/** The VMCS field that holds MSR `index` for the guest, or -1. */
+export const vmxMsrField = (index: number) => {
+  switch (index) {
+    case 0x174:
+      return GUEST_SYSENTER_CS;
+    case 0x175:
+      return GUEST_SYSENTER_ESP;
+    case 0x176:
+      return GUEST_SYSENTER_EIP;
+    case 0x277:
+      return hasPat ? GUEST_PAT : -1;
+    case 0xc0000100:
+      return GUEST_FS_BASE;
+    case 0xc0000101:
+      return GUEST_GS_BASE;
+  }
+  return -1;
+};
+export const vmxMsrLo = (index: number) => vmread(vmxMsrField(index));
+export const vmxMsrHi = (index: number) => vmreadHi(vmxMsrField(index));
+export const vmxSetMsr = (index: number, lo: number, hi: number) => {
+  put(vmxMsrField(index), lo, hi);
+};
+
+// ---- vCPU state for live migration: "VMX1", the guest-state fields below as lo/hi pairs,
+// the 16 GPRs (RSP among the fields) and the 512-byte FXSAVE area, padded to the size the
+// interface gives. A state moves between hosts of one vendor. ----
+
+const STATE_TAG = 0x31584d56; // "VMX1"
+const STATE_FIELDS = [
+  GUEST_CR0, GUEST_CR3, GUEST_CR4, CR0_SHADOW, CR4_SHADOW, GUEST_DR7, GUEST_RSP, GUEST_RIP, GUEST_RFLAGS,
+  GUEST_ES_SELECTOR, GUEST_ES_SELECTOR + 2, GUEST_ES_SELECTOR + 4, GUEST_ES_SELECTOR + 6, GUEST_ES_SELECTOR + 8,
+  GUEST_ES_SELECTOR + 10, GUEST_ES_SELECTOR + 12, GUEST_ES_SELECTOR + 14,
+  GUEST_ES_BASE, GUEST_ES_BASE + 2, GUEST_ES_BASE + 4, GUEST_ES_BASE + 6, GUEST_ES_BASE + 8, GUEST_ES_BASE + 10,
+  GUEST_ES_BASE + 12, GUEST_ES_BASE + 14, GUEST_ES_BASE + 16, GUEST_ES_BASE + 18,
+  GUEST_ES_LIMIT, GUEST_ES_LIMIT + 2, GUEST_ES_LIMIT + 4, GUEST_ES_LIMIT + 6, GUEST_ES_LIMIT + 8, GUEST_ES_LIMIT + 10,
+  GUEST_ES_LIMIT + 12, GUEST_ES_LIMIT + 14, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
+  GUEST_ES_ACCESS, GUEST_ES_ACCESS + 2, GUEST_ES_ACCESS + 4, GUEST_ES_ACCESS + 6, GUEST_ES_ACCESS + 8,
+  GUEST_ES_ACCESS + 10, GUEST_ES_ACCESS + 12, GUEST_ES_ACCESS + 14,
+  GUEST_INTERRUPTIBILITY, GUEST_ACTIVITY, GUEST_PENDING_DEBUG, GUEST_SYSENTER_CS, GUEST_SYSENTER_ESP,
+  GUEST_SYSENTER_EIP, GUEST_EFER, GUEST_DEBUGCTL,
+];
+
+const putLe = (out: Uint8Array, at: number, value: number) => {
+  out[at] = value & 0xff;
+  out[at + 1] = (value >>> 8) & 0xff;
+  out[at + 2] = (value >>> 16) & 0xff;
+  out[at + 3] = (value >>> 24) & 0xff;
+};
+const getLe = (src: Uint8Array, at: number) => (src[at] | (src[at + 1] << 8) | (src[at + 2] << 16) | (src[at + 3] << 24)) >>> 0;
+
+/** Writes vCPU `vcpu`'s state to out[off, + size); false when out is too short or its VMCS is gone. */
+export const vmxSaveState = (vcpu: number, out: Uint8Array, off: number, size: number) => {
+  const n = STATE_FIELDS.length;
+  if (off < 0 || off + size > out.length || 4 + n * 8 + 128 + 512 > size) return false;
+  const v = vcpu & (MAX_VCPUS - 1);
+  if (!select(v)) return false;
+  for (let i = 0; i < size; i++) out[off + i] = 0;
+  putLe(out, off, STATE_TAG);
+  for (let i = 0; i < n; i++) {
+    putLe(out, off + 4 + i * 8, vmread(STATE_FIELDS[i]));
+    putLe(out, off + 8 + i * 8, vmreadHi(STATE_FIELDS[i]));
+  }
+  const gprs = gprAddress0 + v * 128;
+  const fx = fxAddress0 + v * 512;
+  const at = off + 4 + n * 8;
+  for (let i = 0; i < 128; i++) out[at + i] = Porffor.wasm.i32.load8_u(gprs + i, 0, 0);
+  for (let i = 0; i < 512; i++) out[at + 128 + i] = Porffor.wasm.i32.load8_u(fx + i, 0, 0);
+  return true;
+};
+
+/**
+ * Sets vCPU `vcpu` (created with vmxCreateVcpu) from state vmxSaveState wrote; false, and
+ * nothing changed, when it is not such state. The IA-32e entry control follows EFER.LMA
+ * (SDM 27.3.1.1), and MXCSR's reserved bits are cleared (else FXRSTOR faults in the host).
+ */
+export const vmxLoadState = (vcpu: number, src: Uint8Array, off: number, len: number, size: number) => {
+  const n = STATE_FIELDS.length;
+  if (len !== size || off < 0 || off + len > src.length || getLe(src, off) !== STATE_TAG) return false;
+  const v = vcpu & (MAX_VCPUS - 1);
+  if (!select(v)) return false;
+  writesFailed = 0;
+  for (let i = 0; i < n; i++) put(STATE_FIELDS[i], getLe(src, off + 4 + i * 8), getLe(src, off + 8 + i * 8));
+  const lma = (vmread(GUEST_EFER) & EFER_LMA) !== 0;
+  const entry = vmread(ENTRY_CONTROLS);
+  put(ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST, 0);
+  put(ENTRY_INTERRUPTION_INFO, 0, 0);
+  const gprs = gprAddress0 + v * 128;
+  const fx = fxAddress0 + v * 512;
+  const at = off + 4 + n * 8;
+  for (let i = 0; i < 128; i++) Porffor.wasm.i32.store8(gprs + i, src[at + i], 0, 0);
+  for (let i = 0; i < 512; i++) Porffor.wasm.i32.store8(fx + i, src[at + 128 + i], 0, 0);
+  Porffor.wasm.i32.store16(fx + 26, 0, 0, 0); // MXCSR bits 16-31
+  flushPending[v] = 1;
+  return writesFailed === 0;
+};

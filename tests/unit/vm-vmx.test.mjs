@@ -1,0 +1,207 @@
+// The Intel VMX back end on the real kernel, against the simulated machine with the CPU
+// captured from Bochs corei7_skylake_x (VMX, EPT with A/D, VPID, unrestricted guest;
+// IA32_FEATURE_CONTROL unlocked): what enabling does to the machine (feature control,
+// CR4.VMXE, VMXON, a GDT with a TSS because OVMF runs with TR = 0), the VMCS a new vCPU
+// gets (controls the capability MSRs allow, Multiboot guest state, host state), the EPT
+// tables, the errors a user sees when VMX cannot be used, and guests whose exits go
+// through the shared dispatch (a small model of the processor plays the guest).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { boot, ROOT } from '../sim/harness.mjs';
+import { machineOptions } from '../sim/fixtures/machines.mjs';
+
+execFileSync('make', ['-s', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+const HELLO = readFileSync(join(ROOT, 'build', 'guests', 'hello.elf'));
+const MACHINE = 'bochs-corei7-skylake-x';
+const PROMPT = /(?:zerovisor> |ゼロバイザー> |zerovisor 控制台> )/;
+
+// SDM vol. 3D appendix B encodings used below
+const F = {
+  VPID: 0x0000, EPTP: 0x201a, LINK: 0x2800, GUEST_EFER: 0x2806, PIN: 0x4000, PROC: 0x4002, EXIT_CTL: 0x400c, ENTRY_CTL: 0x4012,
+  PROC2: 0x401e, EXIT_REASON: 0x4402, EXIT_LEN: 0x440c, QUAL: 0x6400, CS_AR: 0x4816, TR_AR: 0x4822, LDTR_AR: 0x4820,
+  CR0: 0x6800, CR4: 0x6804, CR0_SHADOW: 0x6004, CR0_MASK: 0x6000, RIP: 0x681e, RFLAGS: 0x6820, HOST_TR: 0x0c0c,
+  HOST_TR_BASE: 0x6c0a, HOST_CR4: 0x6c04, HOST_CS: 0x0c02, ENTRY_INFO: 0x4016,
+};
+
+// The firmware's GDT as OVMF has it (null, then flat code/data descriptors up to 0x47).
+const FIRMWARE_GDT = Buffer.from('0000000000000000ffff0000009acf00ffff00000092cf00ffff0000009acf00ffff00000092cf00ffff00000092cf00ffff0000009acf00ffff0000009aaf00ffff00000092cf00', 'hex');
+
+// Architectural MSRs every x86-64 processor has, as OVMF leaves them (the capture lists the VMX ones).
+const ARCHITECTURAL = {
+  '0xc0000080': 0xd01n, '0xc0000100': 0n, '0xc0000101': 0n, '0x174': 0n, '0x175': 0n, '0x176': 0n, '0x277': 0x0007040600070406n,
+};
+
+const cpuWith = (msrs = {}) => {
+  const cpu = machineOptions(MACHINE).cpu;
+  Object.assign(cpu.msrs, ARCHITECTURAL, msrs);
+  return cpu;
+};
+
+const run = ({ input, cpu = cpuWith(), vmxGuest }) => {
+  const m = boot({
+    ...machineOptions(MACHINE), cpu, files: { '\\hello.elf': HELLO },
+    acpi: { regions: [{ addr: 0x7bee698n, bytes: FIRMWARE_GDT }] },
+    input: [...input, 'exit\r'], vmxGuest,
+  });
+  const out = (command) => {
+    const runs = m.serialText.split(PROMPT).slice(1).map((chunk) => chunk.split('\r\n')).filter((lines) => lines[0] === command);
+    assert.ok(runs.length > 0, `"${command}" ran:\n${m.serialText}`);
+    return runs[0].slice(1, -1);
+  };
+  return { m, out };
+};
+
+const msr = (cpu, n) => BigInt(cpu.msrs[`0x${n.toString(16)}`]);
+/** The VMCS the kernel built (the only one). */
+const theVmcs = (m) => {
+  assert.equal(m.vmx.vmcs.size, 1, 'one VMCS');
+  return [...m.vmx.vmcs.values()][0];
+};
+
+test('enabling VMX on Bochs skylake: feature control locked with VMX outside SMX, CR4.VMXE, VMXON, and a GDT copy with a TSS loaded into TR', () => {
+  const { m, out } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r'] });
+  assert.match(out('vm create x --mem 4 --image \\hello.elf')[0], /^VM 1 "x" created: 4 MiB, entry 0x00100000\.$/);
+  assert.ok(m.msrWrites.some(([n, v]) => n === 0x3a && v === 5n), 'IA32_FEATURE_CONTROL = lock | VMX outside SMX');
+  assert.notEqual(m.vmx.vmxonRegion, null, 'VMXON ran');
+  assert.equal(m.vmx.cr4AtVmxon & 0x2000n, 0x2000n, 'with CR4.VMXE');
+  assert.equal(m.vmx.on, null, '`exit` left VMX operation (VMXOFF) before returning to the firmware');
+  assert.equal(m.vmx.cr4 & 0x2000n, 0n, 'and cleared CR4.VMXE');
+  const g = m.vmx.loadedGdt;
+  assert.ok(g, 'a GDT was loaded');
+  assert.deepEqual(Buffer.from(g.bytes.subarray(0, FIRMWARE_GDT.length)), FIRMWARE_GDT, 'the firmware\'s descriptors are kept (its selectors stay valid)');
+  assert.equal(g.tr, 0x48, 'TR = the descriptor after the firmware\'s last one');
+  assert.equal(g.limit, 0x48 + 15);
+  const d = Buffer.from(g.bytes.subarray(0x48, 0x58));
+  const base = BigInt(d.readUInt16LE(2)) | (BigInt(d[4]) << 16n) | (BigInt(d[7]) << 24n) | (BigInt(d.readUInt32LE(8)) << 32n);
+  assert.equal(d.readUInt16LE(0), 0x67, 'TSS limit 103');
+  assert.equal(d[5], 0x89, 'present, 64-bit available TSS');
+  const v = theVmcs(m);
+  assert.equal(v.get(F.HOST_TR), 0x48n, 'host TR selector');
+  assert.equal(v.get(F.HOST_TR_BASE), base, 'host TR base = the TSS');
+  assert.equal(v.get(F.HOST_CS), 0x38n, 'host CS as the firmware runs');
+  assert.equal(v.get(F.HOST_CR4) & 0x2000n, 0x2000n, 'host CR4 with VMXE');
+});
+
+test('a new vCPU\'s VMCS: controls within the capability MSRs, exits Zerovisor needs, Multiboot state, EPT over exactly its RAM', () => {
+  const cpu = cpuWith();
+  const { m } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r'], cpu });
+  const v = theVmcs(m);
+  const within = (field, capMsr, name) => {
+    const cap = msr(cpu, capMsr);
+    const value = v.get(field);
+    const must = cap & 0xffffffffn;
+    const may = cap >> 32n;
+    assert.equal(value & must, must, `${name}: every allowed-0 bit set`);
+    assert.equal(value & ~may, 0n, `${name}: only allowed-1 bits`);
+    return value;
+  };
+  const pin = within(F.PIN, 0x48d, 'pin-based (true)');
+  const proc = within(F.PROC, 0x48e, 'processor-based (true)');
+  const exit = within(F.EXIT_CTL, 0x48f, 'VM-exit (true)');
+  const entry = within(F.ENTRY_CTL, 0x490, 'VM-entry (true)');
+  const proc2 = within(F.PROC2, 0x48b, 'secondary');
+  assert.equal(pin & 9n, 9n, 'external interrupts and NMIs exit');
+  assert.equal(proc & ((1n << 7n) | (1n << 24n) | (1n << 31n)), (1n << 7n) | (1n << 24n) | (1n << 31n), 'HLT, unconditional I/O, secondary controls');
+  assert.equal(proc & (1n << 28n), 0n, 'no MSR bitmap: every RDMSR/WRMSR exits');
+  assert.equal(proc & (3n << 15n), 0n, 'CR3 loads and stores do not exit (EPT)');
+  assert.equal(proc2 & 0xa2n, 0xa2n, 'EPT, VPID, unrestricted guest');
+  assert.equal(exit & (1n << 9n), 1n << 9n, 'host address-space size');
+  assert.equal(exit & (3n << 20n), 3n << 20n, 'save and load IA32_EFER');
+  assert.equal(entry & (1n << 15n), 1n << 15n, 'load IA32_EFER');
+  assert.equal(entry & (1n << 9n), 0n, 'not an IA-32e guest at start');
+  assert.equal(v.get(F.VPID), 1n, 'VPID 1 (0 is the host\'s)');
+  assert.equal(v.get(F.LINK), 0xffffffffffffffffn, 'no shadow VMCS');
+  assert.equal(v.get(F.RIP), 0x100000n, 'EIP = the ELF entry');
+  assert.equal(v.get(F.CR0) & 0x80000021n, 0x21n, 'CR0: PE and NE (fixed), PG clear');
+  assert.equal(v.get(F.CR0_SHADOW), 0x11n, 'the guest reads CR0 = PE | ET');
+  assert.equal(v.get(F.CR4) & 0x2000n, 0x2000n, 'CR4.VMXE (fixed), hidden by the mask');
+  assert.equal(v.get(F.CS_AR), 0xc09bn, 'CS: flat 32-bit code');
+  assert.equal(v.get(F.TR_AR), 0x8bn, 'TR: a busy TSS (SDM 26.3.1.2)');
+  assert.equal(v.get(F.LDTR_AR), 0x10000n, 'LDTR unusable');
+  assert.equal(v.get(F.RFLAGS), 2n);
+  // EPTP: write-back, 4-level walk, A/D on (the captured CPU offers them: IA32_VMX_EPT_VPID_CAP bit 21)
+  assert.equal((msr(cpu, 0x48c) >> 21n) & 1n, 1n);
+  const eptp = v.get(F.EPTP);
+  assert.equal(eptp & 0xfffn, 0x5en);
+  // walk the EPT: [0, 4 MiB) -> RAM as two 2 MiB leaves, read/write/execute, write-back
+  const root = eptp & ~0xfffn;
+  const entryAt = (table, i) => new DataView(m.physRead(table + BigInt(i) * 8n, 8).buffer).getBigUint64(0, true);
+  const pml4e = entryAt(root, 0);
+  assert.equal(pml4e & 7n, 7n, 'PML4E: R/W/X');
+  const pdpte = entryAt(pml4e & 0xffffffffff000n, 0);
+  assert.equal(pdpte & 0x87n, 7n, 'PDPTE: a table');
+  const pd = pdpte & 0xffffffffff000n;
+  const leaves = [0, 1, 2].map((i) => entryAt(pd, i));
+  for (const l of leaves.slice(0, 2)) assert.equal(l & 0xffn, 0xb7n, '2 MiB leaf: R/W/X, WB (6 << 3), PS');
+  assert.equal(leaves[1] - leaves[0], 0x200000n, 'contiguous RAM');
+  assert.equal(leaves[2], 0n, 'nothing mapped beyond its 4 MiB');
+});
+
+test('VMX locked off by the firmware, or without unrestricted guest: a translated error, no VM, nothing turned on', () => {
+  const locked = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'lang ja\r', 'vm create x --mem 4 --image \\hello.elf\r', 'vm list\r'], cpu: cpuWith({ '0x3a': 1n }) });
+  assert.deepEqual(locked.out('vm create x --mem 4 --image \\hello.elf'), ['vm create: the firmware locked Intel VMX off (IA32_FEATURE_CONTROL); turn on VT-x in its setup.']);
+  assert.match(locked.m.serialText, /ファームウェアが Intel VMX を無効のままロックしています/);
+  assert.equal(locked.m.vmx.on, null);
+  assert.equal(locked.m.vmx.cr4 & 0x2000n, 0n, 'CR4.VMXE untouched');
+  assert.ok(!locked.m.msrWrites.some(([n]) => n === 0x3a), 'feature control left as the firmware locked it');
+  const cpu = cpuWith();
+  cpu.msrs['0x48b'] = cpu.msrs['0x48b'] & ~(1n << 39n); // secondary controls: unrestricted guest not allowed
+  const noUg = run({ input: ['vm create x --mem 4 --image \\hello.elf\r'], cpu });
+  assert.deepEqual(noUg.out('vm create x --mem 4 --image \\hello.elf'), ['vm create: this processor\'s VMX has no unrestricted guest mode; Zerovisor needs it for guests that start with paging off.']);
+  assert.equal(noUg.m.vmx.on, null);
+});
+
+/**
+ * A model of the processor running one guest under VMX: each VM entry plays the next step:
+ * it checks what the kernel made of the previous exit, then sets the exit fields.
+ */
+const scriptedGuest = (steps) => {
+  const seen = [];
+  let i = 0;
+  const handler = ({ vmcs, gprs, launched }) => {
+    seen.push({ launched, rip: vmcs.get(F.RIP), rax: gprs[0], rbx: gprs[3], rcx: gprs[1], rdx: gprs[2], inject: vmcs.get(F.ENTRY_INFO) ?? 0n });
+    vmcs.set(F.ENTRY_INFO, 0n); // VM entry consumes the event (SDM 27.2)
+    const s = steps[Math.min(i++, steps.length - 1)];
+    for (const [r, value] of Object.entries(s.regs ?? {})) gprs[Number(r)] = value;
+    vmcs.set(F.EXIT_REASON, BigInt(s.reason));
+    vmcs.set(F.EXIT_LEN, BigInt(s.length ?? 0));
+    vmcs.set(F.QUAL, BigInt(s.qual ?? 0));
+    return 0;
+  };
+  return { handler, seen };
+};
+
+test('guests under VMX go through the shared dispatch: CPUID answered, RIP advanced by the exit instruction length, OUT to 0xF4 stops with the status, a denied MSR is a #GP', () => {
+  const g = scriptedGuest([
+    { reason: 10, length: 2, regs: { 0: 0x40000000n, 1: 0n } }, // CPUID 0x40000000
+    { reason: 31, length: 2, regs: { 1: 0xc0010114n } }, // RDMSR VM_CR: denied
+    { reason: 30, length: 1, qual: (0xf4 << 16) | 0, regs: { 0: 42n } }, // OUT 0xF4, AL (1 byte)
+  ]);
+  const { out } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r'], vmxGuest: g.handler });
+  assert.equal(g.seen.length, 3);
+  assert.equal(g.seen[0].launched, false, 'VMLAUNCH first');
+  assert.equal(g.seen[1].launched, true, 'then VMRESUME');
+  const sig = Buffer.alloc(12);
+  sig.writeUInt32LE(Number(g.seen[1].rbx), 0);
+  sig.writeUInt32LE(Number(g.seen[1].rcx), 4);
+  sig.writeUInt32LE(Number(g.seen[1].rdx), 8);
+  assert.equal(sig.toString('latin1'), 'ZerovisorZV\0', 'the Zerovisor CPUID leaf');
+  assert.equal(g.seen[1].rip, 0x100002n, 'RIP past CPUID (the exit instruction length)');
+  assert.equal(g.seen[2].rip, 0x100002n, 'RIP stays on the faulting RDMSR');
+  assert.equal(g.seen[2].inject, (1n << 31n) | (1n << 11n) | (3n << 8n) | 13n, '#GP(0) injected: valid, error code, hardware exception, vector 13');
+  const info = out('vm info x');
+  assert.ok(info.some((l) => /Exit status: 42/.test(l)), info.join('\n'));
+  assert.ok(info.some((l) => /Stopped because: the guest wrote 42 to port 0xF4/.test(l)), info.join('\n'));
+});
+
+test('a triple fault and an entry the processor refuses stop only that VM, with the reason shown', () => {
+  const g = scriptedGuest([{ reason: 2 }]);
+  const { out } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r'], vmxGuest: g.handler });
+  assert.ok(out('vm info x').some((l) => /Stopped because: .*triple fault/.test(l)), out('vm info x').join('\n'));
+  const bad = scriptedGuest([{ reason: 0x80000021 }]); // VM-entry failure, invalid guest state (SDM 27.8)
+  const r = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r'], vmxGuest: bad.handler });
+  assert.ok(r.out('vm info x').some((l) => /Stopped because: /.test(l) && /state/.test(l)), r.out('vm info x').join('\n'));
+});
