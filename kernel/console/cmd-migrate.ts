@@ -41,8 +41,9 @@ const viaName = (kind: number) => {
   return '?';
 };
 
-const sayFailure = (head: boolean, reason: number) => {
-  if (head) sayInline('migration.sendFailed', sendVm() + 1, vmName(sendVm()));
+/** A failed migration; `slot`: the VM that was (to be) sent. */
+const sayFailure = (head: boolean, reason: number, slot: number) => {
+  if (head) sayInline('migration.sendFailed', slot + 1, vmName(slot));
   else sayInline('migration.receiveFailed');
   say(migErrorKey(reason));
 };
@@ -62,7 +63,7 @@ export const reportMigration = () => {
       say('migration.summary1', sendVm() + 1, vmName(sendVm()), ms, sendDowntimeMs());
       say('migration.summary2', sendRound() - 1, sendTotalPages(), sendBytes(), ms > 0 ? sendBytes() / 1000 / ms : 0);
       say('migration.summary3', sendZeroPages(), sendDuplicatePages(), sendRlePages());
-    } else if (out === LivePhase.Failed) sayFailure(true, sendError());
+    } else if (out === LivePhase.Failed) sayFailure(true, sendError(), sendVm());
   }
   const inn = receivePhase();
   if (receiveVm() >= 0 && receiveVm() !== inAnnounced && inn === LivePhase.Copy) {
@@ -72,7 +73,7 @@ export const reportMigration = () => {
   if (inn !== reportedIn) {
     reportedIn = inn;
     if (inn === LivePhase.Done) say('migration.arrived', receiveVm() + 1, vmName(receiveVm()));
-    else if (inn === LivePhase.Failed) sayFailure(false, receiveError());
+    else if (inn === LivePhase.Failed) sayFailure(false, receiveError(), -1);
   }
 };
 
@@ -106,7 +107,7 @@ const migrateSend = () => {
   }
   const e = sendStart(slot, kind, rle, downtime, vmName(slot));
   if (e !== MigError.None) {
-    sayFailure(true, e);
+    sayFailure(true, e, slot); // refused before it began: not the last VM sent
     reportedOut = sendPhase();
     return Status.Failed;
   }
@@ -137,7 +138,7 @@ const migrateListen = () => {
   }
   const e = receiveStart(kind, renamed ? incomingName : null);
   if (e !== MigError.None) {
-    sayFailure(false, e);
+    sayFailure(false, e, -1);
     return Status.Failed;
   }
   reportedIn = LivePhase.Copy;

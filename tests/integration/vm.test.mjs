@@ -161,6 +161,52 @@ const LIFECYCLE_SCENARIO = {
   },
 };
 
+/** The memory writer's output across a move: the source's lines, its unfinished last line continued by the destination's first. */
+const joined = (before, after) => {
+  const a = [...before];
+  const b = [...after];
+  if (a.length > 0 && !/^round \d+ checksum 0x[0-9a-f]{8}$|^dirty: /.test(a.at(-1))) b[0] = a.pop() + (b[0] ?? '');
+  return [...a, ...b];
+};
+
+const MIGRATION_SCENARIO = {
+  name: 'the running memory writer migrates inside the host (loopback buffer; dirty pages from the nested tables\' D bits) and goes on with its checksum sequence unbroken',
+  lines: [
+    'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=1000000"',
+    'vm start dirty',
+    'sleep 100',
+    'migrate listen --via buffer --as moved',
+    'migrate send dirty --via buffer',
+    'migrate wait --timeout 200',
+    'sleep 100',
+    'vm stop moved',
+    'vm list',
+    'audit',
+    'exit 9',
+  ],
+  code: 9,
+  check: (out) => {
+    const src = guestLines(out, 'dirty');
+    const dst = guestLines(out, 'moved');
+    assert.ok(src.filter((l) => l.startsWith('round ')).length >= 2, 'the guest ran on the source first');
+    assert.ok(dst.filter((l) => l.startsWith('round ')).length >= 2, 'and went on at the destination');
+    const rounds = joined(src, dst).filter((l) => l.startsWith('round '));
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, rounds.length), 'one unbroken checksum sequence, as the reference computes it');
+    const wait = section(out, 'migrate wait --timeout 200');
+    assert.match(wait, /VM 2 "moved" \(8 MiB\) is arriving\./);
+    assert.match(wait, /VM 1 "dirty" paused for the last \d+ pages and its state\./);
+    assert.match(wait, /VM 2 "moved" arrived and runs\./);
+    assert.match(wait, /VM 1 "dirty" migrated in \d+\.\d ms; downtime \d+\.\d ms\./);
+    const list = section(out, 'vm list');
+    assert.match(list, /^ +1 +dirty +stopped +8 +-/m, 'the source stopped (migrated)');
+    assert.match(list, /^ +2 +moved +stopped +8 +-/m, 'the destination ran until stopped from the console');
+    assert.match(out, /VM 1 "dirty" stopped: migrated to another host/);
+    const audit = section(out, 'audit');
+    assert.match(audit, /vm\.migrate\.in +2 +0 +moved arrived: 2048 pages/);
+    assert.match(audit, /vm\.migrate\.out +1 +1 +dirty migrated: \d+ pages sent, downtime \d+ ms/);
+  },
+};
+
 /** What tests/guests/strio.zig prints when every string I/O and paged exit was handled right. */
 const STRIO_LINES = [
   'strio: rep outsb to COM1',
@@ -215,6 +261,8 @@ const SCENARIOS = [
   // guest runs, so a guest that does not exit keeps the CPU until it does (seconds here).
   // VMX has the preemption timer (SDM 26.5.1) besides external-interrupt exiting.
   { ...LIFECYCLE_SCENARIO, platforms: ['qemuEpyc', 'bochsSkylake'] },
+  // VMX: EPT A/D bits and the VMCS guest state ("VMX1") carry the move (QEMU: migration.test.mjs)
+  { ...MIGRATION_SCENARIO, platforms: ['bochsSkylake'] },
 ];
 
 for (const scenario of SCENARIOS) {
