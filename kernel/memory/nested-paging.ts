@@ -70,6 +70,14 @@ let eptDirtyBits = false;
 export const nestedEptDirtyBits = (on: boolean) => {
   eptDirtyBits = on;
 };
+let allow2m = true;
+let allow1g = true;
+/** The leaf sizes the processor walks (EPT: IA32_VMX_EPT_VPID_CAP bits 16, 17; NPT: the host's 1 GiB pages); nptMap uses no others. */
+export const nestedPageSizes = (twoMiB: boolean, oneGiB: boolean) => {
+  allow2m = twoMiB;
+  allow1g = oneGiB;
+};
+
 /** Whether the processor sets D bits in these tables (NPT always; EPT only with A/D enabled). */
 export const nptHasDirtyBits = () => !ept || eptDirtyBits;
 
@@ -162,14 +170,14 @@ export const nptMap = (root: number, gpa: number, hpa: number, bytes: number, ac
     const left = bytes - done;
     const pdpt = nextTable(root, root, indexAt(g, L4));
     if (pdpt < 0) return pdpt;
-    if (g % NPT_1G === 0 && h % NPT_1G === 0 && left >= NPT_1G) {
+    if (allow1g && g % NPT_1G === 0 && h % NPT_1G === 0 && left >= NPT_1G) {
       writeEntry(pdpt, indexAt(g, NPT_1G), h, low | LARGE, high);
       done += NPT_1G;
       continue;
     }
     const pd = nextTable(root, pdpt, indexAt(g, NPT_1G));
     if (pd < 0) return pd;
-    if (g % NPT_2M === 0 && h % NPT_2M === 0 && left >= NPT_2M) {
+    if (allow2m && g % NPT_2M === 0 && h % NPT_2M === 0 && left >= NPT_2M) {
       writeEntry(pd, indexAt(g, NPT_2M), h, low | LARGE, high);
       done += NPT_2M;
       continue;

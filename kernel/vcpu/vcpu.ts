@@ -16,7 +16,7 @@ import {
   vmxLoadState, vmxMsrField, vmxMsrHi, vmxMsrIsWrite, vmxMsrLo, vmxQualification, vmxRflags, vmxRip, vmxRipHi, vmxRipLo,
   vmxRun, vmxSaveState, vmxSegmentBaseHi, vmxSegmentBaseLo, vmxSetAbcd, vmxSetEferLo, vmxSetGpr, vmxSetMsr,
 } from './vmx/vmx';
-import { nestedEptDirtyBits, nestedFormatEpt } from '../memory/nested-paging';
+import { nestedEptDirtyBits, nestedFormatEpt, nestedPageSizes } from '../memory/nested-paging';
 
 export const enum VcpuError {
   NoBackEnd = -20, // neither SVM nor VMX
@@ -31,12 +31,14 @@ export const enableVirtualization = () => {
   if (caps.svm) {
     vmxOn = 0;
     nestedFormatEpt(false);
+    nestedPageSizes(true, caps.pages1g);
     return svmEnable();
   }
   if (caps.vmx) {
     vmxOn = 1;
     nestedFormatEpt(true);
     nestedEptDirtyBits(caps.eptAccessedDirty);
+    nestedPageSizes(caps.ept2m, caps.ept1g);
     return vmxEnable();
   }
   return VcpuError.NoBackEnd;

@@ -83,6 +83,10 @@ export class Machine {
    * @param {(run: {machine: Machine, vmcb: bigint, hostSave: bigint, gprs: BigUint64Array, fx: Uint8Array}) => void} [o.svmGuest]
    *   what one VMRUN does: a test's model of the guest, which edits the VMCB (machine.physRead/
    *   physWrite) and the GPRs and sets an exit code; without it hv_svm_run fails the run
+   * @param {(run: {machine: Machine, vmcs: Map<number, bigint>, launched: boolean, gprs: BigUint64Array, fx: Uint8Array}) => number|void} [o.vmxGuest]
+   *   what one VMLAUNCH/VMRESUME does: a test's model of the guest, which edits the current
+   *   VMCS's fields (by encoding) and the GPRs and sets the exit fields; returns 0 (a VM exit)
+   *   or the VMX status of a failed entry; without it hv_vmx_run fails the run
    */
   constructor(o = {}) {
     this.queue = [];

@@ -636,13 +636,14 @@ test('a 32-bit IN in 64-bit mode zero-extends into RAX', () => {
   assert.equal(model.records(model.guests[0], 'in')[0].outcome.regs.rax, 0xffffffffn);
 });
 
-test('on an Intel CPU (VMX) vm create says the VMX back end is not there yet and allocates nothing', () => {
-  const m = boot({
-    ...machineOptions('bochs-corei7-skylake-x'), files: { '\\hello.elf': HELLO },
-    input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm list\r', 'mem\r', 'exit\r'],
-  });
+test('on a processor with neither SVM nor VMX vm create says so and allocates nothing', () => {
+  const o = machineOptions('bochs-corei7-skylake-x');
+  const leaf1 = Object.keys(o.cpu.cpuid).find((k) => k === '0x1' || k === '0x1:0x0');
+  o.cpu.cpuid[leaf1] = [...o.cpu.cpuid[leaf1]];
+  o.cpu.cpuid[leaf1][2] = (o.cpu.cpuid[leaf1][2] & ~0x20) >>> 0; // CPUID.1:ECX.VMX clear
+  const m = boot({ ...o, files: { '\\hello.elf': HELLO }, input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm list\r', 'mem\r', 'exit\r'] });
   const s = m.serialText;
-  assert.match(s, /vm create: guests run under AMD SVM only for now; the Intel VMX back end is not written yet\./);
+  assert.match(s, /vm create: this processor offers neither AMD SVM nor Intel VMX\./);
   assert.match(s, /No VMs\./);
   assert.match(s, /  0 pages obtained from the firmware/);
   assert.deepEqual(m.msrWrites, [], 'nothing was switched on');

@@ -42,7 +42,6 @@ export const enum VmxError {
 }
 
 const IA32_FEATURE_CONTROL = 0x3a;
-const IA32_VMX_BASIC = 0x480;
 const IA32_VMX_CR0_FIXED0 = 0x486;
 const IA32_VMX_CR0_FIXED1 = 0x487;
 const IA32_VMX_CR4_FIXED0 = 0x488;
@@ -100,6 +99,10 @@ let cr4Fixed1 = 0;
 let hostCr4 = 0;
 let hasPat = false;
 let preemptionTicks = 0;
+let inveptType = 0; // 1 single-context, 2 all-context, 0 none (IA32_VMX_EPT_VPID_CAP bits 25, 26)
+let invvpidType = 0; // 1 single-context, 2 all-context, 0 none (bits 41, 42)
+const vpidFlushPending = new Uint8Array(MAX_VCPUS);
+const IA32_VMX_EPT_VPID_CAP = 0x48c;
 
 // Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned.
 const gprWords = new Uint32Array(MAX_VCPUS * 32 + 4);
@@ -169,7 +172,9 @@ export const vmxEnable = () => {
   cr4Fixed0 = msr[0];
   rdmsr(IA32_VMX_CR4_FIXED1);
   cr4Fixed1 = msr[0];
-  rdmsr(IA32_VMX_BASIC);
+  rdmsr(IA32_VMX_EPT_VPID_CAP);
+  inveptType = !caps.invept ? 0 : (msr[0] & (1 << 25)) !== 0 ? 1 : (msr[0] & (1 << 26)) !== 0 ? 2 : 0;
+  invvpidType = !caps.invvpid ? 0 : (msr[1] & (1 << 9)) !== 0 ? 1 : (msr[1] & (1 << 10)) !== 0 ? 2 : 0;
   if (vmxonPage < 0) {
     vmxonPage = allocatePages(1, 1, 0);
     if (vmxonPage < 0) return VmxError.NoMemory;
@@ -304,6 +309,7 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   if (hv_vmclear(hostAddressLo(page), hostAddressHi(page)) !== 0 || !select(v)) return VmxError.VmcsFailed;
   launched[v] = 0;
   flushPending[v] = 1;
+  vpidFlushPending[v] = 1; // the VPID may have tagged another VM's translations before
   writesFailed = 0;
   put(PIN_CONTROLS, controls[0], 0);
   put(PROC_CONTROLS, controls[1], 0);
@@ -422,8 +428,12 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
   }
   for (;;) {
     if (flushPending[v] !== 0) {
-      hv_invept(caps.invept ? 1 : 2, eptpLo[v], eptpHi[v]);
+      if (inveptType !== 0) hv_invept(inveptType, eptpLo[v], eptpHi[v]);
       flushPending[v] = 0;
+    }
+    if (vpidFlushPending[v] !== 0) {
+      if (invvpidType !== 0 && (controls[4] & PROC2_VPID) !== 0) hv_invvpid(invvpidType, v + 1);
+      vpidFlushPending[v] = 0;
     }
     const status = hv_vmx_run(gprAddress0 + v * 128, fxAddress0 + v * 512, launched[v], cpuidFloor ? 1 : 0);
     if (status !== 0) {
