@@ -23,7 +23,7 @@ const F = {
   VPID: 0x0000, EPTP: 0x201a, LINK: 0x2800, GUEST_EFER: 0x2806, PIN: 0x4000, PROC: 0x4002, EXIT_CTL: 0x400c, ENTRY_CTL: 0x4012,
   PROC2: 0x401e, EXIT_REASON: 0x4402, EXIT_LEN: 0x440c, QUAL: 0x6400, CS_AR: 0x4816, TR_AR: 0x4822, LDTR_AR: 0x4820,
   CR0: 0x6800, CR4: 0x6804, CR0_SHADOW: 0x6004, CR0_MASK: 0x6000, RIP: 0x681e, RFLAGS: 0x6820, HOST_TR: 0x0c0c,
-  HOST_TR_BASE: 0x6c0a, HOST_CR4: 0x6c04, HOST_CS: 0x0c02, ENTRY_INFO: 0x4016,
+  HOST_TR_BASE: 0x6c0a, HOST_CR4: 0x6c04, HOST_CS: 0x0c02, ENTRY_INFO: 0x4016, GPA: 0x2400, CR3: 0x6802, CR4_SHADOW: 0x6006,
 };
 
 // The firmware's GDT as OVMF has it (null, then flat code/data descriptors up to 0x47).
@@ -162,13 +162,15 @@ const scriptedGuest = (steps) => {
   const seen = [];
   let i = 0;
   const handler = ({ vmcs, gprs, launched }) => {
-    seen.push({ launched, rip: vmcs.get(F.RIP), rax: gprs[0], rbx: gprs[3], rcx: gprs[1], rdx: gprs[2], inject: vmcs.get(F.ENTRY_INFO) ?? 0n });
+    seen.push({ launched, rip: vmcs.get(F.RIP), rax: gprs[0], rbx: gprs[3], rcx: gprs[1], rdx: gprs[2], inject: vmcs.get(F.ENTRY_INFO) ?? 0n,
+      cr0: vmcs.get(F.CR0), cr0Shadow: vmcs.get(F.CR0_SHADOW), cr3: vmcs.get(F.CR3), entry: vmcs.get(F.ENTRY_CTL), efer: vmcs.get(F.GUEST_EFER) });
     vmcs.set(F.ENTRY_INFO, 0n); // VM entry consumes the event (SDM 27.2)
     const s = steps[Math.min(i++, steps.length - 1)];
     for (const [r, value] of Object.entries(s.regs ?? {})) gprs[Number(r)] = value;
     vmcs.set(F.EXIT_REASON, BigInt(s.reason));
     vmcs.set(F.EXIT_LEN, BigInt(s.length ?? 0));
     vmcs.set(F.QUAL, BigInt(s.qual ?? 0));
+    if (s.gpa !== undefined) vmcs.set(F.GPA, s.gpa);
     return 0;
   };
   return { handler, seen };
@@ -204,4 +206,32 @@ test('a triple fault and an entry the processor refuses stop only that VM, with 
   const bad = scriptedGuest([{ reason: 0x80000021 }]); // VM-entry failure, invalid guest state (SDM 27.8)
   const r = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r'], vmxGuest: bad.handler });
   assert.ok(r.out('vm info x').some((l) => /Stopped because: /.test(l) && /state/.test(l)), r.out('vm info x').join('\n'));
+});
+
+test('control-register exits are handled in the back end: MOV to CR0 keeps the VMX-fixed bits and the guest view, MOV CR3 both ways, long mode follows CR0.PG with EFER.LME', () => {
+  const g = scriptedGuest([
+    { reason: 28, length: 3, qual: (0 << 8) | (0 << 4) | 0, regs: { 0: 0x11n } }, // MOV CR0, EAX (NE clear): exits because NE is the host's
+    { reason: 28, length: 3, qual: (3 << 8) | (0 << 4) | 3, regs: { 3: 0x5000n } }, // MOV CR3, EBX
+    { reason: 28, length: 3, qual: (1 << 8) | (1 << 4) | 3 }, // MOV ECX, CR3
+    { reason: 32, length: 2, regs: { 1: 0xc0000080n, 0: 0x100n, 2: 0n } }, // WRMSR EFER.LME
+    { reason: 28, length: 3, qual: (0 << 8) | (0 << 4) | 0, regs: { 0: 0x80000011n } }, // MOV CR0, EAX: paging on -> IA-32e
+    { reason: 30, length: 1, qual: 0xf4 << 16, regs: { 0: 7n } },
+  ]);
+  run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r'], vmxGuest: g.handler });
+  assert.equal(g.seen.length, 6, 'the CR exits did not stop the VM');
+  assert.equal(g.seen[1].rip, 0x100003n, 'RIP past MOV CR0 (exit instruction length)');
+  assert.equal(g.seen[1].cr0Shadow, 0x11n, 'the guest reads back the CR0 it wrote');
+  assert.equal(g.seen[1].cr0 & 0x20n, 0x20n, 'the real CR0 keeps NE (IA32_VMX_CR0_FIXED0)');
+  assert.equal(g.seen[2].cr3, 0x5000n, 'CR3 written');
+  assert.equal(g.seen[3].rcx, 0x5000n, 'CR3 read into ECX');
+  assert.equal(g.seen[5].entry & (1n << 9n), 1n << 9n, 'IA-32e mode guest entry control set with PG and LME');
+  assert.equal(g.seen[5].efer & 0x500n, 0x500n, 'EFER.LME and LMA');
+  assert.equal(g.seen[5].rip, 0x10000en, 'every instruction advanced: 3 + 3 + 3 + 2 + 3');
+});
+
+test('an EPT violation outside the VM\'s RAM stops the VM and names the guest-physical address', () => {
+  const g = scriptedGuest([{ reason: 48, qual: 1, gpa: 0x1800000n }]);
+  const { out } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r', 'audit\r'], vmxGuest: g.handler });
+  assert.ok(out('vm info x').some((l) => /Stopped because: it touched guest-physical 0x0000000001800000, outside its memory/.test(l)), out('vm info x').join('\n'));
+  assert.ok(out('audit').some((l) => /vm\.stop .*access to guest-physical 0x0000000001800000 outside its memory/.test(l)));
 });

@@ -445,6 +445,11 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
     const reason = vmread(EXIT_REASON);
     lastReason = reason & 0xffff;
     if ((reason & 0x80000000) !== 0) return ExitReason.InvalidState; // VM-entry failure (SDM 27.8)
+    // handled here, the guest goes on (no `continue` inside a switch: porffor leaves only the switch)
+    if (lastReason === EXIT_CR_ACCESS) {
+      if (onCrAccess(v)) continue;
+      return ExitReason.Other;
+    }
     switch (lastReason) {
       case EXIT_CPUID:
         return ExitReason.Cpuid;
@@ -471,9 +476,6 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
         return ExitReason.ExternalInterrupt; // the exception bitmap is 0: an NMI
       case EXIT_EPT_MISCONFIG:
         return ExitReason.InvalidState;
-      case EXIT_CR_ACCESS:
-        if (onCrAccess(v)) continue; // handled here: the guest goes on
-        return ExitReason.Other;
     }
     return ExitReason.Other;
   }
