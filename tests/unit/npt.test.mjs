@@ -94,3 +94,36 @@ test('errors: misaligned, holes, write without read, no-execute when the host ha
   assert.deepEqual(noNx.maps(), [region(0n, K4, 7n)]);
   assert.deepEqual(maps(), [region(0n, M2, 7n)], 'the failed calls changed nothing');
 });
+
+test('EPT format (Intel SDM 29.3.2): read/write/execute in bits 0-2, write-back leaves, 1 GiB and 2 MiB leaves only where the processor offers them', () => {
+  const { machine, e, root, maps } = rig();
+  const leafAt = (gpa) => {
+    // the raw leaf for gpa (walks like the processor: PS at the PDPTE or PDE ends it)
+    let table = BigInt(root);
+    for (const shift of [39n, 30n, 21n, 12n]) {
+      const entry = new DataView(machine.physRead(table + ((BigInt(gpa) >> shift) & 511n) * 8n, 8).buffer).getBigUint64(0, true);
+      if (shift === 12n || (entry & 0x80n) !== 0n) return { entry, shift };
+      table = entry & 0xffffffffff000n;
+    }
+  };
+  assert.equal(call(e.format, 1, 1, 1), 0);
+  // the tables only: [0, 1 GiB) -> host [1 GiB, 2 GiB) is never touched through them here
+  assert.equal(call(e.map, root, 0, 2 ** 30, 2 ** 30, ALL), 0);
+  const big = leafAt(0);
+  assert.equal(big.shift, 30n, 'a 1 GiB leaf');
+  assert.equal(big.entry & 0xffn, 0xb7n, 'R|W|X, memory type 6 (WB) in bits 5:3, PS');
+  assert.equal(big.entry >> 63n, 0n, 'no NX bit in EPT (bit 63 is "suppress #VE")');
+  assert.equal(call(e.protect, root, 4096, 4096, R | X), 0);
+  assert.equal(leafAt(4096).entry & 0x3fn, 0x35n, 'read-only, executable, WB: R|X without W');
+  assert.equal(leafAt(4096).shift, 12n, 'the change split down to 4 KiB');
+  assert.equal(call(e.protect, root, 8192, 4096, R | W), 0, 'no-execute needs no host EFER.NXE in EPT');
+  assert.equal(leafAt(8192).entry & 7n, 3n);
+  // a processor without 1 GiB EPT pages: the same range in 2 MiB leaves
+  const { e: e2, root: root2, maps: maps2, machine: m2 } = rig();
+  assert.equal(call(e2.format, 1, 1, 0), 0);
+  assert.equal(call(e2.map, root2, 0, 2 ** 30, 2 ** 30, ALL), 0);
+  const pdpte = new DataView(m2.physRead(new DataView(m2.physRead(BigInt(root2), 8).buffer).getBigUint64(0, true) & 0xffffffffff000n, 8).buffer).getBigUint64(0, true);
+  assert.equal(pdpte & 0x80n, 0n, 'no 1 GiB leaf');
+  assert.deepEqual(maps2(), [region(0n, G1, 7n)], 'still all of it, mapped');
+  assert.deepEqual(maps().map((r) => r.flags), [7n, 5n, 3n, 7n], 'the walker sees the same regions');
+});
