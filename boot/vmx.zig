@@ -10,18 +10,30 @@ inline fn status(cf: u8, zf: u8) u8 {
     return if (cf != 0) 1 else if (zf != 0) 2 else 0;
 }
 
-/// VMXON, VMCLEAR, VMPTRLD: one 64-bit physical-address memory operand.
-pub fn vmxon(region: u64) u8 {
-    var p = region;
+/// VMXON, VMCLEAR, VMPTRLD: one 64-bit physical address as a memory operand.
+inline fn withAddress(comptime mnemonic: []const u8, address: u64) u8 {
+    var p = address;
     var cf: u8 = undefined;
     var zf: u8 = undefined;
-    asm volatile ("vmxon (%[p]); setc %[cf]; setz %[zf]"
+    asm volatile (mnemonic ++ " (%[p]); setc %[cf]; setz %[zf]"
         : [cf] "=r" (cf),
           [zf] "=r" (zf),
         : [p] "r" (&p),
         : "cc", "memory"
     );
     return status(cf, zf);
+}
+
+pub fn vmxon(region: u64) u8 {
+    return withAddress("vmxon", region);
+}
+
+pub fn vmclear(vmcs: u64) u8 {
+    return withAddress("vmclear", vmcs);
+}
+
+pub fn vmptrld(vmcs: u64) u8 {
+    return withAddress("vmptrld", vmcs);
 }
 
 pub fn vmxoff() u8 {
@@ -31,32 +43,6 @@ pub fn vmxoff() u8 {
         : [cf] "=r" (cf),
           [zf] "=r" (zf),
         :
-        : "cc", "memory"
-    );
-    return status(cf, zf);
-}
-
-pub fn vmclear(vmcs: u64) u8 {
-    var p = vmcs;
-    var cf: u8 = undefined;
-    var zf: u8 = undefined;
-    asm volatile ("vmclear (%[p]); setc %[cf]; setz %[zf]"
-        : [cf] "=r" (cf),
-          [zf] "=r" (zf),
-        : [p] "r" (&p),
-        : "cc", "memory"
-    );
-    return status(cf, zf);
-}
-
-pub fn vmptrld(vmcs: u64) u8 {
-    var p = vmcs;
-    var cf: u8 = undefined;
-    var zf: u8 = undefined;
-    asm volatile ("vmptrld (%[p]); setc %[cf]; setz %[zf]"
-        : [cf] "=r" (cf),
-          [zf] "=r" (zf),
-        : [p] "r" (&p),
         : "cc", "memory"
     );
     return status(cf, zf);
@@ -87,11 +73,11 @@ pub fn vmwrite(field: u64, value: u64) u8 {
 }
 
 /// INVEPT / INVVPID (SDM vol. 2: a register type and a 128-bit descriptor in memory).
-pub fn invept(kind: u64, eptp: u64) u8 {
-    var desc = [2]u64{ eptp, 0 };
+inline fn invalidate(comptime mnemonic: []const u8, kind: u64, first: u64) u8 {
+    var desc = [2]u64{ first, 0 };
     var cf: u8 = undefined;
     var zf: u8 = undefined;
-    asm volatile ("invept (%[d]), %[t]; setc %[cf]; setz %[zf]"
+    asm volatile (mnemonic ++ " (%[d]), %[t]; setc %[cf]; setz %[zf]"
         : [cf] "=r" (cf),
           [zf] "=r" (zf),
         : [d] "r" (&desc),
@@ -101,18 +87,12 @@ pub fn invept(kind: u64, eptp: u64) u8 {
     return status(cf, zf);
 }
 
+pub fn invept(kind: u64, eptp: u64) u8 {
+    return invalidate("invept", kind, eptp);
+}
+
 pub fn invvpid(kind: u64, vpid: u64) u8 {
-    var desc = [2]u64{ vpid & 0xffff, 0 };
-    var cf: u8 = undefined;
-    var zf: u8 = undefined;
-    asm volatile ("invvpid (%[d]), %[t]; setc %[cf]; setz %[zf]"
-        : [cf] "=r" (cf),
-          [zf] "=r" (zf),
-        : [d] "r" (&desc),
-          [t] "r" (kind),
-        : "cc", "memory"
-    );
-    return status(cf, zf);
+    return invalidate("invvpid", kind, vpid & 0xffff);
 }
 
 /// Control registers and descriptor tables the kernel puts into the VMCS host-state area.
