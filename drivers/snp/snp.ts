@@ -95,7 +95,10 @@ const errorArgs = new Float64Array(2);
 let handles = 0;
 let firmwareResult = 0;
 let filtersResult = 0;
-let startedHere = false;
+// Zerovisor started it, or found it up after disconnecting the stack that ran it: either way
+// that stack, reconnected on the way out, expects it Stopped (its MNP treats
+// EFI_ALREADY_STARTED from Start as an error).
+let broughtUp = false;
 let txBase = -1;
 const txFree = new Uint8Array(TX_BUFFERS); // a stack of free buffer numbers
 let txFreeCount = 0;
@@ -143,17 +146,17 @@ export const snpInit = () => {
   if (modeState() === STOPPED) {
     const s = hv_efi_snp_control(INDEX, OP_START, 0, 0);
     if (s !== 0 && s !== EFI_ALREADY_STARTED) return fail(SnpError.Start, s, 0);
-    startedHere = true;
+    broughtUp = true;
     readMode();
   }
   if (modeState() === STARTED) {
     const s = hv_efi_snp_control(INDEX, OP_INITIALIZE, 0, 0);
-    startedHere = true;
+    broughtUp = true;
     if (s !== 0) return fail(SnpError.Initialize, s, STARTED);
     readMode();
   }
   if (modeState() !== INITIALIZED) return fail(SnpError.Initialize, 0, modeState());
-  startedHere = true;
+  broughtUp = true;
   if (u32At(4) !== 6 || u32At(8) !== ETH_HEADER || u32At(12) < 1500) return fail(SnpError.NotEthernet, u32At(4), u32At(8));
   const want = (FILTER_UNICAST | FILTER_BROADCAST) & u32At(16);
   filtersResult = hv_efi_snp_control(INDEX, OP_FILTERS, want, 0);
@@ -274,7 +277,7 @@ export const snpUsable = () => {
 /** Back to Stopped (Shutdown, Stop) if Zerovisor brought it up, before the firmware gets it back. */
 export const snpShutdown = () => {
   if (state !== SnpState.Ready && state !== SnpState.Failed) return;
-  if (!startedHere) return;
+  if (!broughtUp) return;
   hv_efi_snp_control(INDEX, OP_SHUTDOWN, 0, 0);
   hv_efi_snp_control(INDEX, OP_STOP, 0, 0);
   state = SnpState.Shut;
