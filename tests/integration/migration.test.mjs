@@ -121,7 +121,7 @@ test('two QEMUs on 127.0.0.1: the running memory writer moves from host A to hos
   }
 });
 
-test('a damaged link (a relay drops, duplicates, reorders and corrupts a few percent of frames): the VM arrives intact', async () => {
+for (const via of ['net0', 'snp']) test(`a damaged link (a relay drops, duplicates, reorders and corrupts a few percent of frames): the VM arrives intact${via === 'snp' ? ' (--via snp)' : ''}`, async () => {
   const [portA, portB] = ports();
   const relayA = portA + 2000;
   const relayB = portB + 2000;
@@ -131,9 +131,9 @@ test('a damaged link (a relay drops, duplicates, reorders and corrupts a few per
   let ra;
   let rb;
   try {
-    const b = twoHostRun(efi, 'bad-b', ['migrate listen --via net0', 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
-    await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
-    const a = twoHostRun(efi, 'bad-a', HOST_A, macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    const b = twoHostRun(efi, `bad-${via}-b`, [`migrate listen --via ${via}`, 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
+    await until(() => b.output().includes(`Waiting for a VM to arrive over ${via}.`), 240000, 'host B to listen');
+    const a = twoHostRun(efi, `bad-${via}-a`, hostA(via), macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
     [ra, rb] = await Promise.all([a.done, b.done]);
   } finally {
     relay.close();
