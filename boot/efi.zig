@@ -96,7 +96,7 @@ pub fn disconnectPci(segment: u32, bus: u32, device: u32, function: u32) i64 {
 }
 
 /// Whether a driver manages `h` (has one of its protocols open BY_DRIVER).
-fn hasDriver(h: uefi.Handle) bool {
+pub fn hasDriver(h: uefi.Handle) bool {
     const bs = uefi.system_table.boot_services.?;
     var protocols: [*]*align(8) const uefi.Guid = undefined;
     var count: usize = 0;
@@ -116,7 +116,7 @@ fn hasDriver(h: uefi.Handle) bool {
 /// of `h` created (the handles that opened one of its protocols BY_CHILD_CONTROLLER),
 /// leaves first: a driver may refuse to stop while a child of it is still in use (OVMF's
 /// VirtioNetDxe while the network stack above its SNP child runs).
-fn disconnectTree(h: uefi.Handle, depth: u32) uefi.Status {
+pub fn disconnectTree(h: uefi.Handle, depth: u32) uefi.Status {
     const bs = uefi.system_table.boot_services.?;
     var children: [16]uefi.Handle = undefined;
     var n: usize = 0;
@@ -245,6 +245,7 @@ pub fn setWatchdog(seconds: usize) u32 {
 /// Returns to the firmware with this exit code (BootServices.Exit, UEFI 2.10 7.4).
 pub fn exitToFirmware(code: u8) noreturn {
     reattachSerialTerminals();
+    @import("snp.zig").reconnect(); // before the PCI functions: their reconnection makes new SNP handles
     reconnectPci();
     const bs = uefi.system_table.boot_services.?;
     const status: uefi.Status = if (code == 0) .Success else @enumFromInt(@as(usize, 1) << 63 | code);

@@ -407,3 +407,89 @@ pub fn hv_phys_word_hash(physLo: f64, physHi: f64, length: f64, stateAddr: f64) 
     std.mem.writeIntLittle(u32, state[0..4], hi);
     std.mem.writeIntLittle(u32, state[4..8], lo);
 }
+
+// ---- the firmware's Simple Network Protocol (UEFI 2.10 section 24.1), boot/snp.zig ----
+
+const snp = @import("snp.zig");
+
+pub fn hv_efi_snp_locate() f64 {
+    return @floatFromInt(snp.locate());
+}
+
+pub fn hv_efi_snp_release(index: f64) f64 {
+    return @floatFromInt(snp.release(toU32(index)));
+}
+
+/// Mode (24.1 EFI_SIMPLE_NETWORK_MODE) as a 40-byte record: State, HwAddressSize,
+/// MediaHeaderSize, MaxPacketSize, ReceiveFilterMask, ReceiveFilterSetting (u32 each), IfType,
+/// MacAddressChangeable, MultipleTxSupported, MediaPresentSupported, MediaPresent (u8 each),
+/// 3 zero bytes, the first 8 bytes of CurrentAddress.
+pub fn hv_efi_snp_mode(index: f64, outAddr: f64) f64 {
+    const out = linear("hv_efi_snp_mode", outAddr, 40);
+    const s = snp.get(toU32(index)) orelse return -1;
+    const m = s.mode;
+    @memset(out, 0);
+    std.mem.writeIntLittle(u32, out[0..4], @as(*const u32, @ptrCast(&m.state)).*);
+    std.mem.writeIntLittle(u32, out[4..8], m.hw_address_size);
+    std.mem.writeIntLittle(u32, out[8..12], m.media_header_size);
+    std.mem.writeIntLittle(u32, out[12..16], m.max_packet_size);
+    std.mem.writeIntLittle(u32, out[16..20], @as(u32, @bitCast(m.receive_filter_mask)));
+    std.mem.writeIntLittle(u32, out[20..24], @as(u32, @bitCast(m.receive_filter_setting)));
+    const flags: *const [5]u8 = @ptrCast(&m.if_type);
+    @memcpy(out[24..29], flags);
+    @memcpy(out[32..40], m.current_address[0..8]);
+    return 0;
+}
+
+/// op 1 Start, 2 Initialize(0, 0), 3 Shutdown, 4 Stop, 5 ReceiveFilters(enable, disable, no
+/// multicast change): the EFI status code (low bits), -1 when there is no such handle.
+pub fn hv_efi_snp_control(index: f64, op: f64, enable: f64, disable: f64) f64 {
+    const s = snp.get(toU32(index)) orelse return -1;
+    const status: uefi.Status = switch (toU32(op)) {
+        1 => s.start(),
+        2 => s.initialize(0, 0),
+        3 => s.shutdown(),
+        4 => s.stop(),
+        5 => s.receiveFilters(@bitCast(toU32(enable)), @bitCast(toU32(disable)), false, 0, null),
+        else => .InvalidParameter,
+    };
+    return @floatFromInt(efi.statusCode(status));
+}
+
+/// GetStatus: stores InterruptStatus u32, then the recycled transmit buffer's address as
+/// lo, hi u32 (0 when none) at outAddr; returns the EFI status code, -1 no such handle.
+pub fn hv_efi_snp_status(index: f64, outAddr: f64) f64 {
+    const out = linear("hv_efi_snp_status", outAddr, 12);
+    const s = snp.get(toU32(index)) orelse return -1;
+    var irq: uefi.protocols.SimpleNetworkInterruptStatus = @bitCast(@as(u32, 0));
+    var tx: ?[*]u8 = null;
+    const status = s.getStatus(&irq, &tx);
+    const addr: u64 = if (tx) |p| @intFromPtr(p) else 0;
+    std.mem.writeIntLittle(u32, out[0..4], @as(u32, @bitCast(irq)));
+    std.mem.writeIntLittle(u32, out[4..8], @as(u32, @truncate(addr)));
+    std.mem.writeIntLittle(u32, out[8..12], @as(u32, @truncate(addr >> 32)));
+    return @floatFromInt(efi.statusCode(status));
+}
+
+/// Transmit with HeaderSize 0 (the Ethernet header is in the buffer) of length bytes at a
+/// physical address the caller keeps unchanged until GetStatus hands it back.
+pub fn hv_efi_snp_transmit(index: f64, physLo: f64, physHi: f64, length: f64) f64 {
+    const s = snp.get(toU32(index)) orelse return -1;
+    const addr = physical(physLo, physHi);
+    if (addr == 0) return @floatFromInt(efi.statusCode(.InvalidParameter));
+    return @floatFromInt(efi.statusCode(s.transmit(0, toU32(length), @ptrFromInt(addr), null, null, null)));
+}
+
+/// Receive into linear memory: the frame's length, 0 when none waits (EFI_NOT_READY), else
+/// -(EFI status code); -1000 when there is no such handle.
+pub fn hv_efi_snp_receive(index: f64, outAddr: f64, capacity: f64) f64 {
+    const cap = toU32(capacity);
+    const out = linear("hv_efi_snp_receive", outAddr, cap);
+    const s = snp.get(toU32(index)) orelse return -1000;
+    if (cap == 0) return -@as(f64, @floatFromInt(efi.statusCode(.BufferTooSmall)));
+    var size: usize = cap;
+    const status = s.receive(null, &size, out.ptr, null, null, null);
+    if (status == .NotReady) return 0;
+    if (status != .Success) return -@as(f64, @floatFromInt(efi.statusCode(status)));
+    return @floatFromInt(@min(size, cap));
+}

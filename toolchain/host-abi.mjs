@@ -87,6 +87,16 @@ export const hostAbi = [
   { name: 'hv_crc32_update', params: ['crc', 'addr', 'length'], result: true, doc: 'CRC-32 register update (IEEE 802.3, reflected polynomial 0xEDB88320, no pre/post inversion here) over linear memory [addr, addr + length); returns the new register.' },
   { name: 'hv_fnv1a_update', params: ['hash', 'addr', 'length'], result: true, doc: 'FNV-1a 32-bit update (xor each byte, multiply by 0x01000193 mod 2^32) over linear memory [addr, addr + length); returns the new hash.' },
   { name: 'hv_phys_word_hash', params: ['physLo', 'physHi', 'length', 'stateAddr'], result: false, doc: 'The migration memory hash over length bytes (a multiple of 4) of RAM as little-endian u32 words w: hi = (hi ^ w) * 0x01000193, lo = (lo ^ w) * 0x9E3779B1 + 0x7F4A7C15 (mod 2^32), continuing from and storing back hi, lo u32 at stateAddr.' },
+
+  // The firmware's Simple Network Protocol (UEFI 2.10 section 24.1), by index into the SNP
+  // handles found by hv_efi_snp_locate (boot/snp.zig): the Snp migration sink (drivers/snp).
+  { name: 'hv_efi_snp_locate', params: [], result: true, doc: 'LocateHandleBuffer(ByProtocol, SNP): remembers up to 8 handles in the firmware\'s order; returns how many.' },
+  { name: 'hv_efi_snp_release', params: ['index'], result: true, doc: 'DisconnectController on SNP handle index, its child controllers first, so the firmware\'s network stack above SNP (MNP and up) stops polling it; the SNP driver stays. Reconnected when Zerovisor returns to the firmware. 0 on success, -1 no such handle, -2 no driver on it, else the EFI status code (low bits).' },
+  { name: 'hv_efi_snp_mode', params: ['index', 'outAddr'], result: true, doc: 'Copies the SNP Mode as 40 bytes: State, HwAddressSize, MediaHeaderSize, MaxPacketSize, ReceiveFilterMask, ReceiveFilterSetting (u32 each), IfType, MacAddressChangeable, MultipleTxSupported, MediaPresentSupported, MediaPresent (u8 each), 3 zero bytes, the first 8 bytes of CurrentAddress. 0, or -1 no such handle.' },
+  { name: 'hv_efi_snp_control', params: ['index', 'op', 'enable', 'disable'], result: true, doc: 'op 1 Start, 2 Initialize(0, 0), 3 Shutdown, 4 Stop, 5 ReceiveFilters(enable, disable, multicast list unchanged): the EFI status code (low bits), -1 no such handle.' },
+  { name: 'hv_efi_snp_status', params: ['index', 'outAddr'], result: true, doc: 'GetStatus: stores InterruptStatus u32 and the recycled transmit buffer\'s physical address lo, hi u32 (0 when none) at outAddr; the EFI status code, -1 no such handle.' },
+  { name: 'hv_efi_snp_transmit', params: ['index', 'physLo', 'physHi', 'length'], result: true, doc: 'Transmit(HeaderSize 0) of the whole Ethernet frame, length bytes at a physical address that must stay unchanged until GetStatus returns it; the EFI status code (6 EFI_NOT_READY: queue full), -1 no such handle.' },
+  { name: 'hv_efi_snp_receive', params: ['index', 'outAddr', 'capacity'], result: true, doc: 'Receive (non-blocking) of one Ethernet frame into linear memory [outAddr, + capacity): its length, 0 when none waits (EFI_NOT_READY), else -(EFI status code); -1000 no such handle.' },
 ];
 
 /** porffor's own imports, kept under stable names too. */

@@ -3,7 +3,7 @@
 import { Span } from './format';
 import { decimalArgument, missingArgument, unexpectedArgument } from './args';
 import { Command } from './command-table';
-import { say, sayError, sayInline } from './output';
+import { say, sayError, sayErrorInline, sayInline } from './output';
 import { Status } from './status';
 import { spanIs, token, tokenCount } from './tokens';
 import { ticksSinceBoot, tscHz } from '../platform/time';
@@ -11,6 +11,8 @@ import { backgroundWork } from './background';
 import { findVm, vmMemMiB, vmName } from '../vm/vm-table';
 import { MigError, migErrorKey } from '../migration/migration-error';
 import { SinkKind } from '../migration/sink';
+import { SnpError, snpError, snpErrorArg, snpErrorKey, snpIndex, snpUsable } from '../../drivers/snp/snp';
+import { NetState, netState } from '../../drivers/virtio-net/virtio-net';
 import {
   LivePhase, migrationAbort, receiveError, receivePhase, receiveStart, receiveVm, sendBytes, sendDowntimeMs,
   sendDuplicatePages, sendElapsedMs, sendError, sendLastDirty, sendMarkReported, sendPhase, sendRlePages, sendRound,
@@ -24,6 +26,8 @@ const VIA_NAMES = ['buffer', 'net0', 'snp', 'null'];
 const VIA_KINDS = [SinkKind.Buffer, SinkKind.VirtioNet, SinkKind.Snp, SinkKind.Null];
 
 let reportedOut = LivePhase.Idle;
+let outKind = -1;
+let inKind = -1;
 let reportedIn = LivePhase.Idle;
 let inAnnounced = -1;
 const incomingName = new Span(new Uint32Array(32));
@@ -41,11 +45,27 @@ const viaName = (kind: number) => {
   return '?';
 };
 
-/** A failed migration; `slot`: the VM that was (to be) sent. */
+/** The reason a session failed (`slot`: the VM that was, or was to be, sent); over snp a refused frame is said in the interface's words. */
 const sayFailure = (head: boolean, reason: number, slot: number) => {
   if (head) sayInline('migration.sendFailed', slot + 1, vmName(slot));
   else sayInline('migration.receiveFailed');
-  say(migErrorKey(reason));
+  const kind = head ? outKind : inKind;
+  if (reason === MigError.SinkFailed && kind === SinkKind.Snp && snpError() !== SnpError.None) sayReason();
+  else say(migErrorKey(reason));
+};
+
+const sayReason = () => say(snpErrorKey(), snpIndex(), snpErrorArg(0), snpErrorArg(1));
+
+/** For --via snp: whether the firmware's interface is up with a link; else says why not. */
+const snpReady = () => {
+  if (netState() === NetState.Ready) {
+    sayError('snp.unusable.net0');
+    return false;
+  }
+  if (snpUsable()) return true;
+  sayErrorInline('snp.unusable');
+  sayReason();
+  return false;
 };
 
 /** Prints what happened since the last call: rounds, arrivals, summaries, failures. */
@@ -105,6 +125,8 @@ const migrateSend = () => {
       }
     } else return unexpectedArgument(Command.Migrate, i);
   }
+  if (kind === SinkKind.Snp && !snpReady()) return Status.Failed;
+  outKind = kind;
   const e = sendStart(slot, kind, rle, downtime, vmName(slot));
   if (e !== MigError.None) {
     sayFailure(true, e, slot); // refused before it began: not the last VM sent
@@ -136,6 +158,8 @@ const migrateListen = () => {
       renamed = true;
     } else return unexpectedArgument(Command.Migrate, i);
   }
+  if (kind === SinkKind.Snp && !snpReady()) return Status.Failed;
+  inKind = kind;
   const e = receiveStart(kind, renamed ? incomingName : null);
   if (e !== MigError.None) {
     sayFailure(false, e, -1);

@@ -30,6 +30,7 @@ import {
   netPageCount, netPagesBase, netReceive, netSend, netState,
 } from '../../drivers/virtio-net/virtio-net';
 import { hostAddressHi, hostAddressLo } from '../memory/page-allocator';
+import { SnpCounter, SnpState, snpCounter, snpLinkUp, snpMacText, snpMediaReported, snpState } from '../../drivers/snp/snp';
 
 const MAX_COUNT = 1000000;
 const MAX_TIMEOUT_MS = 600000;
@@ -136,7 +137,16 @@ const errorKey = (e: number): MsgKey => {
   return 'net.error.5';
 };
 
+/** While the firmware's SNP carries migration frames, net leaves the NIC to it and shows that. */
+const showSnp = () => {
+  const up = snpLinkUp();
+  say('net.snp', snpMacText, text(!snpMediaReported() ? 'net.link.assumed' : up ? 'net.link.up' : 'net.link.down'));
+  say('net.snp.counters', snpCounter(SnpCounter.TxFrames), snpCounter(SnpCounter.TxBytes), snpCounter(SnpCounter.RxFrames), snpCounter(SnpCounter.RxBytes));
+  return Status.Ok;
+};
+
 const showNet = () => {
+  if (snpState() === SnpState.Ready) return showSnp();
   if (netInit() === NetState.Absent) {
     say('net.none');
     return Status.Ok;
@@ -177,6 +187,10 @@ const showNet = () => {
 
 /** Takes the NIC if needed; false (after an error naming `sub`) when it cannot be used. */
 const ready = (sub: string) => {
+  if (snpState() === SnpState.Ready) {
+    sayError('net.snpInUse', sub);
+    return false;
+  }
   if (netInit() === NetState.Ready) return true;
   sayError('net.notReady', sub);
   return false;

@@ -18,6 +18,7 @@ import { cmdNet } from './cmd-net';
 import { cmdMigrate } from './cmd-migrate';
 import { netShutdown } from '../../drivers/virtio-net/virtio-net';
 import { disableVirtualization } from '../vcpu/vcpu';
+import { snpShutdown } from '../../drivers/snp/snp';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
@@ -99,6 +100,7 @@ const cmdExit = () => {
   say('exit.marker', code); // test runners end the run on this line
   drainOutput();
   netShutdown(); // the NIC stops using Zerovisor's pages before the firmware gets it back
+  snpShutdown(); // and the firmware's SNP goes back to Stopped, as its network stack expects
   hv_io_out8(DEBUG_EXIT_PORT, code); // under QEMU the run ends here
   disableVirtualization(); // VMXOFF: the firmware gets the processor back outside VMX operation
   hv_exit(code); // a real machine returns to the firmware

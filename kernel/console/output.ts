@@ -146,6 +146,14 @@ export const sayError = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
   writeFormatted(true);
 };
 
+/** The start of an error message (after the script position), continued by say(). */
+export const sayErrorInline = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
+  fmtReset();
+  if (contextLine > 0) fmtAppend('script.errorAt', contextName, contextLine);
+  fmtAppend(key, a, b, c, d);
+  writeFormatted(false);
+};
+
 // ---- Echo of the line being edited (the user's own text, not messages) ----
 
 /** Writes line[from..to) at the cursor. */

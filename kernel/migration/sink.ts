@@ -13,10 +13,11 @@
 //              duplicate, reorder (swap with the frame queued before), corrupt (XOR one
 //              byte with a non-zero value). A full queue drops (counted).
 //   VirtioNet  net0 (drivers/virtio-net), frames in Ethernet fragments (net-link.ts).
-//   Snp        not attached yet (the firmware's network protocol): SinkError.NotAttached.
+//   Snp        the firmware's network interface through its Simple Network Protocol
+//              (drivers/snp), the same Ethernet fragments. NotAttached when it is not usable.
 import type { MsgKey } from '../i18n/dictionary';
 import { MAX_FRAME_BYTES } from './frame';
-import { netLinkPoll, netLinkReady, netLinkSend } from './net-link';
+import { Link, netLinkPoll, netLinkReady, netLinkSend } from './net-link';
 
 export const enum SinkKind {
   Console = 0,
@@ -287,9 +288,9 @@ export const sinkSend = (kind: number, end: number, bytes: Uint8Array, off: numb
       bufferSend(end, bytes, off, len);
       return SinkError.None;
     case SinkKind.VirtioNet:
-      return netLinkSend(bytes, off, len) ? SinkError.None : SinkError.NotAttached;
+      return netLinkSend(Link.Net0, bytes, off, len) ? SinkError.None : SinkError.NotAttached;
     case SinkKind.Snp:
-      return SinkError.NotAttached;
+      return netLinkSend(Link.Snp, bytes, off, len) ? SinkError.None : SinkError.NotAttached;
   }
   return SinkError.BadKind;
 };
@@ -310,9 +311,9 @@ export const sinkPoll = (kind: number, end: number, out: Uint8Array, off: number
       if (end !== 0 && end !== 1) return -SinkError.BadEnd;
       return bufferPoll(1 - end, out, off, room);
     case SinkKind.VirtioNet:
-      return netLinkReady() ? netLinkPoll(out, off, room) : -SinkError.NotAttached;
+      return netLinkReady(Link.Net0) ? netLinkPoll(Link.Net0, out, off, room) : -SinkError.NotAttached;
     case SinkKind.Snp:
-      return -SinkError.NotAttached;
+      return netLinkReady(Link.Snp) ? netLinkPoll(Link.Snp, out, off, room) : -SinkError.NotAttached;
   }
   return -SinkError.BadKind;
 };

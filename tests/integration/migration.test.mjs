@@ -31,16 +31,18 @@ const runScript = (lines, extra = []) => {
 };
 
 
-/** Host A of the two-host tests: the memory writer runs, then moves over net0. */
-const HOST_A = [
+/** Host A of the two-host tests: the memory writer runs, then moves over net0 (or `via`). */
+const hostA = (via = 'net0', extra = []) => [
   'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
   'vm start dirty',
   'sleep 300',
-  'migrate send dirty --via net0',
+  `migrate send dirty --via ${via}`,
   'migrate wait --timeout 300',
   'vm list',
+  ...extra,
   'exit 6',
 ];
+const HOST_A = hostA();
 
 /** The guest's output across the move: the source's lines, its unfinished last line continued by the destination's first. */
 const joined = (before, after) => {
@@ -119,7 +121,7 @@ test('two QEMUs on 127.0.0.1: the running memory writer moves from host A to hos
   }
 });
 
-test('a damaged link (a relay drops, duplicates, reorders and corrupts a few percent of frames): the VM arrives intact', async () => {
+for (const via of ['net0', 'snp']) test(`a damaged link (a relay drops, duplicates, reorders and corrupts a few percent of frames): the VM arrives intact${via === 'snp' ? ' (--via snp)' : ''}`, async () => {
   const [portA, portB] = ports();
   const relayA = portA + 2000;
   const relayB = portB + 2000;
@@ -129,9 +131,9 @@ test('a damaged link (a relay drops, duplicates, reorders and corrupts a few per
   let ra;
   let rb;
   try {
-    const b = twoHostRun(efi, 'bad-b', ['migrate listen --via net0', 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
-    await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
-    const a = twoHostRun(efi, 'bad-a', HOST_A, macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    const b = twoHostRun(efi, `bad-${via}-b`, [`migrate listen --via ${via}`, 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
+    await until(() => b.output().includes(`Waiting for a VM to arrive over ${via}.`), 240000, 'host B to listen');
+    const a = twoHostRun(efi, `bad-${via}-a`, hostA(via), macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
     [ra, rb] = await Promise.all([a.done, b.done]);
   } finally {
     relay.close();
@@ -148,6 +150,43 @@ test('a damaged link (a relay drops, duplicates, reorders and corrupts a few per
     assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +stopped +8 +-/m);
   } catch (e) {
     e.message += `\n---- host A ----\n${ra?.out}\n---- host B ----\n${rb?.out}`;
+    throw e;
+  }
+});
+
+test('two QEMUs: the memory writer moves from A to B through the firmware\'s own network interface (SNP, --via snp) and goes on there', async () => {
+  const [portA, portB] = ports();
+  const macA = '52:54:00:00:03:0a';
+  const macB = '52:54:00:00:03:0b';
+  const b = twoHostRun(efi, 'snp-b', ['migrate listen --via snp', 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'net', 'exit 5'], macB, portB, portA, []);
+  try {
+    await until(() => b.output().includes('Waiting for a VM to arrive over snp.'), 240000, 'host B to listen');
+  } catch (e) {
+    b.kill();
+    const { out } = await b.done;
+    throw new Error(`${e.message}; B's output:\n${out}`);
+  }
+  const a = twoHostRun(efi, 'snp-a', hostA('snp', ['net', 'log --level info']), macA, portA, portB, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+  const [ra, rb] = await Promise.all([a.done, b.done]);
+  try {
+    assert.equal(ra.code, 6, 'host A exit code');
+    assert.equal(rb.code, 5, 'host B exit code');
+    const rounds = joined(guestLines(ra.out, 'dirty'), guestLines(rb.out, 'dirty')).filter((l) => l.startsWith('round '));
+    assert.ok(guestLines(ra.out, 'dirty').length >= 2 && guestLines(rb.out, 'dirty').length >= 2, 'the guest ran on both hosts');
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, 300), 'one unbroken checksum sequence across the two hosts');
+    const wait = section(ra.out, 'migrate wait --timeout 300');
+    assert.match(wait, /VM 1 "dirty" migrated in \d+\.\d ms; downtime \d+\.\d ms\./);
+    assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +stopped +8 +-/m);
+    assert.match(section(rb.out, 'migrate wait --timeout 300'), /VM 1 "dirty" arrived and runs\./);
+    assert.match(section(rb.out, 'vm list'), /^ +1 +dirty +stopped +8 +34/m, 'host B ran the guest to its end with every page intact');
+    // the NIC stayed with the firmware's driver: net shows the SNP interface with its MAC, not net0
+    assert.match(section(ra.out, 'net'), new RegExp(`^snp0 .*MAC ${macA}, link up`, 'm'));
+    assert.match(section(rb.out, 'net'), new RegExp(`^snp0 .*MAC ${macB}, link up`, 'm'));
+    assert.match(section(ra.out, 'net'), /Frames sent: [1-9]\d* \(\d+ bytes\); received: [1-9]\d*/);
+    assert.doesNotMatch(ra.out + rb.out, /^net0 /m);
+    console.log(`snp: ${wait.match(/migrated in [\d.]+ ms; downtime [\d.]+ ms/)[0]}; ${wait.match(/\d+ rounds, \d+ pages sent, \d+ bytes on the wire \([\d.]+ MB\/s\)/)?.[0]}`);
+  } catch (e) {
+    e.message += `\n---- host A ----\n${ra.out}\n---- host B ----\n${rb.out}`;
     throw e;
   }
 });

@@ -20,7 +20,8 @@ export const ports = () => {
 
 /**
  * Starts uefi-run on `efi` with a startup.zv, `files` (HOST:ESP_PATH) on the ESP and a NIC
- * (mac, bootindex) on a dgram netdev from local port `local` to `remote`. Returns { done: Promise<{code, out}>, output(): string }.
+ * (mac, bootindex) on a dgram netdev from local port `local` to `remote` (with ZV_PCAP=1 in the
+ * environment, each host's frames also go to /tmp/zv-<name>.pcap). Returns { done: Promise<{code, out}>, output(): string }.
  */
 export const twoHostRun = (efi, name, lines, mac, local, remote, files) => {
   const dir = mkdtempSync(join(tmpdir(), `zv-net-${name}-`));
@@ -28,6 +29,7 @@ export const twoHostRun = (efi, name, lines, mac, local, remote, files) => {
   const qemu = [
     '-netdev', `dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${local},remote.type=inet,remote.host=127.0.0.1,remote.port=${remote}`,
     '-device', `virtio-net-pci,disable-legacy=on,netdev=n0,mac=${mac},bootindex=1`,
+    ...(process.env.ZV_PCAP ? ['-object', `filter-dump,id=f0,netdev=n0,file=/tmp/zv-${name}.pcap`] : []),
   ];
   const child = spawn(join(root, 'toolchain', 'uefi-run'), ['--timeout', '400', '--script', join(dir, 'startup.zv'), ...files.flatMap((f) => ['-f', f]), efi, '--', ...qemu], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';

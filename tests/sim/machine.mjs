@@ -13,7 +13,8 @@
 //     at their addresses, the RSDP in the configuration table;
 //   - port and MMIO devices: the ACPI PM timer, an HPET, and any the test adds (PCI,
 //     virtio-net); 8- and 16-bit MMIO only to devices that model those widths;
-//   - UEFI DisconnectController of PCI functions (recorded; the result is the test's).
+//   - UEFI DisconnectController of PCI functions (recorded; the result is the test's);
+//   - the firmware's Simple Network Protocol interfaces (tests/sim/snp.mjs), one per handle.
 // Input is one timeline of UART bytes, ConIn keys and idle polls. When it is used up,
 // polls count as empty; past a limit the machine fails (a test's input must end with
 // `exit`), so a kernel that never exits cannot hang a test.
@@ -78,6 +79,7 @@ export class Machine {
    * @param {Array<{mmio?: {base: number, size: number, read32: Function, write32: Function,
    *   read8?: Function, read16?: Function, write8?: Function, write16?: Function},
    *   io?: {base: number, size: number, in32: Function, out32: Function}}>} [o.devices]
+   * @param {import('./snp.mjs').SnpModel[]} [o.snp] the SNP handles, in the firmware's order
    * @param {number} [o.pmTimerPort] port of the ACPI PM timer (24-bit, 3.579545 MHz), or 0 for none
    * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
    * @param {(run: {machine: Machine, vmcb: bigint, hostSave: bigint, gprs: BigUint64Array, fx: Uint8Array}) => void} [o.svmGuest]
@@ -117,6 +119,8 @@ export class Machine {
     this.svmGuest = o.svmGuest ?? null;
     this.pciDisconnect = o.pciDisconnect ?? null;
     this.pciDisconnects = []; // [segment, bus, device, function] of each hv_efi_pci_disconnect
+    this.snp = [...(o.snp ?? [])];
+    this.snpLocated = 0;
     this.svmRuns = 0;
     this.vmxGuest = o.vmxGuest ?? null;
     // VMX (SDM vol. 3C): control registers and descriptor tables as OVMF leaves them (TR = 0),
@@ -618,6 +622,12 @@ export class Machine {
     return data.length;
   }
 
+  /** SNP handle `i` of the last hv_efi_snp_locate, or null. */
+  #snpAt(i) {
+    if (!Number.isInteger(i) || i < 0 || i >= this.snpLocated) return null;
+    return this.snp[i];
+  }
+
   // ---- the import object ----
 
   /** The functions of the host ABI and porffor's imports, by name. */
@@ -753,6 +763,45 @@ export class Machine {
         const out = m.#bytes(stateAddr, 8, 'hv_phys_word_hash');
         new DataView(out.buffer, out.byteOffset, 8).setUint32(0, h, true);
         new DataView(out.buffer, out.byteOffset, 8).setUint32(4, l, true);
+      },
+      hv_efi_snp_locate: () => {
+        m.snpLocated = Math.min(m.snp.length, 8);
+        return m.snpLocated;
+      },
+      hv_efi_snp_release: (i) => (m.#snpAt(i) ? m.#snpAt(i).release() : -1),
+      hv_efi_snp_mode: (i, outAddr) => {
+        const out = m.#bytes(outAddr, 40, 'hv_efi_snp_mode');
+        const s = m.#snpAt(i);
+        if (!s) return -1;
+        out.set(s.modeRecord());
+        return 0;
+      },
+      hv_efi_snp_control: (i, op, enable, disable) => (m.#snpAt(i) ? m.#snpAt(i).control(op, enable, disable) : -1),
+      hv_efi_snp_status: (i, outAddr) => {
+        const out = m.#bytes(outAddr, 12, 'hv_efi_snp_status');
+        const s = m.#snpAt(i);
+        if (!s) return -1;
+        const [status, irq, tx] = s.getStatus((a, n) => m.physRead(a, n));
+        const dv = new DataView(out.buffer, out.byteOffset, 12);
+        dv.setUint32(0, irq, true);
+        dv.setUint32(4, Number(tx & 0xffffffffn), true);
+        dv.setUint32(8, Number(tx >> 32n), true);
+        return status;
+      },
+      hv_efi_snp_transmit: (i, lo, hi, len) => {
+        const s = m.#snpAt(i);
+        if (!s) return -1;
+        const addr = m.#physCheck(lo, hi, len, 'hv_efi_snp_transmit');
+        return s.transmit(addr, len, (a, n) => m.physRead(a, n));
+      },
+      hv_efi_snp_receive: (i, outAddr, cap) => {
+        const out = m.#bytes(outAddr, cap, 'hv_efi_snp_receive');
+        const s = m.#snpAt(i);
+        if (!s) return -1000;
+        const r = s.receive(cap);
+        if (typeof r === 'number') return r === 6 ? 0 : -r;
+        out.set(r);
+        return r.length;
       },
       print: (x) => { m.debugOutput += String(x); },
       printChar: (c) => { m.debugOutput += String.fromCharCode(c); },
