@@ -6,7 +6,8 @@
 // the last dirty pages, the vCPU and COM1 state and Complete go, and when the peer has
 // acknowledged everything the VM stops as Migrated. Any failure resumes it where it was.
 // Destination: Start makes a VM of that size, pages land in its RAM, the state is loaded,
-// Complete's memory hash is checked, and the VM runs; a failure destroys the half-built VM.
+// Complete's memory hash is checked, and the VM runs; a failure (or IDLE_MS without a frame once
+// Start came: the link died) destroys the half-built VM.
 import { Span } from '../console/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
@@ -20,7 +21,7 @@ import { flushGuestOutput } from '../vm/guest-output';
 import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../vm/vm-table';
 import { DEVICE_UART_COM1, FrameType, NAME_MAX_BYTES } from './frame';
 import {
-  InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inStateId,
+  InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inSetIdleLimit, inStateId,
   inStateLength, inStateOffset, inStateType, inFlags,
 } from './incoming';
 import { MigError } from './migration-error';
@@ -50,7 +51,8 @@ const RTO_MS = 200;
 const MAX_RESENDS = 20;
 const NAK_MS = 50;
 const ERROR_LIMIT = 64;
-const IDLE_MS = 10000;
+const IDLE_MS = 10000; // the destination gives up after this long without a frame (once Start came)
+const NO_LIMIT = 1e300; // a listener waits for Start as long as the operator lets it
 
 const stage = new Uint8Array(VCPU_STATE_BYTES + COM1_STATE_BYTES);
 const nameUtf8 = new Uint8Array(128);
@@ -307,7 +309,7 @@ export const receiveStart = (kind: number, as: Span | null) => {
   if (inPhase === LivePhase.Copy || inPhase === LivePhase.Final) return MigError.Busy;
   if (kind === SinkKind.Buffer && !(outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait)) bufferInit();
   inBegan = ticksSinceBoot();
-  inInit(kind, 1, msToTicks(NAK_MS), ERROR_LIMIT, msToTicks(IDLE_MS), inBegan);
+  inInit(kind, 1, msToTicks(NAK_MS), ERROR_LIMIT, NO_LIMIT, inBegan);
   inSlot = -1;
   inFailure = 0;
   rename = as;
@@ -350,6 +352,7 @@ const stepReceive = (now: number) => {
     if (s === InStatus.Idle) return;
     if (s === InStatus.Failed) return failReceive(inError(), false); // incoming.ts has told the sender
     if (s === InStatus.Started) {
+      inSetIdleLimit(msToTicks(IDLE_MS));
       takeName();
       if (findVm(inName) >= 0) return failReceive(MigError.NameTaken, true);
       const slot = createIncomingVm(inName, inMemMiB(), (inFlags() & START_FLAG_CPUID_FLOOR) !== 0);

@@ -151,3 +151,68 @@ test('a damaged link (a relay drops, duplicates, reorders and corrupts a few per
     throw e;
   }
 });
+
+/**
+ * The link between A and B dies mid-migration (`link`: faultyRelay's cutAfter or
+ * corruptAfter); returns both runs and the relay's stats.
+ */
+const deadLink = async (link, macs) => {
+  const [portA, portB] = ports();
+  const relayA = portA + 2000;
+  const relayB = portB + 2000;
+  const relay = await faultyRelay({ portA, portB, relayA, relayB, seed: 3, ...link });
+  try {
+    const b = twoHostRun(efi, 'dead-b', ['migrate listen --via net0', 'migrate wait --timeout 300', 'vm list', 'exit 5'], macs[1], portB, relayB, []);
+    await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
+    const a = twoHostRun(efi, 'dead-a', [
+      'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=0"',
+      'vm start dirty',
+      'sleep 300',
+      'migrate send dirty --via net0',
+      'migrate wait --timeout 300',
+      'sleep 1000',
+      'vm list',
+      'exit 6',
+    ], macs[0], portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    return { ra, rb, stats: relay.stats };
+  } finally {
+    relay.close();
+  }
+};
+
+/** What a user checks on both hosts after the link died: both say why, A's VM runs on, B kept nothing. */
+const judgeDeadLink = ({ ra, rb }, senderWhy, receiverWhy) => {
+  try {
+    assert.equal(ra.code, 6, 'host A exit code');
+    assert.equal(rb.code, 5, 'host B exit code');
+    const failed = 'Migration of VM 1 "dirty" failed (the VM stays here): ';
+    assert.match(section(ra.out, 'migrate wait --timeout 300'), new RegExp(`${failed.replace(/[()]/g, '\\$&')}${senderWhy}`));
+    // the guest goes on at A: more rounds after the failure, one unbroken checksum sequence
+    const after = guestLines(ra.out.slice(ra.out.indexOf(failed)), 'dirty').filter((l) => l.startsWith('round '));
+    assert.ok(after.length >= 2, `the guest printed rounds on A after the failure: ${after.length}`);
+    const rounds = guestLines(ra.out, 'dirty').filter((l) => /^round \d+ checksum 0x[0-9a-f]+$/.test(l));
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, rounds.length), 'its memory intact');
+    assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +running +8 +-$/m, 'still running on A');
+    const wait = section(rb.out, 'migrate wait --timeout 300');
+    assert.match(wait, /VM 1 "dirty" \(8 MiB\) is arriving\./, 'B had begun to build it');
+    assert.match(wait, new RegExp(`The arriving migration failed \\(nothing of it is kept\\): ${receiverWhy}`));
+    assert.doesNotMatch(wait, /arrived and runs/);
+    assert.equal(section(rb.out, 'vm list').trim(), 'No VMs. Create one with "vm create".', 'no half-built VM on B');
+  } catch (e) {
+    e.message += `\n---- host A ----\n${ra.out}\n---- host B ----\n${rb.out}`;
+    throw e;
+  }
+};
+
+test('the link dies mid-migration (the relay stops forwarding): both sides fail with the reason, the VM runs on at A, B keeps nothing', async () => {
+  const r = await deadLink({ cutAfter: 40 }, ['52:54:00:00:03:0a', '52:54:00:00:03:0b']);
+  assert.ok(r.stats.cut > 0, `the relay cut the link: ${JSON.stringify(r.stats)}`);
+  judgeDeadLink(r, 'a frame was never acknowledged, though resent many times', 'nothing arrived from the other side for too long');
+});
+
+test('the link turns to noise mid-migration (every frame corrupted): both sides fail with the reason, the VM runs on at A, B keeps nothing', async () => {
+  const r = await deadLink({ corruptAfter: 40 }, ['52:54:00:00:04:0a', '52:54:00:00:04:0b']);
+  assert.ok(r.stats.corrupted > 64, `the relay corrupted the link: ${JSON.stringify(r.stats)}`);
+  judgeDeadLink(r, 'a frame was never acknowledged, though resent many times', 'too many corrupt or unexpected frames arrived');
+});
