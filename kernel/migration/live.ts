@@ -1,6 +1,6 @@
 // Live migration of a running VM (design: pre-copy), both ends, driven a step at a time
 // from the console's idle loop (migrationStep) so that guests and the console keep going.
-// Source: dirty tracking on (4 KiB nested pages, D bits cleared), round 1 sends every
+// Source: a dirty log on (kernel/memory/dirty-log.ts: D bits or write-protection), round 1 sends every
 // page while the guest runs, each later round the pages written during the one before,
 // until sending them would fit the downtime target (or MAX_ROUNDS); then the VM pauses,
 // the last dirty pages, the vCPU and COM1 state and Complete go, and when the peer has
@@ -12,9 +12,9 @@ import { Span } from '../console/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
 import { REPLACEMENT_CHAR, Utf8Decoder, putUtf8 } from '../i18n/utf8';
-import { nptSmallPages, nptTakeDirty } from '../memory/nested-paging';
+import { DirtyLog, dirtyLogFaults, dirtyLogStart, dirtyLogStop, dirtyLogTake } from '../memory/dirty-log';
 import { ticksSinceBoot, tscHz } from '../platform/time';
-import { VCPU_STATE_BYTES, flushGuestTlb, loadVcpuState, saveVcpuState } from '../vcpu/vcpu';
+import { VCPU_STATE_BYTES, loadVcpuState, saveVcpuState } from '../vcpu/vcpu';
 import { COM1_STATE_BYTES, com1Load, com1Save } from '../vm/devices/uart16550';
 import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../vm/lifecycle';
 import { flushGuestOutput } from '../vm/guest-output';
@@ -82,6 +82,7 @@ let roundsReported = 0;
 let doneAt = 0;
 let roundRate = 0; // pages/s of the last finished round
 let roundDirty = 0;
+let usedLog = DirtyLog.Ad;
 
 /** Progress and summary figures of the source side (for the console). */
 export const sendPhase = () => outPhase;
@@ -104,6 +105,9 @@ export const sendMarkReported = () => {
   roundsReported = round - 1;
 };
 export const sendRoundRate = () => roundRate;
+/** How dirty pages were tracked (DirtyLog), and the write faults it took (Wp). */
+export const sendDirtyLog = () => usedLog;
+export const sendWriteFaults = () => dirtyLogFaults();
 export const sendRoundDirty = () => roundDirty;
 
 const bit = (page: number) => (dirty[page >>> 3] & (1 << (page & 7))) !== 0;
@@ -111,6 +115,7 @@ const bit = (page: number) => (dirty[page >>> 3] & (1 << (page & 7))) !== 0;
 const failSend = (reason: number) => {
   outFailure = reason;
   outAbort(reason);
+  dirtyLogStop(); // a write-protected VM gets its write access back before it runs on
   if (paused && vmState[outSlot] === VmState.Paused) changeState(outSlot, VmState.Running); // the VM carries on here
   paused = false;
   outPhase = LivePhase.Failed;
@@ -119,25 +124,20 @@ const failSend = (reason: number) => {
   logQuiet(Level.Warn, Category.Vm, 'migration.log.sendFailed', vmName(outSlot), reason);
 };
 
-/** Clears the D bits (into `dirty`) and flushes the vCPU's TLB; the number of dirty pages or < 0. */
-const takeDirty = () => {
-  const bytes = (outPages + 7) >>> 3; // the VM's part of the bitmap
-  for (let i = 0; i < bytes; i++) dirty[i] = 0;
-  const n = nptTakeDirty(vmNptRoot[outSlot], 0, outPages * 4096, dirty);
-  flushGuestTlb(outSlot);
-  return n;
-};
+/** The pages written since the last call (into `dirty`, kernel/memory/dirty-log.ts); how many, or < 0. */
+const takeDirty = () => dirtyLogTake(dirty);
 
 /**
  * Starts sending VM `slot` (Running) over `kind` (a SinkKind; end 0 of the Buffer pair).
  * Returns a MigError (None when it started).
  */
-export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeMs: number, name: Span) => {
+export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeMs: number, name: Span, logMode: number) => {
   if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) return MigError.Busy;
   if (vmState[slot] !== VmState.Running) return MigError.NotRunning;
   outSlot = slot;
   outPages = vmMemMiB[slot] * 256;
-  if (nptSmallPages(vmNptRoot[slot], 0, outPages * 4096) !== 0) return MigError.NoMemory;
+  if (!dirtyLogStart(slot, vmNptRoot[slot], outPages, logMode)) return MigError.NoMemory;
+  usedLog = logMode;
   if (kind === SinkKind.Buffer && inPhase !== LivePhase.Copy) bufferInit(); // a fresh loopback unless a listener waits on it
   began = ticksSinceBoot();
   doneAt = 0;
@@ -158,7 +158,10 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   codecSetRle(rle);
   storeAttachVm(0, slot, outPages);
   outInit(kind, 0, outPages, msToTicks(RTO_MS), MAX_RESENDS, began);
-  if (takeDirty() < 0) return MigError.NoMemory; // tracking starts before round 1 reads anything
+  if (takeDirty() < 0) {
+    dirtyLogStop();
+    return MigError.NoMemory; // tracking starts before round 1 reads anything
+  }
   // the name as UTF-8, whole characters only, within Start's NAME_MAX_BYTES
   let n = 0;
   for (let i = 0; i < name.len; i++) {
@@ -169,6 +172,7 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   const flags = vmCpuidFloor[slot] !== 0 ? START_FLAG_CPUID_FLOOR : 0;
   if (outStart(nameUtf8, 0, n, vmMemMiB[slot], 1, flags) !== OutResult.Ok) {
     outFailure = outError() !== MigError.None ? outError() : MigError.SinkFailed;
+    dirtyLogStop();
     outPhase = LivePhase.Failed;
     return outFailure;
   }
@@ -280,6 +284,7 @@ const stepSend = (now: number) => {
     doneAt = now;
     paused = false;
     outPhase = LivePhase.Done;
+    dirtyLogStop();
     storeDetach(0);
     trace(TracePoint.MigrationRound, outSlot + 1, -1, totalPages, 0);
     countSent(true, totalPages, txBytesSent(), txFramesResent(), ticksToMs(doneAt - pausedAt));

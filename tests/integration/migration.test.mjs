@@ -50,13 +50,13 @@ const joined = (before, after) => {
   return [...a, ...b];
 };
 
-test('QEMU EPYC: a running memory writer migrates (loopback buffer) and goes on with its checksum sequence unbroken', () => {
+for (const log of ['ad', 'wp']) test(`QEMU EPYC: a running memory writer migrates (loopback buffer, --dirty-log ${log}) and goes on with its checksum sequence unbroken`, () => {
   const { code, out } = runScript([
     'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
     'vm start dirty',
     'sleep 300',
     'migrate listen --via buffer --as moved',
-    'migrate send dirty --via buffer',
+    `migrate send dirty --via buffer --dirty-log ${log}`,
     'migrate wait --timeout 300',
     'vm wait moved --timeout 300',
     'vm list',
@@ -78,6 +78,8 @@ test('QEMU EPYC: a running memory writer migrates (loopback buffer) and goes on 
   assert.match(wait, /VM 1 "dirty" stopped: migrated to another host/);
   assert.match(wait, /VM 1 "dirty" migrated in \d+\.\d ms; downtime \d+\.\d ms\./);
   assert.match(wait, /pages sent as zero: \d+, as duplicates: \d+, run-length encoded: 0/);
+  if (log === 'wp') assert.match(wait, /^ {2}dirty pages tracked by write-protection: [1-9]\d* write faults$/m);
+  else assert.match(wait, /^ {2}dirty pages tracked by the nested page tables' dirty bits$/m);
   const list = section(out, 'vm list');
   assert.match(list, /^ +1 +dirty +stopped +8 +-/m, 'the source stopped without an exit status of its own');
   assert.match(list, /^ +2 +moved +stopped +8 +34/m, 'the destination ran the guest to its end (0x22: every page held its contents)');
