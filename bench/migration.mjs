@@ -5,7 +5,9 @@
 // one QEMU TCG host, once between two QEMU hosts over virtio-net (`-netdev dgram` on
 // 127.0.0.1, `--via net0`); and, measured in the same run as the peer figure, QEMU's own
 // live migration of the same guest (64 MiB, multiboot -kernel, TCG) between two QEMU
-// processes over loopback TCP (QMP query-migrate). ZV_BENCH_ONLY=loopback|net|qemu runs one.
+// processes over loopback TCP (QMP query-migrate). ZV_BENCH_ONLY=loopback|net|qemu runs one;
+// ZV_BENCH_EFI=<file> measures that build instead of this tree's (before/after comparisons);
+// ZV_BENCH_LOG=<prefix> keeps each host's console output in <prefix>-<run>.txt.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -18,12 +20,16 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIRTY = join(root, 'build/guests/dirty.elf');
 const CMDLINE = 'pages=256 rate=16 rounds=0';
 
-const make = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
+const EFI = process.env.ZV_BENCH_EFI ? resolve(process.env.ZV_BENCH_EFI) : join(root, 'build/zerovisor.efi');
+const make = spawnSync('make', ['--no-print-directory', ...(process.env.ZV_BENCH_EFI ? [] : ['build/zerovisor.efi']), 'guests'], { cwd: root, encoding: 'utf8' });
 if (make.status !== 0) throw new Error(make.stdout + make.stderr);
 
 const row = (label, value, unit) => console.log(`${label.padEnd(46)} ${String(value).padStart(12)} ${unit}`);
 
 // ---- Zerovisor ----
+const keep = (run, out) => {
+  if (process.env.ZV_BENCH_LOG) writeFileSync(`${process.env.ZV_BENCH_LOG}-${run}.txt`, out);
+};
 const GUEST = [`vm create dirty --mem 64 --image \\dirty.elf --cmdline "${CMDLINE}"`, 'vm start dirty', 'sleep 500'];
 
 /** The figures of the summary `migrate` printed in `out`. */
@@ -51,20 +57,23 @@ const loopback = () => {
     'exit 0',
   ].join('\n') + '\n');
   const r = spawnSync(join(root, 'toolchain/uefi-run'), ['--timeout', '1200', '--script', join(dir, 'startup.zv'), '-f', `${DIRTY}:dirty.elf`,
-    join(root, 'build/zerovisor.efi')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    EFI], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  keep('loopback', r.stdout);
   if (r.status !== 0) throw new Error(`run failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   if (!/^ +2 +moved +running +64/m.test(r.stdout)) throw new Error(`the moved VM is not running:\n${r.stdout}`);
   return summary(r.stdout);
 };
 
 const twoHosts = async () => {
-  const efi = join(root, 'build/zerovisor.efi');
+  const efi = EFI;
   const [portA, portB] = ports();
   const b = twoHostRun(efi, 'bench-b', ['migrate listen --via net0', 'migrate wait --timeout 900', 'sleep 200', 'vm list', 'exit 0'], '52:54:00:00:09:0b', portB, portA, []);
   await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
   const a = twoHostRun(efi, 'bench-a', [...GUEST, 'migrate send dirty --via net0', 'migrate wait --timeout 900', 'exit 0'], '52:54:00:00:09:0a', portA, portB,
     [`${DIRTY}:dirty.elf`]);
   const [ra, rb] = await Promise.all([a.done, b.done]);
+  keep('net-a', ra.out);
+  keep('net-b', rb.out);
   if (ra.code !== 0 || rb.code !== 0) throw new Error(`two-host run failed (${ra.code}, ${rb.code}):\n${ra.out}\n---\n${rb.out}`);
   if (!/^ +1 +dirty +running +64/m.test(rb.out)) throw new Error(`the VM does not run on host B:\n${rb.out}`);
   return summary(ra.out);

@@ -14,7 +14,7 @@ import { SinkKind } from '../migration/sink';
 import {
   LivePhase, migrationAbort, receiveError, receivePhase, receiveStart, receiveVm, sendBytes, sendDowntimeMs,
   sendDuplicatePages, sendElapsedMs, sendError, sendLastDirty, sendMarkReported, sendPhase, sendRlePages, sendRound,
-  sendRoundDirty, sendRoundRate, sendRoundsToReport, sendStart, sendTotalPages, sendVm, sendZeroPages, sendDirtyLog, sendWriteFaults,
+  sendRoundDirty, sendRoundRate, sendRoundsToReport, sendStart, sendTotalPages, sendVm, sendZeroPages, sendDirtyLog, sendWriteFaults, sendThrottle, sendGuestShare, sendThrottleToReport, sendMarkThrottleReported,
 } from '../migration/live';
 import { DirtyLog, dirtyBitsAvailable } from '../memory/dirty-log';
 
@@ -54,6 +54,10 @@ export const reportMigration = () => {
     say('migration.round', sendRound() - k, Math.round(sendRoundRate()), sendBytes(), sendRoundDirty());
   }
   sendMarkReported();
+  if (sendThrottleToReport()) {
+    say('migration.throttle', sendGuestShare());
+    sendMarkThrottleReported();
+  }
   const out = sendPhase();
   if (out !== reportedOut) {
     reportedOut = out;
@@ -63,6 +67,7 @@ export const reportMigration = () => {
       say('migration.summary1', sendVm() + 1, vmName(sendVm()), ms, sendDowntimeMs());
       say('migration.summary2', sendRound() - 1, sendTotalPages(), sendBytes(), ms > 0 ? sendBytes() / 1000 / ms : 0);
       say('migration.summary3', sendZeroPages(), sendDuplicatePages(), sendRlePages());
+      if (sendThrottle() > 0) say('migration.summaryThrottle', sendGuestShare());
       if (sendDirtyLog() === DirtyLog.Wp) say('migration.summaryWp', sendWriteFaults());
       else say('migration.summaryAd');
     } else if (out === LivePhase.Failed) sayFailure(true, sendError());

@@ -18,6 +18,7 @@ import { VCPU_STATE_BYTES, loadVcpuState, saveVcpuState } from '../vcpu/vcpu';
 import { COM1_STATE_BYTES, com1Load, com1Save } from '../vm/devices/uart16550';
 import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../vm/lifecycle';
 import { flushGuestOutput } from '../vm/guest-output';
+import { setVmSlice } from '../vm/scheduler';
 import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../vm/vm-table';
 import { DEVICE_UART_COM1, FrameType, NAME_MAX_BYTES } from './frame';
 import {
@@ -26,7 +27,7 @@ import {
 } from './incoming';
 import { MigError } from './migration-error';
 import { OutResult, OutStatus, outAbort, outComplete, outError, outInit, outPage, outPoll, outStart, outState } from './outgoing';
-import { PageEncoding, codecSetRle, encodedCount } from './page-codec';
+import { PAGE_BYTES, PageEncoding, codecSetRle, encodedCount } from './page-codec';
 import { storeAttachVm, storeDetach } from './page-store';
 import { rxBuf, rxFail } from './receiver';
 import { txBytesSent, txFramesResent } from './sender';
@@ -44,7 +45,13 @@ export const enum LivePhase {
 }
 
 export const MAX_ROUNDS = 30;
-const PAGES_PER_STEP = 64;
+const PAGES_PER_CALL = 256; // then the peer's answers are polled again
+// Auto-converge: when a round's guest wrote more than half of what the round sent, the guest
+// gets less of the processor, a level at a time: its slice (ms) and the migration's time per
+// step (ms) that follows it; the guest's share is slice / (slice + step).
+const THROTTLE_SLICE_MS = [10, 10, 10, 10, 10, 5, 2, 1];
+const THROTTLE_STEP_MS = [5, 10, 20, 40, 90, 95, 98, 99];
+const THROTTLE_MAX = 7;
 const RECEIVE_PER_STEP = 256;
 const MAX_PAGES = 4096 * 256;
 const RTO_MS = 200;
@@ -70,6 +77,10 @@ let round = 0;
 let cursor = 0; // next page of this round to look at
 let roundPages = 0; // pages sent this round
 let roundBegan = 0;
+let roundBusy = 0; // ticks spent in migration steps this round
+let roundBytes0 = 0; // bytes on the wire when it began
+let throttle = 0; // auto-converge level
+let throttleReported = 0;
 let began = 0;
 let pausedAt = 0;
 let paused = false;
@@ -105,6 +116,14 @@ export const sendMarkReported = () => {
   roundsReported = round - 1;
 };
 export const sendRoundRate = () => roundRate;
+/** The auto-converge level (0: not throttled) and the guest's share of the processor it gives (percent). */
+export const sendThrottle = () => throttle;
+export const sendGuestShare = () => Math.round((100 * THROTTLE_SLICE_MS[throttle]) / (THROTTLE_SLICE_MS[throttle] + THROTTLE_STEP_MS[throttle]));
+/** Whether the throttle changed since the console last asked. */
+export const sendThrottleToReport = () => throttle !== throttleReported;
+export const sendMarkThrottleReported = () => {
+  throttleReported = throttle;
+};
 /** How dirty pages were tracked (DirtyLog), and the write faults it took (Wp). */
 export const sendDirtyLog = () => usedLog;
 export const sendWriteFaults = () => dirtyLogFaults();
@@ -116,6 +135,7 @@ const failSend = (reason: number) => {
   outFailure = reason;
   outAbort(reason);
   dirtyLogStop(); // a write-protected VM gets its write access back before it runs on
+  setVmSlice(outSlot, 0);
   if (paused && vmState[outSlot] === VmState.Paused) changeState(outSlot, VmState.Running); // the VM carries on here
   paused = false;
   outPhase = LivePhase.Failed;
@@ -149,6 +169,10 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   cursor = 0;
   roundPages = 0;
   roundBegan = began;
+  roundBusy = 0;
+  roundBytes0 = 0;
+  throttle = 0;
+  throttleReported = 0;
   totalPages = 0;
   lastDirty = outPages;
   roundRate = 0;
@@ -181,10 +205,10 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   return MigError.None;
 };
 
-/** Sends pages of this round from `cursor` until the window is full or PAGES_PER_STEP went; true when the round is through. */
+/** Sends pages of this round from `cursor` until the window is full or PAGES_PER_CALL went; true when the round is through. */
 const sendSome = () => {
   let sent = 0;
-  while (cursor < outPages && sent < PAGES_PER_STEP) {
+  while (cursor < outPages && sent < PAGES_PER_CALL) {
     if (round > 1 || outPhase === LivePhase.Final) {
       // later rounds and the final copy: only dirty pages (skip clean bytes fast)
       if (dirty[cursor >>> 3] === 0) {
@@ -221,12 +245,25 @@ const endRound = (now: number) => {
   roundRate = seconds > 0 ? roundPages / seconds : roundPages;
   roundDirty = d;
   lastDirty = d;
-  const downtime = roundRate > 0 ? (d / roundRate) * 1000 : 0;
+  // the pause sends at the rate the migration's own time went at (no guest slices then), in
+  // pages and in bytes (zero and duplicate pages go faster than written ones: the slower)
+  const busy = ticksToMs(roundBusy) / 1000;
+  const rate = busy > 0 ? roundPages / busy : roundRate;
+  const byteRate = busy > 0 ? (txBytesSent() - roundBytes0) / busy : 0;
+  const byPages = rate > 0 ? (d / rate) * 1000 : 0;
+  const byBytes = byteRate > 0 ? ((d * PAGE_BYTES) / byteRate) * 1000 : 0;
+  const downtime = byBytes > byPages ? byBytes : byPages;
   trace(TracePoint.MigrationRound, outSlot + 1, round, roundPages, d);
+  if (round > 1 && d * 2 > roundPages && throttle < THROTTLE_MAX) {
+    throttle++; // the guest outruns the link: auto-converge
+    setVmSlice(outSlot, THROTTLE_SLICE_MS[throttle]);
+  }
   round++;
   cursor = 0;
   roundPages = 0;
   roundBegan = now;
+  roundBusy = 0;
+  roundBytes0 = txBytesSent();
   if (d === 0 || msToTicks(downtime) <= maxDowntimeTicks || round > MAX_ROUNDS) {
     // stop the guest here: what it wrote since the last scan is all that is left (the scan
     // and the pause happen with no guest instruction in between)
@@ -285,6 +322,7 @@ const stepSend = (now: number) => {
     paused = false;
     outPhase = LivePhase.Done;
     dirtyLogStop();
+    setVmSlice(outSlot, 0);
     storeDetach(0);
     trace(TracePoint.MigrationRound, outSlot + 1, -1, totalPages, 0);
     countSent(true, totalPages, txBytesSent(), txFramesResent(), ticksToMs(doneAt - pausedAt));
@@ -380,12 +418,28 @@ const stepReceive = (now: number) => {
   }
 };
 
-/** One step of whatever migration is under way (called between console input polls). */
+const sending = () => outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait;
+
+/**
+ * One step of whatever migration is under way (called between console input polls): sending
+ * and receiving for the throttle level's step time, or until a round ends (the guest's turn).
+ */
 export const migrationStep = () => {
-  if (outPhase !== LivePhase.Copy && outPhase !== LivePhase.Final && outPhase !== LivePhase.Wait && inPhase !== LivePhase.Copy) return false;
-  const now = ticksSinceBoot();
-  if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) stepSend(now);
-  if (inPhase === LivePhase.Copy) stepReceive(now);
+  if (!sending() && inPhase !== LivePhase.Copy) return false;
+  const began = ticksSinceBoot();
+  const budget = msToTicks(THROTTLE_STEP_MS[sending() ? throttle : 0]);
+  let now = began;
+  for (;;) {
+    const r = round;
+    const phase = outPhase;
+    if (sending()) stepSend(now);
+    if (inPhase === LivePhase.Copy) stepReceive(now);
+    const after = ticksSinceBoot();
+    if (round !== r || outPhase !== phase) break;
+    if (outPhase === LivePhase.Copy) roundBusy += after - now;
+    now = after;
+    if (now - began >= budget || (!sending() && inPhase !== LivePhase.Copy)) break;
+  }
   return true;
 };
 

@@ -9,6 +9,7 @@
 // EtherTypes, malformed fragments) is ignored.
 import { netInit, netMacByte, netReceive, netSend, NetState } from '../../drivers/virtio-net/virtio-net';
 import { MAX_FRAME_BYTES } from './frame';
+import { copyBytes } from '../host/memory';
 
 const ETHERTYPE = 0x88b5;
 const ETH_HEADER = 14;
@@ -51,7 +52,7 @@ export const netLinkSend = (bytes: Uint8Array, off: number, len: number) => {
     wire[17] = count;
     wire[18] = len & 0xff;
     wire[19] = len >>> 8;
-    for (let i = 0; i < n; i++) wire[ETH_HEADER + FRAGMENT_HEADER + i] = bytes[off + from + i];
+    copyBytes(wire, ETH_HEADER + FRAGMENT_HEADER, bytes, off + from, n);
     if (netSend(wire, 0, ETH_HEADER + FRAGMENT_HEADER + n) !== 0) return false;
   }
   return true;
@@ -83,14 +84,14 @@ export const netLinkPoll = (out: Uint8Array, off: number, cap: number) => {
     }
     if (got[index] === 0) {
       const at = index * FRAGMENT_DATA;
-      for (let i = 0; i < data; i++) assembly[at + i] = incoming[ETH_HEADER + FRAGMENT_HEADER + i];
+      copyBytes(assembly, at, incoming, ETH_HEADER + FRAGMENT_HEADER, data);
       got[index] = 1;
       asmHave++;
     }
     if (asmHave === asmCount) {
       asmId = -1;
       if (length > cap || off < 0 || off + length > out.length) return 0; // not for this caller: dropped
-      for (let i = 0; i < length; i++) out[off + i] = assembly[i];
+      copyBytes(out, off, assembly, 0, length);
       return length;
     }
   }
