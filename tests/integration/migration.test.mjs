@@ -133,7 +133,10 @@ test('a damaged link (a relay drops, duplicates, reorders and corrupts a few per
   try {
     const b = twoHostRun(efi, 'bad-b', ['migrate listen --via net0', 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
     await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
-    const a = twoHostRun(efi, 'bad-a', HOST_A, macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    // a longer run: each lost fragment costs the go-back-N link a burst of frames, so the copy
+    // takes many rounds (the guest is throttled meanwhile) and must not outlast the guest
+    const a = twoHostRun(efi, 'bad-a', HOST_A.map((l) => l.replace('rounds=300', 'rounds=1000')), macA, portA, relayA,
+      [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
     [ra, rb] = await Promise.all([a.done, b.done]);
   } finally {
     relay.close();
@@ -145,7 +148,7 @@ test('a damaged link (a relay drops, duplicates, reorders and corrupts a few per
     assert.equal(rb.code, 5, 'host B exit code');
     // identical memory (the guest checks its pages and the checksum sequence goes on), never a different VM
     const rounds = joined(guestLines(ra.out, 'dirty'), guestLines(rb.out, 'dirty')).filter((l) => l.startsWith('round '));
-    assert.deepEqual(rounds, dirtyRoundLines(64, 8, 300));
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, 1000));
     assert.match(section(rb.out, 'vm list'), /^ +1 +dirty +stopped +8 +34/m);
     assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +stopped +8 +-/m);
   } catch (e) {
