@@ -1,33 +1,54 @@
 #!/usr/bin/env node
 // The live-migration benchmark (issue 5): a running 64 MiB memory-writer guest
-// (tests/guests/dirty.elf) migrated by Zerovisor (loopback buffer inside one QEMU TCG host,
-// or ZV_MIGRATE_VIA=net0 when two hosts are wired), with total time, downtime, bytes on
-// the wire, throughput and rounds as `migrate` reports them; and, measured in the same run
-// as the peer figure, QEMU's own live migration of the same guest (64 MiB, multiboot
-// -kernel, TCG) between two QEMU processes over loopback TCP (QMP query-migrate).
+// (tests/guests/dirty.elf) migrated by Zerovisor, with total time, downtime, rounds, bytes on
+// the wire and throughput as `migrate` reports them: once over the loopback buffer inside
+// one QEMU TCG host, once between two QEMU hosts over virtio-net (`-netdev dgram` on
+// 127.0.0.1, `--via net0`); and, measured in the same run as the peer figure, QEMU's own
+// live migration of the same guest (64 MiB, multiboot -kernel, TCG) between two QEMU
+// processes over loopback TCP (QMP query-migrate). ZV_BENCH_ONLY=loopback|net|qemu runs one;
+// ZV_BENCH_EFI=<file> measures that build instead of this tree's (before/after comparisons);
+// ZV_BENCH_LOG=<prefix> keeps each host's console output in <prefix>-<run>.txt.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ports, twoHostRun, until } from '../tests/integration/two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIRTY = join(root, 'build/guests/dirty.elf');
 const CMDLINE = 'pages=256 rate=16 rounds=0';
 
-const make = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
+const EFI = process.env.ZV_BENCH_EFI ? resolve(process.env.ZV_BENCH_EFI) : join(root, 'build/zerovisor.efi');
+const make = spawnSync('make', ['--no-print-directory', ...(process.env.ZV_BENCH_EFI ? [] : ['build/zerovisor.efi']), 'guests'], { cwd: root, encoding: 'utf8' });
 if (make.status !== 0) throw new Error(make.stdout + make.stderr);
 
 const row = (label, value, unit) => console.log(`${label.padEnd(46)} ${String(value).padStart(12)} ${unit}`);
 
 // ---- Zerovisor ----
-const zerovisor = () => {
+const keep = (run, out) => {
+  if (process.env.ZV_BENCH_LOG) writeFileSync(`${process.env.ZV_BENCH_LOG}-${run}.txt`, out);
+};
+const GUEST = [`vm create dirty --mem 64 --image \\dirty.elf --cmdline "${CMDLINE}"`, 'vm start dirty', 'sleep 500'];
+
+/** The figures of the summary `migrate` printed in `out`. */
+const summary = (out) => {
+  const s1 = out.match(/migrated in (\d+\.\d) ms; downtime (\d+\.\d) ms/);
+  const s2 = out.match(/(\d+) rounds, (\d+) pages sent, (\d+) bytes on the wire \((\d+\.\d+) MB\/s\)/);
+  const s3 = out.match(/pages sent as zero: (\d+), as duplicates: (\d+)/);
+  if (!s1 || !s2 || !s3) throw new Error(`no migration summary:\n${out}`);
+  const throttle = out.match(/auto-converge: the guest got (\d+)% of the processor at the end/);
+  return {
+    total: Number(s1[1]), downtime: Number(s1[2]), rounds: Number(s2[1]), pages: Number(s2[2]), bytes: Number(s2[3]), mbps: Number(s2[4]),
+    zero: Number(s3[1]), dup: Number(s3[2]), throttle: throttle ? Number(throttle[1]) : 100,
+  };
+};
+
+const loopback = () => {
   const dir = mkdtempSync(join(tmpdir(), 'zv-bench-mig-'));
   writeFileSync(join(dir, 'startup.zv'), [
-    `vm create dirty --mem 64 --image \\dirty.elf --cmdline "${CMDLINE}"`,
-    'vm start dirty',
-    'sleep 500',
+    ...GUEST,
     'migrate listen --via buffer --as moved',
     'migrate send dirty --via buffer',
     'migrate wait --timeout 900',
@@ -36,15 +57,37 @@ const zerovisor = () => {
     'exit 0',
   ].join('\n') + '\n');
   const r = spawnSync(join(root, 'toolchain/uefi-run'), ['--timeout', '1200', '--script', join(dir, 'startup.zv'), '-f', `${DIRTY}:dirty.elf`,
-    join(root, 'build/zerovisor.efi')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    EFI], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  keep('loopback', r.stdout);
   if (r.status !== 0) throw new Error(`run failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  const out = r.stdout;
-  const s1 = out.match(/migrated in (\d+\.\d) ms; downtime (\d+\.\d) ms/);
-  const s2 = out.match(/(\d+) rounds, (\d+) pages sent, (\d+) bytes on the wire \((\d+\.\d+) MB\/s\)/);
-  const s3 = out.match(/pages sent as zero: (\d+), as duplicates: (\d+)/);
-  if (!s1 || !s2 || !s3) throw new Error(`no migration summary:\n${out}`);
-  if (!/^ +2 +moved +running +64/m.test(out)) throw new Error(`the moved VM is not running:\n${out}`);
-  return { total: Number(s1[1]), downtime: Number(s1[2]), rounds: Number(s2[1]), pages: Number(s2[2]), bytes: Number(s2[3]), mbps: Number(s2[4]), zero: Number(s3[1]), dup: Number(s3[2]) };
+  if (!/^ +2 +moved +running +64/m.test(r.stdout)) throw new Error(`the moved VM is not running:\n${r.stdout}`);
+  return summary(r.stdout);
+};
+
+const twoHosts = async () => {
+  const efi = EFI;
+  const [portA, portB] = ports();
+  const b = twoHostRun(efi, 'bench-b', ['migrate listen --via net0', 'migrate wait --timeout 900', 'sleep 200', 'vm list', 'exit 0'], '52:54:00:00:09:0b', portB, portA, []);
+  await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
+  const a = twoHostRun(efi, 'bench-a', [...GUEST, 'migrate send dirty --via net0', 'migrate wait --timeout 900', 'exit 0'], '52:54:00:00:09:0a', portA, portB,
+    [`${DIRTY}:dirty.elf`]);
+  const [ra, rb] = await Promise.all([a.done, b.done]);
+  keep('net-a', ra.out);
+  keep('net-b', rb.out);
+  if (ra.code !== 0 || rb.code !== 0) throw new Error(`two-host run failed (${ra.code}, ${rb.code}):\n${ra.out}\n---\n${rb.out}`);
+  if (!/^ +1 +dirty +running +64/m.test(rb.out)) throw new Error(`the VM does not run on host B:\n${rb.out}`);
+  return summary(ra.out);
+};
+
+const report = (z, how) => {
+  console.log(`Zerovisor, ${how}: a running 64 MiB memory writer`);
+  row('  total time', z.total.toFixed(1), 'ms');
+  row('  downtime', z.downtime.toFixed(1), 'ms');
+  row('  rounds', z.rounds, '');
+  row('  pages sent (zero / duplicate)', `${z.pages} (${z.zero}/${z.dup})`, 'pages');
+  row('  bytes on the wire', z.bytes, 'bytes');
+  row('  throughput', z.mbps.toFixed(2), 'MB/s');
+  row('  guest\'s share of the processor at the end', z.throttle, '%');
 };
 
 // ---- QEMU's own migration ----
@@ -104,18 +147,15 @@ const qemuPeer = async () => {
   }
 };
 
-const z = process.env.ZV_BENCH_PEER_ONLY ? null : zerovisor();
-if (z) {
-row('Zerovisor: 64 MiB memory writer, total time', z.total.toFixed(1), 'ms (QEMU TCG, loopback buffer)');
-row('Zerovisor: downtime', z.downtime.toFixed(1), 'ms');
-row('Zerovisor: rounds', z.rounds, '');
-row('Zerovisor: pages sent (zero / duplicate)', `${z.pages} (${z.zero}/${z.dup})`, 'pages');
-row('Zerovisor: bytes on the wire', z.bytes, 'bytes');
-row('Zerovisor: throughput', z.mbps.toFixed(2), 'MB/s');
+const only = process.env.ZV_BENCH_ONLY ?? (process.env.ZV_BENCH_PEER_ONLY ? 'qemu' : '');
+if (!only || only === 'loopback') report(loopback(), 'QEMU TCG, loopback buffer');
+if (!only || only === 'net') report(await twoHosts(), 'two QEMU TCG hosts, virtio-net dgram, --via net0');
+if (!only || only === 'qemu') {
+  const p = await qemuPeer();
+  console.log('QEMU 7.2 migrate (TCG, the same guest in 64 MiB, loopback TCP)');
+  row('  total time', p.total, 'ms');
+  row('  downtime', p.downtime, 'ms');
+  row('  dirty-sync rounds', p.rounds, '');
+  row('  bytes transferred', p.bytes, 'bytes');
+  row('  throughput', p.mbps.toFixed(2), 'MB/s');
 }
-const p = await qemuPeer();
-row('QEMU 7.2 migrate (TCG, 64 MiB, loopback TCP): total', p.total, 'ms');
-row('QEMU: downtime', p.downtime, 'ms');
-row('QEMU: dirty-sync rounds', p.rounds, '');
-row('QEMU: bytes transferred', p.bytes, 'bytes');
-row('QEMU: throughput', p.mbps.toFixed(2), 'MB/s');

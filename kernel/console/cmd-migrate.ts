@@ -16,8 +16,9 @@ import { NetState, netState } from '../../drivers/virtio-net/virtio-net';
 import {
   LivePhase, migrationAbort, receiveError, receivePhase, receiveStart, receiveVm, sendBytes, sendDowntimeMs,
   sendDuplicatePages, sendElapsedMs, sendError, sendLastDirty, sendMarkReported, sendPhase, sendRlePages, sendRound,
-  sendRoundDirty, sendRoundRate, sendRoundsToReport, sendStart, sendTotalPages, sendVm, sendZeroPages,
+  sendRoundDirty, sendRoundRate, sendRoundsToReport, sendStart, sendTotalPages, sendVm, sendZeroPages, sendDirtyLog, sendWriteFaults, sendThrottle, sendGuestShare, sendThrottleToReport, sendMarkThrottleReported,
 } from '../migration/live';
+import { DirtyLog, dirtyBitsAvailable } from '../memory/dirty-log';
 
 const IDLE_STALL_US = 1000;
 const MAX_WAIT_S = 3600;
@@ -74,6 +75,10 @@ export const reportMigration = () => {
     say('migration.round', sendRound() - k, Math.round(sendRoundRate()), sendBytes(), sendRoundDirty());
   }
   sendMarkReported();
+  if (sendThrottleToReport()) {
+    say('migration.throttle', sendGuestShare());
+    sendMarkThrottleReported();
+  }
   const out = sendPhase();
   if (out !== reportedOut) {
     reportedOut = out;
@@ -83,6 +88,9 @@ export const reportMigration = () => {
       say('migration.summary1', sendVm() + 1, vmName(sendVm()), ms, sendDowntimeMs());
       say('migration.summary2', sendRound() - 1, sendTotalPages(), sendBytes(), ms > 0 ? sendBytes() / 1000 / ms : 0);
       say('migration.summary3', sendZeroPages(), sendDuplicatePages(), sendRlePages());
+      if (sendThrottle() > 0) say('migration.summaryThrottle', sendGuestShare());
+      if (sendDirtyLog() === DirtyLog.Wp) say('migration.summaryWp', sendWriteFaults());
+      else say('migration.summaryAd');
     } else if (out === LivePhase.Failed) sayFailure(true, sendError(), sendVm());
   }
   const inn = receivePhase();
@@ -111,9 +119,19 @@ const migrateSend = () => {
   let kind: number = SinkKind.Buffer;
   let rle = false;
   let downtime = DEFAULT_DOWNTIME_MS;
+  let log: number = dirtyBitsAvailable() ? DirtyLog.Ad : DirtyLog.Wp;
   for (let i = 3; i < n; i++) {
     const w = token(i);
     if (spanIs(w, '--rle')) rle = true;
+    else if (spanIs(w, '--dirty-log') && i + 1 < n) {
+      const v = token(++i);
+      if (spanIs(v, 'wp')) log = DirtyLog.Wp;
+      else if (spanIs(v, 'ad') && dirtyBitsAvailable()) log = DirtyLog.Ad;
+      else {
+        sayError(spanIs(v, 'ad') ? 'migration.noDirtyBits' : 'migration.badDirtyLog', v);
+        return Status.Failed;
+      }
+    }
     else if (spanIs(w, '--via') && i + 1 < n) {
       kind = viaArgument(++i);
       if (kind < 0) return Status.Failed;
@@ -127,7 +145,7 @@ const migrateSend = () => {
   }
   if (kind === SinkKind.Snp && !snpReady()) return Status.Failed;
   outKind = kind;
-  const e = sendStart(slot, kind, rle, downtime, vmName(slot));
+  const e = sendStart(slot, kind, rle, downtime, vmName(slot), log);
   if (e !== MigError.None) {
     sayFailure(true, e, slot); // refused before it began: not the last VM sent
     reportedOut = sendPhase();
@@ -135,6 +153,7 @@ const migrateSend = () => {
   }
   reportedOut = LivePhase.Copy;
   say('migration.sending', slot + 1, vmName(slot), viaName(kind), downtime);
+  say(log === DirtyLog.Wp ? 'migration.dirtyLogWp' : 'migration.dirtyLogAd');
   return Status.Ok;
 };
 

@@ -370,3 +370,71 @@ export const nptTakeDirty = (root: number, gpa: number, bytes: number, dirty: Ui
   }
   return count;
 };
+
+// ---- write-protection (dirty tracking where D bits are not to be had): a leaf without
+// write access (bit 1 in both formats: NPT R/W, EPT W) makes the guest's write exit with a
+// nested page fault (APM vol. 2 15.25.6; an EPT violation, SDM 29.3.3); the fault path
+// gives that one leaf its write access back. The leaves the log protects carry LOGGED in
+// bit 11, which both formats leave to software (NPT AVL, APM 5.4.1; EPT "ignored", SDM
+// table 29-6; bit 9 is EPT's dirty flag), so neither what it protected nor what was
+// written since needs memory of its own ----
+
+const LOGGED = 0x800;
+
+/** The 4 KiB leaf table over the 2 MiB-aligned `gpa` (mapped by nptSmallPages), or NptError.NotMapped. */
+export const nptLeafTable = (root: number, gpa: number) => {
+  readEntry(root, indexAt(gpa, L4));
+  if ((entry[0] & PRESENT) === 0) return NptError.NotMapped;
+  readEntry(entryAddress(), indexAt(gpa, NPT_1G));
+  if ((entry[0] & PRESENT) === 0 || (entry[0] & LARGE) !== 0) return NptError.NotMapped;
+  readEntry(entryAddress(), indexAt(gpa, NPT_2M));
+  if ((entry[0] & PRESENT) === 0 || (entry[0] & LARGE) !== 0) return NptError.NotMapped;
+  return entryAddress();
+};
+
+/**
+ * One pass over the leaves of leaf table `pt` (pages first .. first + 511):
+ *   protect  writable leaves lose R/W and become LOGGED (how many);
+ *   take     LOGGED leaves written since (R/W back) lose R/W again, their bits set in `out` (how many);
+ *   release  LOGGED leaves get R/W back and stop being LOGGED.
+ */
+const logPass = (pt: number, first: number, pass: number, out: Uint8Array) => {
+  if (splitAddr < 0) splitAddr = dataAddress(splitWords);
+  hv_phys_read(hostAddressLo(pt), hostAddressHi(pt), splitAddr, 4096);
+  let n = 0;
+  for (let i = 0; i < 512; i++) {
+    const low = splitWords[i * 2];
+    if ((low & PRESENT) === 0) continue;
+    if (pass === 0) {
+      if ((low & WRITABLE) === 0) continue;
+      splitWords[i * 2] = ((low & ~WRITABLE) | LOGGED) >>> 0;
+    } else if (pass === 1) {
+      if ((low & (LOGGED | WRITABLE)) !== (LOGGED | WRITABLE)) continue;
+      splitWords[i * 2] = (low & ~WRITABLE) >>> 0;
+      const page = first + i;
+      out[page >>> 3] = out[page >>> 3] | (1 << (page & 7));
+    } else {
+      if ((low & LOGGED) === 0) continue;
+      splitWords[i * 2] = ((low & ~LOGGED) | WRITABLE) >>> 0;
+    }
+    n++;
+  }
+  if (n > 0) hv_phys_write(hostAddressLo(pt), hostAddressHi(pt), splitAddr, 4096);
+  return n;
+};
+
+const none = new Uint8Array(1); // logPass's `out` where it is not written
+export const nptLogProtect = (pt: number) => logPass(pt, 0, 0, none);
+export const nptLogTake = (pt: number, first: number, out: Uint8Array) => logPass(pt, first, 1, out);
+export const nptLogRelease = (pt: number) => logPass(pt, 0, 2, none);
+
+/** The fault path: leaf `index` of `pt` gets R/W back if it is LOGGED (true), else nothing changes. Two host calls, no walk. */
+export const nptLogAllow = (pt: number, index: number) => {
+  if (entryAddr < 0) entryAddr = dataAddress(entry);
+  const at = pt + index * 8;
+  hv_phys_read(hostAddressLo(at), hostAddressHi(at), entryAddr, 4);
+  if ((entry[0] & (PRESENT | LOGGED)) !== (PRESENT | LOGGED)) return false;
+  entry[0] = (entry[0] | WRITABLE) >>> 0;
+  hv_phys_write(hostAddressLo(at), hostAddressHi(at), entryAddr, 4);
+  return true;
+};

@@ -26,7 +26,7 @@ import {
 } from './page-codec';
 import { storeHash, storeLoad, storePages, storeSave } from './page-store';
 import {
-  RxResult, rxAck, rxBuf, rxError, rxFail, rxFinish, rxInit, rxPayloadLength, rxPayloadOffset, rxPeerReason, rxPoll, rxType,
+  RxResult, rxAck, rxBuf, rxError, rxFail, rxFinish, rxInit, rxPayloadLength, rxPayloadOffset, rxPeerReason, rxPoll, rxSetIdleLimit, rxType,
 } from './receiver';
 import { REPLACEMENT_CHAR, Utf8Decoder, visible } from '../i18n/utf8';
 
@@ -196,6 +196,8 @@ export const inPoll = (now: number) => {
   return takeComplete(p);
 };
 
+/** The idle limit from now on (receiver.ts rxSetIdleLimit). */
+export const inSetIdleLimit = (idleTicks: number) => rxSetIdleLimit(idleTicks);
 export const inError = () => rxError();
 export const inPeerReason = () => rxPeerReason();
 /** The PageError behind BadPage or DupMismatch. */

@@ -1,31 +1,33 @@
 // Live migration of a running VM (design: pre-copy), both ends, driven a step at a time
 // from the console's idle loop (migrationStep) so that guests and the console keep going.
-// Source: dirty tracking on (4 KiB nested pages, D bits cleared), round 1 sends every
+// Source: a dirty log on (kernel/memory/dirty-log.ts: D bits or write-protection), round 1 sends every
 // page while the guest runs, each later round the pages written during the one before,
 // until sending them would fit the downtime target (or MAX_ROUNDS); then the VM pauses,
 // the last dirty pages, the vCPU and COM1 state and Complete go, and when the peer has
 // acknowledged everything the VM stops as Migrated. Any failure resumes it where it was.
 // Destination: Start makes a VM of that size, pages land in its RAM, the state is loaded,
-// Complete's memory hash is checked, and the VM runs; a failure destroys the half-built VM.
+// Complete's memory hash is checked, and the VM runs; a failure (or IDLE_MS without a frame once
+// Start came: the link died) destroys the half-built VM.
 import { Span } from '../console/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
 import { REPLACEMENT_CHAR, Utf8Decoder, putUtf8 } from '../i18n/utf8';
-import { nptSmallPages, nptTakeDirty } from '../memory/nested-paging';
+import { DirtyLog, dirtyLogFaults, dirtyLogStart, dirtyLogStop, dirtyLogTake } from '../memory/dirty-log';
 import { ticksSinceBoot, tscHz } from '../platform/time';
-import { VCPU_STATE_BYTES, flushGuestTlb, loadVcpuState, saveVcpuState } from '../vcpu/vcpu';
+import { VCPU_STATE_BYTES, loadVcpuState, saveVcpuState } from '../vcpu/vcpu';
 import { COM1_STATE_BYTES, com1Load, com1Save } from '../vm/devices/uart16550';
 import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../vm/lifecycle';
 import { flushGuestOutput } from '../vm/guest-output';
+import { setVmSlice } from '../vm/scheduler';
 import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../vm/vm-table';
 import { DEVICE_UART_COM1, FrameType, NAME_MAX_BYTES } from './frame';
 import {
-  InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inStateId,
+  InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inSetIdleLimit, inStateId,
   inStateLength, inStateOffset, inStateType, inFlags,
 } from './incoming';
 import { MigError } from './migration-error';
 import { OutResult, OutStatus, outAbort, outComplete, outError, outInit, outPage, outPoll, outStart, outState } from './outgoing';
-import { PageEncoding, codecSetRle, encodedCount } from './page-codec';
+import { PAGE_BYTES, PageEncoding, codecSetRle, encodedCount } from './page-codec';
 import { storeAttachVm, storeDetach } from './page-store';
 import { rxBuf, rxFail } from './receiver';
 import { txBytesSent, txFramesResent } from './sender';
@@ -43,14 +45,21 @@ export const enum LivePhase {
 }
 
 export const MAX_ROUNDS = 30;
-const PAGES_PER_STEP = 64;
+const PAGES_PER_CALL = 256; // then the peer's answers are polled again
+// Auto-converge: when a round's guest wrote more than half of what the round sent, the guest
+// gets less of the processor, a level at a time: its slice (ms) and the migration's time per
+// step (ms) that follows it; the guest's share is slice / (slice + step).
+const THROTTLE_SLICE_MS = [10, 10, 10, 10, 10, 5, 2, 1];
+const THROTTLE_STEP_MS = [5, 10, 20, 40, 90, 95, 98, 99];
+const THROTTLE_MAX = 7;
 const RECEIVE_PER_STEP = 256;
 const MAX_PAGES = 4096 * 256;
 const RTO_MS = 200;
 const MAX_RESENDS = 20;
 const NAK_MS = 50;
 const ERROR_LIMIT = 64;
-const IDLE_MS = 10000;
+const IDLE_MS = 10000; // the destination gives up after this long without a frame (once Start came)
+const NO_LIMIT = 1e300; // a listener waits for Start as long as the operator lets it
 
 const stage = new Uint8Array(VCPU_STATE_BYTES + COM1_STATE_BYTES);
 const nameUtf8 = new Uint8Array(128);
@@ -68,6 +77,10 @@ let round = 0;
 let cursor = 0; // next page of this round to look at
 let roundPages = 0; // pages sent this round
 let roundBegan = 0;
+let roundBusy = 0; // ticks spent in migration steps this round
+let roundBytes0 = 0; // bytes on the wire when it began
+let throttle = 0; // auto-converge level
+let throttleReported = 0;
 let began = 0;
 let pausedAt = 0;
 let paused = false;
@@ -80,6 +93,7 @@ let roundsReported = 0;
 let doneAt = 0;
 let roundRate = 0; // pages/s of the last finished round
 let roundDirty = 0;
+let usedLog = DirtyLog.Ad;
 
 /** Progress and summary figures of the source side (for the console). */
 export const sendPhase = () => outPhase;
@@ -102,6 +116,17 @@ export const sendMarkReported = () => {
   roundsReported = round - 1;
 };
 export const sendRoundRate = () => roundRate;
+/** The auto-converge level (0: not throttled) and the guest's share of the processor it gives (percent). */
+export const sendThrottle = () => throttle;
+export const sendGuestShare = () => Math.round((100 * THROTTLE_SLICE_MS[throttle]) / (THROTTLE_SLICE_MS[throttle] + THROTTLE_STEP_MS[throttle]));
+/** Whether the throttle changed since the console last asked. */
+export const sendThrottleToReport = () => throttle !== throttleReported;
+export const sendMarkThrottleReported = () => {
+  throttleReported = throttle;
+};
+/** How dirty pages were tracked (DirtyLog), and the write faults it took (Wp). */
+export const sendDirtyLog = () => usedLog;
+export const sendWriteFaults = () => dirtyLogFaults();
 export const sendRoundDirty = () => roundDirty;
 
 const bit = (page: number) => (dirty[page >>> 3] & (1 << (page & 7))) !== 0;
@@ -109,6 +134,8 @@ const bit = (page: number) => (dirty[page >>> 3] & (1 << (page & 7))) !== 0;
 const failSend = (reason: number) => {
   outFailure = reason;
   outAbort(reason);
+  dirtyLogStop(); // a write-protected VM gets its write access back before it runs on
+  setVmSlice(outSlot, 0);
   if (paused && vmState[outSlot] === VmState.Paused) changeState(outSlot, VmState.Running); // the VM carries on here
   paused = false;
   outPhase = LivePhase.Failed;
@@ -117,25 +144,20 @@ const failSend = (reason: number) => {
   logQuiet(Level.Warn, Category.Vm, 'migration.log.sendFailed', vmName(outSlot), reason);
 };
 
-/** Clears the D bits (into `dirty`) and flushes the vCPU's TLB; the number of dirty pages or < 0. */
-const takeDirty = () => {
-  const bytes = (outPages + 7) >>> 3; // the VM's part of the bitmap
-  for (let i = 0; i < bytes; i++) dirty[i] = 0;
-  const n = nptTakeDirty(vmNptRoot[outSlot], 0, outPages * 4096, dirty);
-  flushGuestTlb(outSlot);
-  return n;
-};
+/** The pages written since the last call (into `dirty`, kernel/memory/dirty-log.ts); how many, or < 0. */
+const takeDirty = () => dirtyLogTake(dirty);
 
 /**
  * Starts sending VM `slot` (Running) over `kind` (a SinkKind; end 0 of the Buffer pair).
  * Returns a MigError (None when it started).
  */
-export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeMs: number, name: Span) => {
+export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeMs: number, name: Span, logMode: number) => {
   if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) return MigError.Busy;
   if (vmState[slot] !== VmState.Running) return MigError.NotRunning;
   outSlot = slot;
   outPages = vmMemMiB[slot] * 256;
-  if (nptSmallPages(vmNptRoot[slot], 0, outPages * 4096) !== 0) return MigError.NoMemory;
+  if (!dirtyLogStart(slot, vmNptRoot[slot], outPages, logMode)) return MigError.NoMemory;
+  usedLog = logMode;
   if (kind === SinkKind.Buffer && inPhase !== LivePhase.Copy) bufferInit(); // a fresh loopback unless a listener waits on it
   began = ticksSinceBoot();
   doneAt = 0;
@@ -147,6 +169,10 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   cursor = 0;
   roundPages = 0;
   roundBegan = began;
+  roundBusy = 0;
+  roundBytes0 = 0;
+  throttle = 0;
+  throttleReported = 0;
   totalPages = 0;
   lastDirty = outPages;
   roundRate = 0;
@@ -156,7 +182,10 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   codecSetRle(rle);
   storeAttachVm(0, slot, outPages);
   outInit(kind, 0, outPages, msToTicks(RTO_MS), MAX_RESENDS, began);
-  if (takeDirty() < 0) return MigError.NoMemory; // tracking starts before round 1 reads anything
+  if (takeDirty() < 0) {
+    dirtyLogStop();
+    return MigError.NoMemory; // tracking starts before round 1 reads anything
+  }
   // the name as UTF-8, whole characters only, within Start's NAME_MAX_BYTES
   let n = 0;
   for (let i = 0; i < name.len; i++) {
@@ -167,6 +196,7 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   const flags = vmCpuidFloor[slot] !== 0 ? START_FLAG_CPUID_FLOOR : 0;
   if (outStart(nameUtf8, 0, n, vmMemMiB[slot], 1, flags) !== OutResult.Ok) {
     outFailure = outError() !== MigError.None ? outError() : MigError.SinkFailed;
+    dirtyLogStop();
     outPhase = LivePhase.Failed;
     return outFailure;
   }
@@ -175,10 +205,10 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   return MigError.None;
 };
 
-/** Sends pages of this round from `cursor` until the window is full or PAGES_PER_STEP went; true when the round is through. */
+/** Sends pages of this round from `cursor` until the window is full or PAGES_PER_CALL went; true when the round is through. */
 const sendSome = () => {
   let sent = 0;
-  while (cursor < outPages && sent < PAGES_PER_STEP) {
+  while (cursor < outPages && sent < PAGES_PER_CALL) {
     if (round > 1 || outPhase === LivePhase.Final) {
       // later rounds and the final copy: only dirty pages (skip clean bytes fast)
       if (dirty[cursor >>> 3] === 0) {
@@ -215,12 +245,25 @@ const endRound = (now: number) => {
   roundRate = seconds > 0 ? roundPages / seconds : roundPages;
   roundDirty = d;
   lastDirty = d;
-  const downtime = roundRate > 0 ? (d / roundRate) * 1000 : 0;
+  // the pause sends at the rate the migration's own time went at (no guest slices then), in
+  // pages and in bytes (zero and duplicate pages go faster than written ones: the slower)
+  const busy = ticksToMs(roundBusy) / 1000;
+  const rate = busy > 0 ? roundPages / busy : roundRate;
+  const byteRate = busy > 0 ? (txBytesSent() - roundBytes0) / busy : 0;
+  const byPages = rate > 0 ? (d / rate) * 1000 : 0;
+  const byBytes = byteRate > 0 ? ((d * PAGE_BYTES) / byteRate) * 1000 : 0;
+  const downtime = byBytes > byPages ? byBytes : byPages;
   trace(TracePoint.MigrationRound, outSlot + 1, round, roundPages, d);
+  if (round > 1 && d * 2 > roundPages && throttle < THROTTLE_MAX) {
+    throttle++; // the guest outruns the link: auto-converge
+    setVmSlice(outSlot, THROTTLE_SLICE_MS[throttle]);
+  }
   round++;
   cursor = 0;
   roundPages = 0;
   roundBegan = now;
+  roundBusy = 0;
+  roundBytes0 = txBytesSent();
   if (d === 0 || msToTicks(downtime) <= maxDowntimeTicks || round > MAX_ROUNDS) {
     // stop the guest here: what it wrote since the last scan is all that is left (the scan
     // and the pause happen with no guest instruction in between)
@@ -278,6 +321,8 @@ const stepSend = (now: number) => {
     doneAt = now;
     paused = false;
     outPhase = LivePhase.Done;
+    dirtyLogStop();
+    setVmSlice(outSlot, 0);
     storeDetach(0);
     trace(TracePoint.MigrationRound, outSlot + 1, -1, totalPages, 0);
     countSent(true, totalPages, txBytesSent(), txFramesResent(), ticksToMs(doneAt - pausedAt));
@@ -307,7 +352,7 @@ export const receiveStart = (kind: number, as: Span | null) => {
   if (inPhase === LivePhase.Copy || inPhase === LivePhase.Final) return MigError.Busy;
   if (kind === SinkKind.Buffer && !(outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait)) bufferInit();
   inBegan = ticksSinceBoot();
-  inInit(kind, 1, msToTicks(NAK_MS), ERROR_LIMIT, msToTicks(IDLE_MS), inBegan);
+  inInit(kind, 1, msToTicks(NAK_MS), ERROR_LIMIT, NO_LIMIT, inBegan);
   inSlot = -1;
   inFailure = 0;
   rename = as;
@@ -350,6 +395,7 @@ const stepReceive = (now: number) => {
     if (s === InStatus.Idle) return;
     if (s === InStatus.Failed) return failReceive(inError(), false); // incoming.ts has told the sender
     if (s === InStatus.Started) {
+      inSetIdleLimit(msToTicks(IDLE_MS));
       takeName();
       if (findVm(inName) >= 0) return failReceive(MigError.NameTaken, true);
       const slot = createIncomingVm(inName, inMemMiB(), (inFlags() & START_FLAG_CPUID_FLOOR) !== 0);
@@ -372,12 +418,28 @@ const stepReceive = (now: number) => {
   }
 };
 
-/** One step of whatever migration is under way (called between console input polls). */
+const sending = () => outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait;
+
+/**
+ * One step of whatever migration is under way (called between console input polls): sending
+ * and receiving for the throttle level's step time, or until a round ends (the guest's turn).
+ */
 export const migrationStep = () => {
-  if (outPhase !== LivePhase.Copy && outPhase !== LivePhase.Final && outPhase !== LivePhase.Wait && inPhase !== LivePhase.Copy) return false;
-  const now = ticksSinceBoot();
-  if (outPhase === LivePhase.Copy || outPhase === LivePhase.Final || outPhase === LivePhase.Wait) stepSend(now);
-  if (inPhase === LivePhase.Copy) stepReceive(now);
+  if (!sending() && inPhase !== LivePhase.Copy) return false;
+  const began = ticksSinceBoot();
+  const budget = msToTicks(THROTTLE_STEP_MS[sending() ? throttle : 0]);
+  let now = began;
+  for (;;) {
+    const r = round;
+    const phase = outPhase;
+    if (sending()) stepSend(now);
+    if (inPhase === LivePhase.Copy) stepReceive(now);
+    const after = ticksSinceBoot();
+    if (round !== r || outPhase !== phase) break;
+    if (outPhase === LivePhase.Copy) roundBusy += after - now;
+    now = after;
+    if (now - began >= budget || (!sending() && inPhase !== LivePhase.Copy)) break;
+  }
   return true;
 };
 

@@ -11,6 +11,7 @@
 import { netInit, netMacByte, netReceive, netSend, netState, NetState } from '../../drivers/virtio-net/virtio-net';
 import { snpInit, snpMacByte, snpReceive, snpSend, snpState, SnpState } from '../../drivers/snp/snp';
 import { MAX_FRAME_BYTES } from './frame';
+import { copyBytes } from '../host/memory';
 
 export const enum Link {
   Net0 = 0, // Zerovisor's own virtio-net driver
@@ -73,7 +74,7 @@ export const netLinkSend = (link: number, bytes: Uint8Array, off: number, len: n
     wire[17] = count;
     wire[18] = len & 0xff;
     wire[19] = len >>> 8;
-    for (let i = 0; i < n; i++) wire[ETH_HEADER + FRAGMENT_HEADER + i] = bytes[off + from + i];
+    copyBytes(wire, ETH_HEADER + FRAGMENT_HEADER, bytes, off + from, n);
     if (sendFrame(link, ETH_HEADER + FRAGMENT_HEADER + n) !== 0) return false;
   }
   return true;
@@ -107,14 +108,14 @@ export const netLinkPoll = (link: number, out: Uint8Array, off: number, cap: num
     }
     if (got[l * 8 + index] === 0) {
       const at = base + index * FRAGMENT_DATA;
-      for (let i = 0; i < expect; i++) assembly[at + i] = incoming[ETH_HEADER + FRAGMENT_HEADER + i];
+      copyBytes(assembly, at, incoming, ETH_HEADER + FRAGMENT_HEADER, expect);
       got[l * 8 + index] = 1;
       asmHave[l] = asmHave[l] + 1;
     }
     if (asmHave[l] === asmCount[l]) {
       asmId[l] = -1;
       if (length > cap || off < 0 || off + length > out.length) return 0; // not for this caller: dropped
-      for (let i = 0; i < length; i++) out[off + i] = assembly[base + i];
+      copyBytes(out, off, assembly, base, length);
       return length;
     }
   }

@@ -100,6 +100,11 @@ export const rxFail = (reason: number) => {
   if (reason !== MigError.PeerAborted) send(encodeAbort(ctlBuf, 0, ctlBuf.length, error));
 };
 
+/** Sets the idle limit from now on (a listener allows no limit until Start, then a few seconds). */
+export const rxSetIdleLimit = (idleTicks: number) => {
+  idleLimit = idleTicks >= 1 ? idleTicks : 1;
+};
+
 /** Acknowledges everything delivered so far. */
 export const rxAck = () => {
   if (error !== MigError.None) return;

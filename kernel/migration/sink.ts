@@ -17,6 +17,7 @@
 //              (drivers/snp), the same Ethernet fragments. NotAttached when it is not usable.
 import type { MsgKey } from '../i18n/dictionary';
 import { MAX_FRAME_BYTES } from './frame';
+import { copyBytes } from '../host/memory';
 import { Link, netLinkPoll, netLinkReady, netLinkSend } from './net-link';
 
 export const enum SinkKind {
@@ -217,7 +218,7 @@ const enqueue = (dir: number, bytes: Uint8Array, off: number, len: number) => {
   freeTop[dir] = top;
   const slot = freeSlots[dir * QUEUE_SLOTS + top];
   const base = slot * MAX_FRAME_BYTES;
-  for (let i = 0; i < len; i++) slots[base + i] = bytes[off + i];
+  copyBytes(slots, base, bytes, off, len);
   slotLen[slot] = len;
   if (len > 0 && roll(dir, faultCorrupt[dir])) {
     const at = base + (nextRandom(dir) % len);
@@ -264,7 +265,7 @@ const bufferPoll = (dir: number, out: Uint8Array, off: number, cap: number) => {
   const len = slotLen[slot];
   if (len > cap) return -SinkError.TooLong; // dropped: the caller's buffer cannot hold it
   const base = slot * MAX_FRAME_BYTES;
-  for (let i = 0; i < len; i++) out[off + i] = slots[base + i];
+  copyBytes(out, off, slots, base, len);
   count(dir, BufferStat.Delivered);
   return len;
 };

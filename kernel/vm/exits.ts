@@ -23,6 +23,7 @@ import { debugExitWrite } from './devices/debug-exit';
 import { ticksSinceBoot } from '../platform/time';
 import { countNripsMismatch } from './vm-metrics';
 import { Category, Level, logQuiet } from '../diag/log';
+import { dirtyLogFault } from '../memory/dirty-log';
 
 export const enum ExitAction {
   Continue = 0,
@@ -322,6 +323,8 @@ export const handleExit = (slot: number, vcpu: number, reason: number) => {
     case ExitReason.ExternalInterrupt:
       return ExitAction.Yield; // a host interrupt: let the host run (time slice)
     case ExitReason.NestedPageFault:
+      // a write to a page the dirty log write-protected: noted, writable again, the guest retries
+      if (dirtyLogFault(slot, faultAddress())) return ExitAction.Continue;
       return stop(StopReason.NestedPageFault, faultAddress());
     case ExitReason.Shutdown:
       return stop(StopReason.TripleFault, guestRip());

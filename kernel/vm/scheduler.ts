@@ -17,6 +17,12 @@ const IDLE_WAIT_MS = 1; // a halted vCPU is looked at again after this
 const MAX_EXITS_PER_SLICE = 100000;
 
 let next = 0;
+const sliceMs = new Float64Array(MAX_VMS); // a VM's own slice (0: SLICE_MS)
+
+/** Gives VM `slot` slices of `ms` (0: the usual SLICE_MS): live migration throttles a guest so. */
+export const setVmSlice = (slot: number, ms: number) => {
+  sliceMs[slot] = ms > 0 ? ms : 0;
+};
 
 /** Runs VM `slot` for up to `sliceTicks` TSC ticks. */
 const runSlice = (slot: number, sliceTicks: number) => {
@@ -55,7 +61,7 @@ export const runGuests = () => {
     const slot = (next + k) % MAX_VMS;
     if (vmState[slot] !== VmState.Running) continue;
     if (vmIdleUntil[slot] > ticksSinceBoot()) continue;
-    runSlice(slot, slice);
+    runSlice(slot, sliceMs[slot] > 0 ? (hz * sliceMs[slot]) / 1000 : slice);
     drainGuestOutput(slot);
     ran++;
   }

@@ -52,13 +52,13 @@ const joined = (before, after) => {
   return [...a, ...b];
 };
 
-test('QEMU EPYC: a running memory writer migrates (loopback buffer) and goes on with its checksum sequence unbroken', () => {
+for (const log of ['ad', 'wp']) test(`QEMU EPYC: a running memory writer migrates (loopback buffer, --dirty-log ${log}) and goes on with its checksum sequence unbroken`, () => {
   const { code, out } = runScript([
     'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=300"',
     'vm start dirty',
     'sleep 300',
     'migrate listen --via buffer --as moved',
-    'migrate send dirty --via buffer',
+    `migrate send dirty --via buffer --dirty-log ${log}`,
     'migrate wait --timeout 300',
     'vm wait moved --timeout 300',
     'vm list',
@@ -80,6 +80,8 @@ test('QEMU EPYC: a running memory writer migrates (loopback buffer) and goes on 
   assert.match(wait, /VM 1 "dirty" stopped: migrated to another host/);
   assert.match(wait, /VM 1 "dirty" migrated in \d+\.\d ms; downtime \d+\.\d ms\./);
   assert.match(wait, /pages sent as zero: \d+, as duplicates: \d+, run-length encoded: 0/);
+  if (log === 'wp') assert.match(wait, /^ {2}dirty pages tracked by write-protection: [1-9]\d* write faults$/m);
+  else assert.match(wait, /^ {2}dirty pages tracked by the nested page tables' dirty bits$/m);
   const list = section(out, 'vm list');
   assert.match(list, /^ +1 +dirty +stopped +8 +-/m, 'the source stopped without an exit status of its own');
   assert.match(list, /^ +2 +moved +stopped +8 +34/m, 'the destination ran the guest to its end (0x22: every page held its contents)');
@@ -133,7 +135,10 @@ for (const via of ['net0', 'snp']) test(`a damaged link (a relay drops, duplicat
   try {
     const b = twoHostRun(efi, `bad-${via}-b`, [`migrate listen --via ${via}`, 'migrate wait --timeout 300', 'vm wait dirty --timeout 300', 'vm list', 'exit 5'], macB, portB, relayB, []);
     await until(() => b.output().includes(`Waiting for a VM to arrive over ${via}.`), 240000, 'host B to listen');
-    const a = twoHostRun(efi, `bad-${via}-a`, hostA(via), macA, portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    // a longer run: each lost fragment costs the go-back-N link a burst of frames, so the copy
+    // takes many rounds (the guest is throttled meanwhile) and must not outlast the guest
+    const a = twoHostRun(efi, `bad-${via}-a`, hostA(via).map((l) => l.replace('rounds=300', 'rounds=1000')), macA, portA, relayA,
+      [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
     [ra, rb] = await Promise.all([a.done, b.done]);
   } finally {
     relay.close();
@@ -145,7 +150,7 @@ for (const via of ['net0', 'snp']) test(`a damaged link (a relay drops, duplicat
     assert.equal(rb.code, 5, 'host B exit code');
     // identical memory (the guest checks its pages and the checksum sequence goes on), never a different VM
     const rounds = joined(guestLines(ra.out, 'dirty'), guestLines(rb.out, 'dirty')).filter((l) => l.startsWith('round '));
-    assert.deepEqual(rounds, dirtyRoundLines(64, 8, 300));
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, 1000));
     assert.match(section(rb.out, 'vm list'), /^ +1 +dirty +stopped +8 +34/m);
     assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +stopped +8 +-/m);
   } catch (e) {
@@ -189,4 +194,69 @@ test('two QEMUs: the memory writer moves from A to B through the firmware\'s own
     e.message += `\n---- host A ----\n${ra.out}\n---- host B ----\n${rb.out}`;
     throw e;
   }
+});
+
+/**
+ * The link between A and B dies mid-migration (`link`: faultyRelay's cutAfter or
+ * corruptAfter); returns both runs and the relay's stats.
+ */
+const deadLink = async (link, macs) => {
+  const [portA, portB] = ports();
+  const relayA = portA + 2000;
+  const relayB = portB + 2000;
+  const relay = await faultyRelay({ portA, portB, relayA, relayB, seed: 3, ...link });
+  try {
+    const b = twoHostRun(efi, 'dead-b', ['migrate listen --via net0', 'migrate wait --timeout 300', 'vm list', 'exit 5'], macs[1], portB, relayB, []);
+    await until(() => b.output().includes('Waiting for a VM to arrive over net0.'), 240000, 'host B to listen');
+    const a = twoHostRun(efi, 'dead-a', [
+      'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=0"',
+      'vm start dirty',
+      'sleep 300',
+      'migrate send dirty --via net0',
+      'migrate wait --timeout 300',
+      'sleep 1000',
+      'vm list',
+      'exit 6',
+    ], macs[0], portA, relayA, [`${join(root, 'build/guests/dirty.elf')}:dirty.elf`]);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    return { ra, rb, stats: relay.stats };
+  } finally {
+    relay.close();
+  }
+};
+
+/** What a user checks on both hosts after the link died: both say why, A's VM runs on, B kept nothing. */
+const judgeDeadLink = ({ ra, rb }, senderWhy, receiverWhy) => {
+  try {
+    assert.equal(ra.code, 6, 'host A exit code');
+    assert.equal(rb.code, 5, 'host B exit code');
+    const failed = 'Migration of VM 1 "dirty" failed (the VM stays here): ';
+    assert.match(section(ra.out, 'migrate wait --timeout 300'), new RegExp(`${failed.replace(/[()]/g, '\\$&')}${senderWhy}`));
+    // the guest goes on at A: more rounds after the failure, one unbroken checksum sequence
+    const after = guestLines(ra.out.slice(ra.out.indexOf(failed)), 'dirty').filter((l) => l.startsWith('round '));
+    assert.ok(after.length >= 2, `the guest printed rounds on A after the failure: ${after.length}`);
+    const rounds = guestLines(ra.out, 'dirty').filter((l) => /^round \d+ checksum 0x[0-9a-f]+$/.test(l));
+    assert.deepEqual(rounds, dirtyRoundLines(64, 8, rounds.length), 'its memory intact');
+    assert.match(section(ra.out, 'vm list'), /^ +1 +dirty +running +8 +-$/m, 'still running on A');
+    const wait = section(rb.out, 'migrate wait --timeout 300');
+    assert.match(wait, /VM 1 "dirty" \(8 MiB\) is arriving\./, 'B had begun to build it');
+    assert.match(wait, new RegExp(`The arriving migration failed \\(nothing of it is kept\\): ${receiverWhy}`));
+    assert.doesNotMatch(wait, /arrived and runs/);
+    assert.equal(section(rb.out, 'vm list').trim(), 'No VMs. Create one with "vm create".', 'no half-built VM on B');
+  } catch (e) {
+    e.message += `\n---- host A ----\n${ra.out}\n---- host B ----\n${rb.out}`;
+    throw e;
+  }
+};
+
+test('the link dies mid-migration (the relay stops forwarding): both sides fail with the reason, the VM runs on at A, B keeps nothing', async () => {
+  const r = await deadLink({ cutAfter: 40 }, ['52:54:00:00:03:0a', '52:54:00:00:03:0b']);
+  assert.ok(r.stats.cut > 0, `the relay cut the link: ${JSON.stringify(r.stats)}`);
+  judgeDeadLink(r, 'a frame was never acknowledged, though resent many times', 'nothing arrived from the other side for too long');
+});
+
+test('the link turns to noise mid-migration (every frame corrupted): both sides fail with the reason, the VM runs on at A, B keeps nothing', async () => {
+  const r = await deadLink({ corruptAfter: 40 }, ['52:54:00:00:04:0a', '52:54:00:00:04:0b']);
+  assert.ok(r.stats.corrupted > 64, `the relay corrupted the link: ${JSON.stringify(r.stats)}`);
+  judgeDeadLink(r, 'a frame was never acknowledged, though resent many times', 'too many corrupt or unexpected frames arrived');
 });

@@ -72,9 +72,10 @@ export const section = (out, cmd) => {
  * 127.0.0.1:relayA, host B to 127.0.0.1:relayB; each datagram is forwarded to the other
  * host, except that, with a deterministic PRNG, `drop` per mille are dropped, `dup` sent
  * twice, `reorder` held back and sent after the next one, `corrupt` sent with one byte
- * flipped. Returns { close(), stats }.
+ * flipped. The link can also die: after `cutAfter` datagrams (both ways) nothing more is
+ * forwarded; after `corruptAfter`, every datagram arrives corrupted. Returns { close(), stats }.
  */
-export const faultyRelay = async ({ portA, portB, relayA, relayB, drop = 0, dup = 0, reorder = 0, corrupt = 0, seed = 1 }) => {
+export const faultyRelay = async ({ portA, portB, relayA, relayB, drop = 0, dup = 0, reorder = 0, corrupt = 0, seed = 1, cutAfter = Infinity, corruptAfter = Infinity }) => {
   const { createSocket } = await import('node:dgram');
   let x = seed >>> 0 || 1;
   const rand = () => {
@@ -83,19 +84,28 @@ export const faultyRelay = async ({ portA, portB, relayA, relayB, drop = 0, dup 
     x ^= x << 5; x >>>= 0;
     return x % 1000;
   };
-  const stats = { forwarded: 0, dropped: 0, duplicated: 0, reordered: 0, corrupted: 0 };
+  const stats = { forwarded: 0, dropped: 0, duplicated: 0, reordered: 0, corrupted: 0, cut: 0 };
   const sockA = createSocket('udp4');
   const sockB = createSocket('udp4');
   const held = new Map();
   const forward = (out, port, msg, dir) => {
     const send = (m) => out.send(m, port, '127.0.0.1');
+    if (stats.forwarded >= cutAfter) {
+      stats.cut++;
+      return;
+    }
     const later = held.get(dir);
     held.delete(dir);
     stats.forwarded++;
     if (rand() < drop) stats.dropped++;
     else {
       let m = msg;
-      if (rand() < corrupt) {
+      if (stats.forwarded > corruptAfter && m.length > 36) {
+        // a dying link: a byte of every frame's checked part (past the Ethernet and fragment headers)
+        m = Buffer.from(msg);
+        m[20 + (rand() % 16)] ^= 1 + (rand() % 255);
+        stats.corrupted++;
+      } else if (rand() < corrupt) {
         m = Buffer.from(msg);
         const i = 14 + (rand() * 7919) % Math.max(1, m.length - 14); // past the Ethernet header: the payload
         m[Math.min(i, m.length - 1)] ^= 1 + (rand() % 255);

@@ -82,6 +82,8 @@ export class Machine {
    * @param {import('./snp.mjs').SnpModel[]} [o.snp] the SNP handles, in the firmware's order
    * @param {number} [o.pmTimerPort] port of the ACPI PM timer (24-bit, 3.579545 MHz), or 0 for none
    * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
+   * @param {number} [o.hostCallTicks] TSC ticks each host call costs (default 40); a test makes the
+   *   kernel's own work slow next to a guest's with more
    * @param {(run: {machine: Machine, vmcb: bigint, hostSave: bigint, gprs: BigUint64Array, fx: Uint8Array}) => void} [o.svmGuest]
    *   what one VMRUN does: a test's model of the guest, which edits the VMCB (machine.physRead/
    *   physWrite) and the GPRs and sets an exit code; without it hv_svm_run fails the run
@@ -137,6 +139,7 @@ export class Machine {
     this.emptyPolls = 0;
     this.hostCalls = 0;
     this.stallMicros = 0;
+    this.hostCallTicks = BigInt(o.hostCallTicks ?? 40);
     this.uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, dll: 0, dlm: 0, fcr: 0 };
     this.serialOut = [];
     this.serialTerm = new Terminal('vt100');
@@ -231,7 +234,7 @@ export class Machine {
 
   #tsc() {
     // 3 GHz: stalls advance time; every host call costs a little
-    return this.bootTsc + 2500000n + BigInt(this.stallMicros) * 3000n + BigInt(this.hostCalls) * 40n;
+    return this.bootTsc + 2500000n + BigInt(this.stallMicros) * 3000n + BigInt(this.hostCalls) * this.hostCallTicks;
   }
 
   /** Seconds since efi_main, as the TSC (3 GHz) counts them. */

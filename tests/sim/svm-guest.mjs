@@ -21,7 +21,17 @@
 //   { invalid: true }               EXIT_CODE = -1 (VMEXIT_INVALID)
 //   { exit: code }                  any other exit code
 //   { idle: true }                  HLT with IF = 1, again and again (the script never ends)
-// Options on any action: bytes (the instruction's bytes; a default encoding otherwise),
+//   { store: [gpa, value] }         no exit of its own: the guest writes the 32-bit value at gpa
+//                                   through the nested tables and goes on to its next action;
+//                                   a leaf without R/W makes it a nested page fault instead
+//                                   (0x400, EXITINFO1 P|RW|US|final, EXITINFO2 = gpa, no code,
+//                                   RIP stays) and the store runs again at the next VMRUN. A
+//                                   store sets the leaf's A and D bits (APM 15.25.5) unless the
+//                                   guest's TLB already holds the page as written: the TLB is
+//                                   flushed only when a VMRUN has TLB_CONTROL set, so a kernel
+//                                   that changes leaves without a flush loses writes.
+// Options on any action: micros (how long the guest ran before the exit: the machine's
+// clock moves on that much), bytes (the instruction's bytes; a default encoding otherwise),
 // nextRip (what goes to NEXT_RIP; default RIP + length when the CPU has NRIPS, else 0),
 // info1 / info2 (EXITINFO1/2 instead of the default), regs ({ rax: ... }: register values),
 // cr0 / csAttrib / efer (guest state the guest set up before the instruction; it stays).
@@ -29,7 +39,7 @@
 
 export const VMCB = {
   INTERCEPT_MISC1: 0x00c, INTERCEPT_MISC2: 0x010, IOPM_BASE: 0x040, MSRPM_BASE: 0x048, GUEST_ASID: 0x058,
-  EXIT_CODE: 0x070, EXIT_INFO1: 0x078, EXIT_INFO2: 0x080, EXIT_INT_INFO: 0x088, NP_CONTROL: 0x090,
+  TLB_CONTROL: 0x05c, EXIT_CODE: 0x070, EXIT_INFO1: 0x078, EXIT_INFO2: 0x080, EXIT_INT_INFO: 0x088, NP_CONTROL: 0x090,
   EVENT_INJECT: 0x0a8, NESTED_CR3: 0x0b0, NEXT_RIP: 0x0c8,
   CS: 0x410, EFER: 0x4d0, CR4: 0x548, CR3: 0x550, CR0: 0x558, RFLAGS: 0x570, RIP: 0x578, RSP: 0x5d8, RAX: 0x5f8,
 };
@@ -79,7 +89,7 @@ export const nptTranslate = (m, ncr3, gpa) => {
     flags &= e & 7n;
     if (level === 1 || ((level === 2 || level === 3) && (e & 0x80n) !== 0n)) {
       const size = 1n << shift;
-      return { hpa: (e & ADDR & ~(size - 1n)) + (gpa & (size - 1n)), flags };
+      return { hpa: (e & ADDR & ~(size - 1n)) + (gpa & (size - 1n)), flags, leaf: table + ((gpa >> shift) & 511n) * 8n, size };
     }
     table = e & ADDR;
   }
@@ -199,6 +209,7 @@ export class SvmGuests {
       for (let i = 0; i < len; i++, v >>= 8n) page[off + i] = Number(v & 0xffn);
     };
     const code = f(VMCB.EXIT_CODE);
+    if (page[VMCB.TLB_CONTROL] !== 0) for (const x of this.guests) x.tlb.clear(); // APM 15.16: flush all
     let g = this.byVmcb.get(vmcb);
     if (code === 0n) g = this.#newGuest(m, vmcb, gprs, fx, f);
     else if (!g) {
@@ -225,7 +236,7 @@ export class SvmGuests {
     const g = {
       index: this.guests.length, vmcb, ncr3, asid: entry.asid, entry, cmdline: null, mbInfo: null,
       actions: [], next: 0, records: [], runs: 0, exits: Object.fromEntries(REASONS.map((r) => [r, 0])),
-      pending: null, regs: null, rip: entry.rip,
+      pending: null, regs: null, rip: entry.rip, tlb: new Map(), stores: 0, storeFaults: 0,
     };
     // Multiboot 0.6.96 section 3.3: EBX holds the information structure's address
     const info = this.#gpaRead(m, g, entry.gprs[RBX] & 0xffffffffn, 24);
@@ -311,16 +322,49 @@ export class SvmGuests {
     }
   }
 
+  /** A guest store of 32 bits at gpa (see `store` above); false when it faults. */
+  #store(m, g, gpa, value) {
+    gpa = BigInt(gpa);
+    const page = gpa >> 12n;
+    let t = g.tlb.get(page);
+    if (!t) {
+      const w = nptTranslate(m, g.ncr3, gpa);
+      if (!w) {
+        this.#problem(g, `store to guest-physical ${hex(gpa)}, which is not mapped`);
+        return true;
+      }
+      if ((w.flags & 2n) === 0n) return false; // a faulting translation is not cached
+      t = { hpa: w.hpa - (gpa & 0xfffn), leaf: w.leaf, dirty: false };
+      g.tlb.set(page, t);
+    }
+    if (!t.dirty) {
+      wr(m, t.leaf, 8, rd(m, t.leaf, 8) | 0x60n);
+      t.dirty = true;
+    }
+    wr(m, t.hpa + (gpa & 0xfffn), 4, value);
+    g.stores++;
+    return true;
+  }
+
   #next(g, m, vmcb, gprs, fx, f, set) {
     let a;
-    if (g.next < g.actions.length) {
-      a = g.actions[g.next];
-      if (!a.idle) g.next++;
-    } else {
-      this.#problem(g, `ran past the end of its script (${g.actions.length} actions)`);
-      a = { hlt: { if: false } };
+    for (;;) {
+      if (g.next < g.actions.length) {
+        a = g.actions[g.next];
+        if (!a.idle) g.next++;
+      } else {
+        this.#problem(g, `ran past the end of its script (${g.actions.length} actions)`);
+        a = { hlt: { if: false } };
+      }
+      if (!a.store) break;
+      if (this.#store(m, g, a.store[0], a.store[1])) continue;
+      g.next--; // runs again after the kernel handled the fault
+      g.storeFaults++;
+      a = { npf: a.store[0], info1: 0x100000007n, bytes: [] };
+      break;
     }
     const d = decodeAction(a);
+    if (a.micros) m.stallMicros += a.micros;
     const step = g.records.length;
     // the guest's code between exits: fresh values in every register, unique to guest and step
     const tag = BigInt(g.index + 1);

@@ -33,8 +33,9 @@ let msrpmPages = -1; // 8 KiB: intercept every MSR
 let enabled = false;
 
 // Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned.
-const gprWords = new Uint32Array(MAX_VCPUS * 32 + 4);
-let gprBase = -1; // index of vCPU 0's rax.lo in gprWords
+// (bytes: a typed array's data need not start 4-aligned)
+const gprBytes = new Uint8Array(MAX_VCPUS * 128 + 8);
+let gprBase = -1; // offset of vCPU 0's rax in gprBytes
 let gprAddress0 = 0; // its linear address
 const fxBytes = new Uint8Array(MAX_VCPUS * 512 + 16);
 let fxBase = -1;
@@ -42,9 +43,9 @@ let fxAddress0 = 0;
 
 const alignViews = () => {
   if (gprBase >= 0) return;
-  const g = dataAddress(gprWords);
-  gprBase = ((Math.ceil(g / 8) * 8 - g) / 4) >>> 0;
-  gprAddress0 = g + gprBase * 4;
+  const g = dataAddress(gprBytes);
+  gprBase = (Math.ceil(g / 8) * 8 - g) >>> 0;
+  gprAddress0 = g + gprBase;
   const f = dataAddress(fxBytes);
   fxBase = (Math.ceil(f / 16) * 16 - f) >>> 0;
   fxAddress0 = f + fxBase;
@@ -155,9 +156,9 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
   set32(G_PAT + 4, 0x00070406);
   // GPRs: all zero but EBX; FPU state: FCW 0x37f, MXCSR 0x1f80 (the reset values)
   alignViews();
-  const g = gprBase + vcpu * 32;
-  for (let i = 0; i < 32; i++) gprWords[g + i] = 0;
-  gprWords[g + 6] = ebx >>> 0; // rbx = register 3
+  const g = gprBase + vcpu * 128;
+  for (let i = 0; i < 128; i++) gprBytes[g + i] = 0;
+  for (let i = 0; i < 4; i++) gprBytes[g + 24 + i] = (ebx >>> (i * 8)) & 0xff; // rbx = register 3
   const f = fxBase + vcpu * 512;
   for (let i = 0; i < 512; i++) fxBytes[f + i] = 0;
   fxBytes[f] = 0x7f;

@@ -104,9 +104,10 @@ let invvpidType = 0; // 1 single-context, 2 all-context, 0 none (bits 41, 42)
 const vpidFlushPending = new Uint8Array(MAX_VCPUS);
 const IA32_VMX_EPT_VPID_CAP = 0x48c;
 
-// Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned.
-const gprWords = new Uint32Array(MAX_VCPUS * 32 + 4);
-let gprBase = -1;
+// Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned
+// (bytes: a typed array's data need not start 4-aligned).
+const gprBytes = new Uint8Array(MAX_VCPUS * 128 + 8);
+let gprBase = -1; // offset of vCPU 0's rax in gprBytes
 let gprAddress0 = 0;
 const fxBytes = new Uint8Array(MAX_VCPUS * 512 + 16);
 let fxBase = -1;
@@ -114,9 +115,9 @@ let fxAddress0 = 0;
 
 const alignViews = () => {
   if (gprBase >= 0) return;
-  const g = dataAddress(gprWords);
-  gprBase = ((Math.ceil(g / 8) * 8 - g) / 4) >>> 0;
-  gprAddress0 = g + gprBase * 4;
+  const g = dataAddress(gprBytes);
+  gprBase = (Math.ceil(g / 8) * 8 - g) >>> 0;
+  gprAddress0 = g + gprBase;
   const f = dataAddress(fxBytes);
   fxBase = (Math.ceil(f / 16) * 16 - f) >>> 0;
   fxAddress0 = f + fxBase;
@@ -369,10 +370,12 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   hostFields();
   if (writesFailed !== 0) return VmxError.VmcsFailed;
   // GPRs: all zero but EAX and EBX; FPU state: FCW 0x37f, MXCSR 0x1f80 (the reset values)
-  const g = gprBase + v * 32;
-  for (let i = 0; i < 32; i++) gprWords[g + i] = 0;
-  gprWords[g] = eax >>> 0;
-  gprWords[g + 6] = ebx >>> 0;
+  const g = gprBase + v * 128;
+  for (let i = 0; i < 128; i++) gprBytes[g + i] = 0;
+  for (let i = 0; i < 4; i++) {
+    gprBytes[g + i] = (eax >>> (i * 8)) & 0xff; // rax = register 0
+    gprBytes[g + 24 + i] = (ebx >>> (i * 8)) & 0xff; // rbx = register 3
+  }
   const f = fxBase + v * 512;
   for (let i = 0; i < 512; i++) fxBytes[f + i] = 0;
   fxBytes[f] = 0x7f;
