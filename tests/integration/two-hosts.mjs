@@ -129,3 +129,15 @@ export const faultyRelay = async ({ portA, portB, relayA, relayB, drop = 0, dup 
   await Promise.all([new Promise((r) => sockA.bind(relayA, '127.0.0.1', r)), new Promise((r) => sockB.bind(relayB, '127.0.0.1', r))]);
   return { stats, close: () => { sockA.close(); sockB.close(); } };
 };
+
+/**
+ * The memory writer's output across a move: the source's lines, then the destination's; when
+ * the move cut a line, the destination's first line is its rest (it does not begin a line
+ * of the guest's own: "round ..." or "dirty: ...") and is joined to the source's last.
+ */
+export const joined = (before, after) => {
+  const a = [...before];
+  const b = [...after];
+  if (a.length > 0 && b.length > 0 && !/^(round |dirty: )/.test(b[0])) b[0] = a.pop() + b[0];
+  return [...a, ...b];
+};

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dirtyRoundLines } from '../guests/dirty-reference.mjs';
-import { guestLines, section } from './two-hosts.mjs';
+import { guestLines, joined, section } from './two-hosts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
@@ -159,14 +159,6 @@ const LIFECYCLE_SCENARIO = {
     const audit = section(out, 'audit');
     for (const t of [/vm\.pause .*VM "spin": running -> paused/, /vm\.resume .*VM "spin": paused -> running/, /vm\.stop .*VM "spin": running -> stopped/]) assert.match(audit, t);
   },
-};
-
-/** The memory writer's output across a move: the source's lines, its unfinished last line continued by the destination's first. */
-const joined = (before, after) => {
-  const a = [...before];
-  const b = [...after];
-  if (a.length > 0 && !/^round \d+ checksum 0x[0-9a-f]{8}$|^dirty: /.test(a.at(-1))) b[0] = a.pop() + (b[0] ?? '');
-  return [...a, ...b];
 };
 
 /** The memory writer moves inside the host; `log`: the dirty log (ad: the nested tables' D bits, wp: write-protection). */
