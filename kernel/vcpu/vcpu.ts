@@ -99,7 +99,7 @@ export const guestEferLo = () => (vmxOn === 1 ? vmxEferLo() : svmEferLo());
 /** Sets the guest's EFER (low half); the back end keeps what it needs (SVM: SVME; VMX: LMA as the processor made it). */
 export const setGuestEferLo = (lo: number) => (vmxOn === 1 ? vmxSetEferLo(lo) : svmSetEferLo((lo | 0x1000) >>> 0));
 
-/** MSRs the back end keeps in its guest state (SVM: SYSENTER_*, STAR..., PAT, FS/GS base; VMX: SYSENTER_*, PAT, FS/GS base). */
+/** MSRs the back end keeps in its guest state (SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, KernelGsBase, PAT, FS/GS base). */
 export const guestMsrHeld = (index: number) => (vmxOn === 1 ? vmxMsrField(index) : svmMsrField(index)) >= 0;
 export const guestMsrLo = (index: number) => (vmxOn === 1 ? vmxMsrLo(index) : svmField32(svmMsrField(index)));
 export const guestMsrHi = (index: number) => (vmxOn === 1 ? vmxMsrHi(index) : svmField32(svmMsrField(index) + 4));

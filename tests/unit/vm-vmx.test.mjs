@@ -31,7 +31,7 @@ const FIRMWARE_GDT = Buffer.from('0000000000000000ffff0000009acf00ffff00000092cf
 
 // Architectural MSRs every x86-64 processor has, as OVMF leaves them (the capture lists the VMX ones).
 const ARCHITECTURAL = {
-  '0xc0000080': 0xd01n, '0xc0000100': 0n, '0xc0000101': 0n, '0x174': 0n, '0x175': 0n, '0x176': 0n, '0x277': 0x0007040600070406n,
+  '0xc0000080': 0xd01n, '0xc0000081': 0n, '0xc0000082': 0n, '0xc0000083': 0n, '0xc0000084': 0n, '0xc0000102': 0n, '0xc0000100': 0n, '0xc0000101': 0n, '0x174': 0n, '0x175': 0n, '0x176': 0n, '0x277': 0x0007040600070406n,
 };
 
 const cpuWith = (msrs = {}) => {
@@ -234,4 +234,30 @@ test('an EPT violation outside the VM\'s RAM stops the VM and names the guest-ph
   const { out } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r', 'audit\r'], vmxGuest: g.handler });
   assert.ok(out('vm info x').some((l) => /Stopped because: it touched guest-physical 0x0000000001800000, outside its memory/.test(l)), out('vm info x').join('\n'));
   assert.ok(out('audit').some((l) => /vm\.stop .*access to guest-physical 0x0000000001800000 outside its memory/.test(l)));
+});
+
+test('the SYSCALL MSRs (no VMCS fields) go through the VM-entry/exit MSR areas: a guest WRMSR lands in its load area, RDMSR reads it back, the host keeps its own', () => {
+  const g = scriptedGuest([
+    { reason: 32, length: 2, regs: { 1: 0xc0000082n, 0: 0x89abcdefn, 2: 0xffffffffn } }, // WRMSR LSTAR
+    { reason: 31, length: 2, regs: { 1: 0xc0000082n, 0: 0n, 2: 0n } }, // RDMSR LSTAR
+    { reason: 30, length: 1, qual: 0xf4 << 16, regs: { 0: 1n } },
+  ]);
+  const { m } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r'], vmxGuest: g.handler });
+  assert.equal(g.seen[2].rax, 0x89abcdefn, 'RDMSR LSTAR: the low half');
+  assert.equal(g.seen[2].rdx, 0xffffffffn, 'and the high half');
+  const v = theVmcs(m);
+  const area = (store, count) => {
+    const n = Number(v.get(count));
+    const at = v.get(store);
+    const bytes = Buffer.from(m.physRead(at, n * 16));
+    return Array.from({ length: n }, (_, i) => [bytes.readUInt32LE(i * 16), bytes.readBigUInt64LE(i * 16 + 8)]);
+  };
+  const guest = area(0x200a, 0x4014); // VM-entry MSR-load area (SDM 25.8.2)
+  assert.deepEqual(guest.map(([i]) => i), [0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102], 'STAR, LSTAR, CSTAR, SFMASK, KernelGsBase');
+  assert.equal(guest[1][1], 0xffffffff89abcdefn, 'the guest\'s LSTAR, loaded at the next entry');
+  assert.equal(v.get(0x2006), v.get(0x200a), 'VM exit stores the guest\'s values back into the same area (SDM 28.4)');
+  assert.equal(v.get(0x400e), 5n);
+  const host = area(0x2008, 0x4010); // VM-exit MSR-load area
+  assert.deepEqual(host.map(([i]) => i), guest.map(([i]) => i));
+  assert.ok(host.every(([, value]) => value === 0n), 'the host\'s own values (0 on this machine), not the guest\'s');
 });

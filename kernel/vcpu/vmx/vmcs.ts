@@ -10,6 +10,9 @@ export const HOST_ES_SELECTOR = 0x0c00; // ES, CS, SS, DS, FS, GS, TR: + 2 each
 export const HOST_TR_SELECTOR = 0x0c0c;
 
 // 64-bit fields (B.2)
+export const EXIT_MSR_STORE_ADDRESS = 0x2006;
+export const EXIT_MSR_LOAD_ADDRESS = 0x2008;
+export const ENTRY_MSR_LOAD_ADDRESS = 0x200a;
 export const EPT_POINTER = 0x201a;
 export const GUEST_PHYSICAL_ADDRESS = 0x2400;
 export const VMCS_LINK_POINTER = 0x2800;

@@ -24,7 +24,7 @@ import {
   GUEST_SYSENTER_ESP, HOST_CR0, HOST_CR3, HOST_CR4, HOST_EFER, HOST_ES_SELECTOR, HOST_FS_BASE, HOST_GDTR_BASE,
   HOST_GS_BASE, HOST_IDTR_BASE, HOST_PAT, HOST_SYSENTER_CS, HOST_SYSENTER_EIP, HOST_SYSENTER_ESP, HOST_TR_BASE,
   HOST_TR_SELECTOR, INSTRUCTION_ERROR, PIN_CONTROLS, PREEMPTION_TIMER, PROC_CONTROLS, PROC_CONTROLS2, VMCS_LINK_POINTER,
-  VPID, vmread, vmreadHi, vmwrite, vmwrite64,
+  VPID, vmread, vmreadHi, vmwrite, vmwrite64, EXIT_MSR_STORE_ADDRESS, EXIT_MSR_LOAD_ADDRESS, ENTRY_MSR_LOAD_ADDRESS,
 } from './vmcs';
 
 export const MAX_VCPUS = 8;
@@ -88,6 +88,32 @@ const flushPending = new Uint8Array(MAX_VCPUS);
 const eptpLo = new Uint32Array(MAX_VCPUS);
 const eptpHi = new Uint32Array(MAX_VCPUS);
 let current = -1; // the vCPU whose VMCS is current (VMPTRLD)
+
+// The SYSCALL MSRs have no VMCS fields: VM entry loads the guest's from an MSR-load area, VM
+// exit stores them back there and loads the host's from a second area (SDM 25.7.2, 25.8.2,
+// 28.4, 26.4). One page per vCPU: the guest's entries at 0, the host's at 0x800; entries
+// are 16 bytes: index u32, reserved u32, value u64 (SDM table 25-15).
+const SWITCHED_MSRS = [0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102]; // STAR, LSTAR, CSTAR, SFMASK, KernelGsBase
+const msrPage = new Float64Array(MAX_VCPUS);
+const hasMsrPage = new Uint8Array(MAX_VCPUS);
+const msrEntry = new Uint32Array(4);
+const HOST_MSR_AREA = 0x800;
+const MSR_FIELD = 0x10000; // vmxMsrField's mark for a switched MSR (+ its index in SWITCHED_MSRS)
+
+/** Writes entry `i` of the area at `area`: MSR `index`, value hi:lo. */
+const putMsrEntry = (area: number, i: number, index: number, lo: number, hi: number) => {
+  msrEntry[0] = index;
+  msrEntry[1] = 0;
+  msrEntry[2] = lo;
+  msrEntry[3] = hi;
+  const at = area + i * 16;
+  hv_phys_write(hostAddressLo(at), hostAddressHi(at), dataAddress(msrEntry), 16);
+};
+/** Reads entry `i` of the guest area of vCPU `v` into msrEntry. */
+const readMsrEntry = (v: number, i: number) => {
+  const at = msrPage[v] + i * 16;
+  hv_phys_read(hostAddressLo(at), hostAddressHi(at), dataAddress(msrEntry), 16);
+};
 let instructionError = 0;
 
 // The controls as adjusted to this processor, and the fixed CR bits (computed at enable).
@@ -319,9 +345,24 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   put(ENTRY_CONTROLS, controls[3] & ~ENTRY_IA32E_GUEST, 0);
   put(EXCEPTION_BITMAP, 0, 0);
   put(CR3_TARGET_COUNT, 0, 0);
-  put(EXIT_MSR_STORE_COUNT, 0, 0);
-  put(EXIT_MSR_LOAD_COUNT, 0, 0);
-  put(ENTRY_MSR_LOAD_COUNT, 0, 0);
+  if (hasMsrPage[v] === 0) {
+    const area = allocatePages(1, 1, 0);
+    if (area < 0) return VmxError.NoMemory;
+    msrPage[v] = area;
+    hasMsrPage[v] = 1;
+  }
+  const n = SWITCHED_MSRS.length;
+  for (let i = 0; i < n; i++) {
+    putMsrEntry(msrPage[v], i, SWITCHED_MSRS[i], 0, 0); // the guest's: 0 at reset
+    rdmsr(SWITCHED_MSRS[i]);
+    putMsrEntry(msrPage[v] + HOST_MSR_AREA, i, SWITCHED_MSRS[i], msr[0], msr[1]);
+  }
+  put64(EXIT_MSR_STORE_ADDRESS, msrPage[v]);
+  put(EXIT_MSR_STORE_COUNT, n, 0);
+  put64(ENTRY_MSR_LOAD_ADDRESS, msrPage[v]);
+  put(ENTRY_MSR_LOAD_COUNT, n, 0);
+  put64(EXIT_MSR_LOAD_ADDRESS, msrPage[v] + HOST_MSR_AREA);
+  put(EXIT_MSR_LOAD_COUNT, n, 0);
   put(ENTRY_INTERRUPTION_INFO, 0, 0);
   if ((controls[4] & PROC2_VPID) !== 0) put(VPID, v + 1, 0);
   // EPTP: write-back (6), 4-level walk (3 << 3), A/D flags when offered (bit 6) (SDM 25.6.11)
@@ -402,6 +443,8 @@ export const vmxFreeVcpus = () => {
     vmxDestroyVcpu(v);
     freePages(vmcsPage[v]);
     hasVmcs[v] = 0;
+    if (hasMsrPage[v] !== 0) freePages(msrPage[v]);
+    hasMsrPage[v] = 0;
   }
 };
 
@@ -638,17 +681,30 @@ export const vmxMsrField = (index: number) => {
     case 0xc0000101:
       return GUEST_GS_BASE;
   }
+  for (let i = 0; i < SWITCHED_MSRS.length; i++) if (SWITCHED_MSRS[i] === index) return MSR_FIELD + i;
   return -1;
 };
-export const vmxMsrLo = (index: number) => vmread(vmxMsrField(index));
-export const vmxMsrHi = (index: number) => vmreadHi(vmxMsrField(index));
+export const vmxMsrLo = (index: number) => {
+  const field = vmxMsrField(index);
+  if (field < MSR_FIELD) return vmread(field);
+  readMsrEntry(current, field - MSR_FIELD);
+  return msrEntry[2];
+};
+export const vmxMsrHi = (index: number) => {
+  const field = vmxMsrField(index);
+  if (field < MSR_FIELD) return vmreadHi(field);
+  readMsrEntry(current, field - MSR_FIELD);
+  return msrEntry[3];
+};
 export const vmxSetMsr = (index: number, lo: number, hi: number) => {
-  put(vmxMsrField(index), lo, hi);
+  const field = vmxMsrField(index);
+  if (field < MSR_FIELD) put(field, lo, hi);
+  else putMsrEntry(msrPage[current], field - MSR_FIELD, index, lo, hi);
 };
 
 // ---- vCPU state for live migration: "VMX1", the guest-state fields below as lo/hi pairs,
-// the 16 GPRs (RSP among the fields) and the 512-byte FXSAVE area, padded to the size the
-// interface gives. A state moves between hosts of one vendor. ----
+// the 16 GPRs (RSP among the fields), the 512-byte FXSAVE area and the switched MSRs,
+// padded to the size the interface gives. A state moves between hosts of one vendor. ----
 
 const STATE_TAG = 0x31584d56; // "VMX1"
 const STATE_FIELDS = [
@@ -676,7 +732,7 @@ const getLe = (src: Uint8Array, at: number) => (src[at] | (src[at + 1] << 8) | (
 /** Writes vCPU `vcpu`'s state to out[off, + size); false when out is too short or its VMCS is gone. */
 export const vmxSaveState = (vcpu: number, out: Uint8Array, off: number, size: number) => {
   const n = STATE_FIELDS.length;
-  if (off < 0 || off + size > out.length || 4 + n * 8 + 128 + 512 > size) return false;
+  if (off < 0 || off + size > out.length || 4 + n * 8 + 128 + 512 + SWITCHED_MSRS.length * 8 > size) return false;
   const v = vcpu & (MAX_VCPUS - 1);
   if (!select(v)) return false;
   for (let i = 0; i < size; i++) out[off + i] = 0;
@@ -690,6 +746,11 @@ export const vmxSaveState = (vcpu: number, out: Uint8Array, off: number, size: n
   const at = off + 4 + n * 8;
   for (let i = 0; i < 128; i++) out[at + i] = Porffor.wasm.i32.load8_u(gprs + i, 0, 0);
   for (let i = 0; i < 512; i++) out[at + 128 + i] = Porffor.wasm.i32.load8_u(fx + i, 0, 0);
+  for (let i = 0; i < SWITCHED_MSRS.length; i++) {
+    readMsrEntry(v, i);
+    putLe(out, at + 640 + i * 8, msrEntry[2]);
+    putLe(out, at + 644 + i * 8, msrEntry[3]);
+  }
   return true;
 };
 
@@ -715,6 +776,7 @@ export const vmxLoadState = (vcpu: number, src: Uint8Array, off: number, len: nu
   for (let i = 0; i < 128; i++) Porffor.wasm.i32.store8(gprs + i, src[at + i], 0, 0);
   for (let i = 0; i < 512; i++) Porffor.wasm.i32.store8(fx + i, src[at + 128 + i], 0, 0);
   Porffor.wasm.i32.store16(fx + 26, 0, 0, 0); // MXCSR bits 16-31
+  for (let i = 0; i < SWITCHED_MSRS.length; i++) putMsrEntry(msrPage[v], i, SWITCHED_MSRS[i], getLe(src, at + 640 + i * 8), getLe(src, at + 644 + i * 8));
   flushPending[v] = 1;
   return writesFailed === 0;
 };
