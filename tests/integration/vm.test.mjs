@@ -138,7 +138,7 @@ const LIFECYCLE_SCENARIO = {
     'vm pause spin',
     'vm info spin',
     'vm resume spin',
-    'sleep 500',
+    'sleep 1000',
     'vm stop spin',
     'vm info spin',
     'audit',
@@ -149,13 +149,12 @@ const LIFECYCLE_SCENARIO = {
     // spin writes 20,000 pages between two lines of output: only the timer takes the CPU back
     assert.deepEqual(guestLines(out, 'hello').slice(0, 2), ['hello from a Zerovisor guest', 'cmdline: beside']);
     assert.match(out, /VM 2 "hello" stopped: the guest wrote 42 to port 0xF4/);
-    const paused = section(out, 'vm info spin');
-    assert.match(paused, /VM 1 "spin": paused/);
-    const slices = Number(/^ +interrupt +(\d+)\r?$/m.exec(paused)?.[1] ?? 0);
-    assert.ok(slices >= 1, `time slices ended by the timer (interrupt exits): ${slices}\n${paused}`);
+    assert.match(section(out, 'vm info spin'), /VM 1 "spin": paused/);
     const stopped = out.split('vm info spin').at(-1);
     assert.match(stopped, /VM 1 "spin": stopped/);
     assert.match(stopped, /Stopped because: stopped by the operator/);
+    const slices = Number(/^ +interrupt +(\d+)\r?$/m.exec(stopped)?.[1] ?? 0);
+    assert.ok(slices >= 1, `time slices ended by the timer (interrupt exits): ${slices}\n${stopped}`);
     const audit = section(out, 'audit');
     for (const t of [/vm\.pause .*VM "spin": running -> paused/, /vm\.resume .*VM "spin": paused -> running/, /vm\.stop .*VM "spin": running -> stopped/]) assert.match(audit, t);
   },
