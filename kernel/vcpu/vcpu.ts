@@ -49,9 +49,6 @@ export const disableVirtualization = () => {
   if (vmxOn === 1) vmxDisable();
 };
 
-/** Which back end runs: 'vmx' or 'svm' (for reports). */
-export const backEndIsVmx = () => vmxOn === 1;
-
 /** vCPU `vcpu` for a guest whose memory the nested tables at `nptRoot` map, in 32-bit protected mode (Multiboot state). */
 export const createVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) =>
   vmxOn === 1 ? vmxCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : caps.svm ? svmCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : VcpuError.NoBackEnd;

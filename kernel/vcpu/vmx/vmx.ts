@@ -5,7 +5,7 @@
 // they are in use, SDM 25.11.1); guest GPRs but RSP live in a 16 x u64 array the shim
 // loads and stores around the entry, as in the svm back end.
 import { dataAddress } from '../../host/memory';
-import { allocatePages, freePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
+import { allocatePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
 import { caps } from '../../cpu/capabilities';
 import { msr, rdmsr } from '../../cpu/cpuid';
 import { tscHz } from '../../platform/time';
@@ -23,7 +23,7 @@ import {
   GUEST_PHYSICAL_ADDRESS, GUEST_RFLAGS, GUEST_RIP, GUEST_RSP, GUEST_SYSENTER_CS, GUEST_SYSENTER_EIP,
   GUEST_SYSENTER_ESP, HOST_CR0, HOST_CR3, HOST_CR4, HOST_EFER, HOST_ES_SELECTOR, HOST_FS_BASE, HOST_GDTR_BASE,
   HOST_GS_BASE, HOST_IDTR_BASE, HOST_PAT, HOST_SYSENTER_CS, HOST_SYSENTER_EIP, HOST_SYSENTER_ESP, HOST_TR_BASE,
-  HOST_TR_SELECTOR, INSTRUCTION_ERROR, PIN_CONTROLS, PREEMPTION_TIMER, PROC_CONTROLS, PROC_CONTROLS2, VMCS_LINK_POINTER,
+  HOST_TR_SELECTOR, PIN_CONTROLS, PREEMPTION_TIMER, PROC_CONTROLS, PROC_CONTROLS2, VMCS_LINK_POINTER,
   VPID, vmread, vmreadHi, vmwrite, vmwrite64, EXIT_MSR_STORE_ADDRESS, EXIT_MSR_LOAD_ADDRESS, ENTRY_MSR_LOAD_ADDRESS,
 } from './vmcs';
 
@@ -81,7 +81,7 @@ const EFER_LMA = 0x400;
 
 let enabled = false;
 let vmxonPage = -1;
-const vmcsPage = new Float64Array(MAX_VCPUS); // physical address, when hasVmcs
+const vmcsPage = new Float64Array(MAX_VCPUS); // physical address, when hasVmcs (kept for the slot's next vCPU)
 const hasVmcs = new Uint8Array(MAX_VCPUS);
 const launched = new Uint8Array(MAX_VCPUS);
 const flushPending = new Uint8Array(MAX_VCPUS);
@@ -114,7 +114,6 @@ const readMsrEntry = (v: number, i: number) => {
   const at = msrPage[v] + i * 16;
   hv_phys_read(hostAddressLo(at), hostAddressHi(at), dataAddress(msrEntry), 16);
 };
-let instructionError = 0;
 
 // The controls as adjusted to this processor, and the fixed CR bits (computed at enable).
 const controls = new Uint32Array(5); // pin, proc, exit, entry, proc2
@@ -436,18 +435,6 @@ export const vmxDestroyVcpu = (vcpu: number) => {
   launched[v] = 0;
 };
 
-/** Gives the VMCS pages back (after every vCPU is destroyed; used when enabling is undone). */
-export const vmxFreeVcpus = () => {
-  for (let v = 0; v < MAX_VCPUS; v++) {
-    if (hasVmcs[v] === 0) continue;
-    vmxDestroyVcpu(v);
-    freePages(vmcsPage[v]);
-    hasVmcs[v] = 0;
-    if (hasMsrPage[v] !== 0) freePages(msrPage[v]);
-    hasMsrPage[v] = 0;
-  }
-};
-
 /** Guest CR0 = value with the bits VMX fixes (SDM A.7; PE and PG free with unrestricted guest). */
 const setCr0 = (v: number, value: number) => {
   const fixed0 = cr0Fixed0 & ~(CR0_PE | CR0_PG);
@@ -483,8 +470,7 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
     }
     const status = hv_vmx_run(gprAddress0 + v * 128, fxAddress0 + v * 512, launched[v], cpuidFloor ? 1 : 0);
     if (status !== 0) {
-      instructionError = status === 2 ? vmread(INSTRUCTION_ERROR) : 0;
-      lastReason = -1;
+      lastReason = -1; // VMfailInvalid / VMfailValid (the VM-instruction error field says why, SDM 31.4)
       return ExitReason.InvalidState;
     }
     launched[v] = 1;
@@ -529,8 +515,6 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
 
 /** The basic exit reason of the last exit (SDM appendix C), -1 when entry failed. */
 export const vmxExitCode = () => lastReason;
-/** The VM-instruction error of the last failed entry (SDM 31.4), 0 when none. */
-export const vmxInstructionError = () => instructionError;
 
 // ---- control-register accesses (exit qualification, SDM 28.2.1 table 28-3) ----
 
