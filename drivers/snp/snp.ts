@@ -20,7 +20,7 @@
 // Nothing is allocated after snpInit, per frame or otherwise.
 import { Category, Level, logQuiet } from '../../kernel/diag/log';
 import type { MsgKey } from '../../kernel/i18n/dictionary';
-import { Span } from '../../kernel/console/format';
+import { Span } from '../../kernel/lib/format';
 import { dataAddress } from '../../kernel/host/memory';
 import { allocatePages, hostAddressHi, hostAddressLo } from '../../kernel/memory/page-allocator';
 

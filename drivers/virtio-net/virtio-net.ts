@@ -28,7 +28,7 @@
 // counted, marked FAILED (section 2.1.1) and not used again: net0 is "broken".
 import { Category, Level, log, logQuiet } from '../../kernel/diag/log';
 import { defineCounter, metricSeries, seriesAdd } from '../../kernel/diag/metrics';
-import { Span } from '../../kernel/console/format';
+import { Span } from '../../kernel/lib/format';
 import { text } from '../../kernel/i18n/messages';
 import type { MsgKey } from '../../kernel/i18n/dictionary';
 import { dataAddress } from '../../kernel/host/memory';

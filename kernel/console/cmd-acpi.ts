@@ -2,7 +2,7 @@
 // `cpus`: the processors the MADT lists. The parser is kernel/platform/acpi.
 import type { MsgKey } from '../i18n/dictionary';
 import { text } from '../i18n/messages';
-import { readFirmwareMap } from '../memory/firmware-map';
+import { readFirmwareMap } from '../platform/firmware-map';
 import { facts } from '../platform/facts';
 import { VIEWS, View, decodedTable, discoverAcpi } from '../platform/acpi/acpi';
 import { ERROR_STRIDE, errorKey, errorRecords, errorsFound, errorsKept, fieldName, signatureArg } from '../platform/acpi/errors';
@@ -18,9 +18,9 @@ import {
   tableSignatureArg,
   tableState,
 } from '../platform/acpi/tables';
-import { showCpus, showMadt } from '../platform/acpi/show-madt';
-import { showDmar, showIvrs } from '../platform/acpi/show-iommu';
-import { showFadt, showHpet, showMcfg } from '../platform/acpi/show-other';
+import { showCpus, showMadt } from './show-acpi-madt';
+import { showDmar, showIvrs } from './show-acpi-iommu';
+import { showFadt, showHpet, showMcfg } from './show-acpi-other';
 import { Command } from './command-table';
 import { unexpectedArgument } from './args';
 import { say, sayError, sayInline } from './output';

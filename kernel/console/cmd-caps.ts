@@ -2,7 +2,8 @@
 import type { MsgKey } from '../i18n/dictionary';
 import { text } from '../i18n/messages';
 import { brandName, canVirtualize, caps, detectCapabilities, hypervisorName, vendorName } from '../cpu/capabilities';
-import { tscHz, tscSource } from '../platform/time';
+import { tscHz } from '../lib/clock';
+import { tscSource, tscSourceKey } from '../platform/time';
 import { watchdogSeconds } from '../platform/watchdog';
 import { unexpectedArgument } from './args';
 import { Command } from './command-table';
@@ -10,7 +11,6 @@ import { jsonBegin, jsonBool, jsonEnd, jsonNumber, jsonObject, jsonString } from
 import { say } from './output';
 import { Status } from './status';
 import { spanIs, token, tokenCount } from './tokens';
-import { tscSourceKey } from './cmd-time';
 
 const yesNo = (value: boolean) => text(value ? 'caps.yes' : 'caps.no');
 const row = (label: MsgKey, value: boolean) => say('caps.row', text(label), yesNo(value));

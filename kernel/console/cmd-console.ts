@@ -9,11 +9,10 @@ import { Status } from './status';
 import { token, tokenCount } from './tokens';
 import { putUtf8 } from '../i18n/utf8';
 import { findVm, VmState, vmName, vmState } from '../vm/vm-table';
-import { backgroundWork } from './background';
-import { drainGuestOutput, setAttached } from '../vm/guest-output';
+import { waitTurn } from './wait';
+import { drainGuestOutput, setAttached } from './guest-output';
 import { com1Push } from '../vm/devices/uart16550';
 
-const IDLE_STALL_US = 1000;
 const utf8 = new Uint8Array(4);
 
 const sendKey = (slot: number, ev: number) => {
@@ -45,7 +44,7 @@ export const cmdConsole = () => {
       continue;
     }
     if (vmState[slot] === VmState.Stopped || vmState[slot] === VmState.Free) break;
-    if (!backgroundWork()) hv_efi_stall(IDLE_STALL_US);
+    waitTurn();
     drainGuestOutput(slot);
     flush();
     inputIdle();

@@ -11,7 +11,7 @@ import { Command, COMMAND_NAMES, COMMAND_USAGE } from './command-table';
 import { unexpectedArgument } from './args';
 import { say, sayError, sayInline } from './output';
 import { spanIs, token, tokenCount } from './tokens';
-import type { Span } from './format';
+import type { Span } from '../lib/format';
 import { Status } from './status';
 
 const COMMANDS = defineCounter('zerovisor_console_commands_total', 'diag.metric.commands', 'command');

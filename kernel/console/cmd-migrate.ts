@@ -1,36 +1,27 @@
-// `migrate ...`: live migration from the console (kernel/migration/live.ts), and the
-// progress lines and summaries it prints while the console waits for input.
-import { Span } from './format';
+// `migrate ...`: live migration from the console (kernel/services/migration/live.ts); the
+// progress lines and summaries are migration-report.ts's.
+import { Span } from '../lib/format';
 import { decimalArgument, missingArgument, unexpectedArgument } from './args';
 import { Command } from './command-table';
-import { say, sayError, sayErrorInline, sayInline } from './output';
+import { say, sayError, sayErrorInline } from './output';
 import { Status } from './status';
 import { spanIs, token, tokenCount } from './tokens';
-import { ticksSinceBoot, tscHz } from '../platform/time';
-import { backgroundWork } from './background';
-import { findVm, vmMemMiB, vmName } from '../vm/vm-table';
-import { MigError, migErrorKey } from '../migration/migration-error';
-import { SinkKind } from '../migration/sink';
-import { SnpError, snpError, snpErrorArg, snpErrorKey, snpIndex, snpUsable } from '../../drivers/snp/snp';
+import { ticksSinceBoot, tscHz } from '../lib/clock';
+import { waitTurn } from './wait';
+import { reportMigration, reportReceiveBegun, reportSendBegun, reportSendRefused, sayFailure, saySnpReason } from './migration-report';
+import { findVm, vmName } from '../vm/vm-table';
+import { MigError } from '../services/migration/migration-error';
+import { SinkKind } from '../services/migration/sink';
+import { snpUsable } from '../../drivers/snp/snp';
 import { NetState, netState } from '../../drivers/virtio-net/virtio-net';
-import {
-  LivePhase, migrationAbort, receiveError, receivePhase, receiveStart, receiveVm, sendBytes, sendDowntimeMs,
-  sendDuplicatePages, sendElapsedMs, sendError, sendLastDirty, sendMarkReported, sendPhase, sendRlePages, sendRound,
-  sendRoundDirty, sendRoundRate, sendRoundsToReport, sendStart, sendTotalPages, sendVm, sendZeroPages, sendDirtyLog, sendWriteFaults, sendThrottle, sendGuestShare, sendThrottleToReport, sendMarkThrottleReported,
-} from '../migration/live';
-import { DirtyLog, dirtyBitsAvailable } from '../memory/dirty-log';
+import { LivePhase, migrationAbort, receivePhase, receiveStart, sendPhase, sendRound, sendStart, sendTotalPages, sendVm } from '../services/migration/live';
+import { DirtyLog, dirtyBitsAvailable } from '../vm/dirty-log';
 
-const IDLE_STALL_US = 1000;
 const MAX_WAIT_S = 3600;
 const DEFAULT_DOWNTIME_MS = 50;
 const VIA_NAMES = ['buffer', 'net0', 'snp', 'null'];
 const VIA_KINDS = [SinkKind.Buffer, SinkKind.VirtioNet, SinkKind.Snp, SinkKind.Null];
 
-let reportedOut = LivePhase.Idle;
-let outKind = -1;
-let inKind = -1;
-let reportedIn = LivePhase.Idle;
-let inAnnounced = -1;
 const incomingName = new Span(new Uint32Array(32));
 
 /** The transport named by word `index` (--via), or -1 after an error message. */
@@ -46,17 +37,6 @@ const viaName = (kind: number) => {
   return '?';
 };
 
-/** The reason a session failed (`slot`: the VM that was, or was to be, sent); over snp a refused frame is said in the interface's words. */
-const sayFailure = (head: boolean, reason: number, slot: number) => {
-  if (head) sayInline('migration.sendFailed', slot + 1, vmName(slot));
-  else sayInline('migration.receiveFailed');
-  const kind = head ? outKind : inKind;
-  if (reason === MigError.SinkFailed && kind === SinkKind.Snp && snpError() !== SnpError.None) sayReason();
-  else say(migErrorKey(reason));
-};
-
-const sayReason = () => say(snpErrorKey(), snpIndex(), snpErrorArg(0), snpErrorArg(1));
-
 /** For --via snp: whether the firmware's interface is up with a link; else says why not. */
 const snpReady = () => {
   if (netState() === NetState.Ready) {
@@ -65,46 +45,9 @@ const snpReady = () => {
   }
   if (snpUsable()) return true;
   sayErrorInline('snp.unusable');
-  sayReason();
+  saySnpReason();
   return false;
 };
-
-/** Prints what happened since the last call: rounds, arrivals, summaries, failures. */
-export const reportMigration = () => {
-  for (let k = sendRoundsToReport(); k > 0; k--) {
-    say('migration.round', sendRound() - k, Math.round(sendRoundRate()), sendBytes(), sendRoundDirty());
-  }
-  sendMarkReported();
-  if (sendThrottleToReport()) {
-    say('migration.throttle', sendGuestShare());
-    sendMarkThrottleReported();
-  }
-  const out = sendPhase();
-  if (out !== reportedOut) {
-    reportedOut = out;
-    if (out === LivePhase.Final) say('migration.pausing', sendVm() + 1, vmName(sendVm()), sendLastDirty());
-    else if (out === LivePhase.Done) {
-      const ms = sendElapsedMs();
-      say('migration.summary1', sendVm() + 1, vmName(sendVm()), ms, sendDowntimeMs());
-      say('migration.summary2', sendRound() - 1, sendTotalPages(), sendBytes(), ms > 0 ? sendBytes() / 1000 / ms : 0);
-      say('migration.summary3', sendZeroPages(), sendDuplicatePages(), sendRlePages());
-      if (sendThrottle() > 0) say('migration.summaryThrottle', sendGuestShare());
-      if (sendDirtyLog() === DirtyLog.Wp) say('migration.summaryWp', sendWriteFaults());
-      else say('migration.summaryAd');
-    } else if (out === LivePhase.Failed) sayFailure(true, sendError(), sendVm());
-  }
-  const inn = receivePhase();
-  if (receiveVm() >= 0 && receiveVm() !== inAnnounced && inn === LivePhase.Copy) {
-    inAnnounced = receiveVm();
-    say('migration.incoming', inAnnounced + 1, vmName(inAnnounced), vmMemMiB[inAnnounced]);
-  }
-  if (inn !== reportedIn) {
-    reportedIn = inn;
-    if (inn === LivePhase.Done) say('migration.arrived', receiveVm() + 1, vmName(receiveVm()));
-    else if (inn === LivePhase.Failed) sayFailure(false, receiveError(), -1);
-  }
-};
-
 
 const active = (phase: number) => phase === LivePhase.Copy || phase === LivePhase.Final || phase === LivePhase.Wait;
 
@@ -144,14 +87,13 @@ const migrateSend = () => {
     } else return unexpectedArgument(Command.Migrate, i);
   }
   if (kind === SinkKind.Snp && !snpReady()) return Status.Failed;
-  outKind = kind;
   const e = sendStart(slot, kind, rle, downtime, vmName(slot), log);
   if (e !== MigError.None) {
-    sayFailure(true, e, slot); // refused before it began: not the last VM sent
-    reportedOut = sendPhase();
+    sayFailure(true, e, slot, kind); // refused before it began: not the last VM sent
+    reportSendRefused();
     return Status.Failed;
   }
-  reportedOut = LivePhase.Copy;
+  reportSendBegun(kind);
   say('migration.sending', slot + 1, vmName(slot), viaName(kind), downtime);
   say(log === DirtyLog.Wp ? 'migration.dirtyLogWp' : 'migration.dirtyLogAd');
   return Status.Ok;
@@ -178,14 +120,12 @@ const migrateListen = () => {
     } else return unexpectedArgument(Command.Migrate, i);
   }
   if (kind === SinkKind.Snp && !snpReady()) return Status.Failed;
-  inKind = kind;
   const e = receiveStart(kind, renamed ? incomingName : null);
   if (e !== MigError.None) {
-    sayFailure(false, e, -1);
+    sayFailure(false, e, -1, kind);
     return Status.Failed;
   }
-  reportedIn = LivePhase.Copy;
-  inAnnounced = -1;
+  reportReceiveBegun(kind);
   say('migration.listening', viaName(kind));
   return Status.Ok;
 };
@@ -206,7 +146,7 @@ const migrateWait = () => {
       sayError('migration.waitTimeout', seconds);
       return Status.Failed;
     }
-    if (!backgroundWork()) hv_efi_stall(IDLE_STALL_US);
+    waitTurn();
   }
   reportMigration();
   return sendPhase() === LivePhase.Failed || receivePhase() === LivePhase.Failed ? Status.Failed : Status.Ok;

@@ -12,14 +12,14 @@
 import type { MsgKey } from '../i18n/dictionary';
 import { putUtf8 } from '../i18n/utf8';
 import { text } from '../i18n/messages';
-import { Span } from './format';
+import { Span } from '../lib/format';
 import { decimalArgument, hexArgument, missingArgument } from './args';
 import { Command, COMMAND_USAGE } from './command-table';
 import { say, sayError, sayInline } from './output';
 import { Status } from './status';
 import { spanIs, token, tokenCount } from './tokens';
-import { ticksSinceBoot, tscHz } from '../platform/time';
-import { runGuests } from '../vm/scheduler';
+import { ticksSinceBoot, tscHz } from '../lib/clock';
+import { runGuests } from '../services/scheduler';
 import { pciBus, pciDev, pciFindDevice, pciFn } from '../../drivers/pci/functions';
 import { VIRTIO_VENDOR } from '../../drivers/pci/caps';
 import { ProbeError } from '../../drivers/virtio/pci-transport';

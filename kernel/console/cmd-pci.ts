@@ -20,7 +20,7 @@ import {
 } from '../../drivers/pci/enumerate';
 import { Command } from './command-table';
 import { unexpectedArgument } from './args';
-import type { Span } from './format';
+import type { Span } from '../lib/format';
 import { say, sayError, sayInline } from './output';
 import { spanIs, token, tokenCount } from './tokens';
 import { Status } from './status';

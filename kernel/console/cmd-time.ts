@@ -1,18 +1,13 @@
 // `time`: the TSC frequency and where it came from, the boot measurement, uptime.
-import type { MsgKey } from '../i18n/dictionary';
 import { text } from '../i18n/messages';
 import { caps, detectCapabilities } from '../cpu/capabilities';
-import { ticksSinceBoot, tscHz, tscMeasuredAgainst, tscMeasuredHz, tscSource } from '../platform/time';
+import { ticksSinceBoot, tscHz } from '../lib/clock';
+import { tscMeasuredAgainst, tscMeasuredHz, tscSource, tscSourceKey } from '../platform/time';
 import { unexpectedArgument } from './args';
 import { Command } from './command-table';
 import { say } from './output';
 import { Status } from './status';
 import { tokenCount } from './tokens';
-
-const SOURCE_KEYS: MsgKey[] = ['time.unknown', 'time.source.1', 'time.source.2', 'time.source.3', 'time.source.4', 'time.source.5'];
-
-/** The message naming a TscSource. */
-export const tscSourceKey = (source: number) => SOURCE_KEYS[source >= 0 && source < SOURCE_KEYS.length ? source : 0];
 
 export const cmdTime = () => {
   if (tokenCount() > 1) return unexpectedArgument(Command.Time, 1);

@@ -1,20 +1,20 @@
 // `vm ...` and `sleep <ms>`: the VMs from the console (kernel/vm).
 import type { MsgKey } from '../i18n/dictionary';
 import { text } from '../i18n/messages';
-import { Span } from './format';
+import { Span } from '../lib/format';
 import { decimalArgument, hexArgument, missingArgument, unexpectedArgument } from './args';
 import { Command, COMMAND_USAGE } from './command-table';
 import { say, sayError, sayInline } from './output';
-import { sayStopDetail } from '../vm/announce';
+import { sayStopDetail } from './vm-announce';
 import { Status } from './status';
 import { spanIs, token, tokenCount } from './tokens';
-import { ticksSinceBoot, tscHz } from '../platform/time';
+import { ticksSinceBoot, tscHz } from '../lib/clock';
 import { hostAddressHi, hostAddressLo } from '../memory/page-allocator';
 import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../vcpu/exit-reason';
 import { changeState, createError, createVm, CreateError, destroyVm, enableError, MAX_VM_MIB, stopVm } from '../vm/lifecycle';
 import { SvmError } from '../vcpu/svm/svm';
 import { VmxError } from '../vcpu/vmx/vmx';
-import { backgroundWork } from './background';
+import { waitTurn } from './wait';
 import {
   findVm, MAX_VMS, StopReason, vmEntry, vmExits, vmExitStatus, vmMemMiB, vmName, vmPath, vmRamBase, vmRunTicks,
   VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks,
@@ -27,7 +27,6 @@ const IMAGE_KEYS: MsgKey[] = [
 const SUBCOMMANDS = ['create', 'start', 'pause', 'resume', 'suspend', 'stop', 'destroy', 'list', 'info', 'wait'];
 const TARGET_STATES = [0, VmState.Running, VmState.Paused, VmState.Running, VmState.Suspended, VmState.Stopped];
 const MAX_SLEEP_MS = 600000;
-const IDLE_STALL_US = 1000;
 
 /** The VM named by word `index`, or -1 after an error message. */
 const vmArgument = (index: number) => {
@@ -203,7 +202,7 @@ const runFor = (ms: number, slot: number) => {
   const until = ticksSinceBoot() + (hz * ms) / 1000;
   while (ticksSinceBoot() < until) {
     if (slot >= 0 && vmState[slot] === VmState.Stopped) return true;
-    if (!backgroundWork()) hv_efi_stall(IDLE_STALL_US);
+    waitTurn();
   }
   return slot >= 0 && vmState[slot] === VmState.Stopped;
 };

@@ -1,6 +1,6 @@
 // The console's commands: names as typed, and the message keys that describe them.
 import type { MsgKey } from '../i18n/dictionary';
-import type { Span } from './format';
+import type { Span } from '../lib/format';
 import { spanIs } from './tokens';
 
 export const enum Command {

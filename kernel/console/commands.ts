@@ -1,7 +1,7 @@
 // The console's commands (except mem, in cmd-mem.ts). Each reads its words from
 // tokens.ts and returns a Status; user mistakes are reported, never thrown.
 import { text, LANGUAGE_CODES, language, setLanguage } from '../i18n/messages';
-import { PRODUCT_NAME, PRODUCT_VERSION, BUILD_INFO } from '../version';
+import { PRODUCT_NAME, PRODUCT_VERSION, BUILD_INFO } from '../lib/version';
 import { Command, COMMAND_DESCRIPTION, COMMAND_DETAILS, COMMAND_NAMES, COMMAND_USAGE, findCommand } from './command-table';
 import { unexpectedArgument, decimalArgument } from './args';
 import { cmdMem } from './cmd-mem';
@@ -16,18 +16,13 @@ import { cmdSleep, cmdVm } from './cmd-vm';
 import { cmdConsole } from './cmd-console';
 import { cmdNet } from './cmd-net';
 import { cmdMigrate } from './cmd-migrate';
-import { netShutdown } from '../../drivers/virtio-net/virtio-net';
-import { disableVirtualization } from '../vcpu/vcpu';
-import { snpShutdown } from '../../drivers/snp/snp';
 import { clearScreens, drainOutput, say, sayError } from './output';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
 import { requestExit } from './state';
 import { Status } from './status';
 import type { MsgKey } from '../i18n/dictionary';
-import type { Span } from './format';
-
-const DEBUG_EXIT_PORT = 0xf4; // QEMU isa-debug-exit (iobase 0xf4, iosize 1)
+import type { Span } from '../lib/format';
 
 /** Reports a word that names no command, suggesting the closest one; returns Status.Failed. */
 export const sayUnknownCommand = (word: Span, plainKey: MsgKey, suggestKey: MsgKey) => {
@@ -99,12 +94,7 @@ const cmdExit = () => {
   say('exit.bye', code);
   say('exit.marker', code); // test runners end the run on this line
   drainOutput();
-  netShutdown(); // the NIC stops using Zerovisor's pages before the firmware gets it back
-  snpShutdown(); // and the firmware's SNP goes back to Stopped, as its network stack expects
-  hv_io_out8(DEBUG_EXIT_PORT, code); // under QEMU the run ends here
-  disableVirtualization(); // VMXOFF: the firmware gets the processor back outside VMX operation
-  hv_exit(code); // a real machine returns to the firmware
-  requestExit(code);
+  requestExit(code); // kernel/main.ts leaves its run loop and shuts the machine down
   return Status.Ok;
 };
 

@@ -1,46 +1,62 @@
-// The console: boot banner, startup.zv, then the interactive prompt until `exit`.
-import { PRODUCT_NAME, PRODUCT_VERSION } from '../version';
+// The operator's console, one client of the run loop (kernel/main.ts): it starts (output,
+// banner, listeners for the layers below), runs startup.zv, then is polled: each poll
+// shows the prompt when a line begins, takes at most one key, and runs a finished line;
+// after each turn of the machine it says what migrations did.
+import { PRODUCT_NAME, PRODUCT_VERSION } from '../lib/version';
 import { Category, Level, log } from '../diag/log';
 import { Edit, editorKey, editorReset } from './editor';
 import { Key, inputIdle, pollInput } from './input';
-import { detachedTerminals, outputInit, say } from './output';
+import { detachedTerminals, drainOutput, outputInit, say } from './output';
+import { registerVmListeners } from '../vm/vm-events';
+import { showGuestOutput } from './guest-output';
+import { sayVmStopped } from './vm-announce';
+import { reportMigration } from './migration-report';
 import { runStartupScript } from './script';
-import { discoverPlatform } from '../platform/discover';
-import { petWatchdog } from '../platform/watchdog';
-import { backgroundWork } from './background';
 import { executeLine, showPrompt } from './session';
-import { exitRequested } from './state';
 
-const IDLE_STALL_US = 1000; // between polls when no key is waiting
+let lineOpen = false; // a prompt is shown and its line is being edited
 
-/** Reads keys until a line is submitted (true) or dropped with Ctrl-C (false). */
-const readLine = () => {
-  editorReset();
-  for (;;) {
-    const ev = pollInput();
-    if (ev === Key.None) {
-      if (!backgroundWork()) hv_efi_stall(IDLE_STALL_US);
-      inputIdle();
-      petWatchdog();
-      continue;
-    }
-    const edit = editorKey(ev);
-    if (edit === Edit.Submitted) return true;
-    if (edit === Edit.Cancelled) return false;
-  }
-};
-
-/** Runs the console until `exit`; returns then. */
-export const runConsole = () => {
+/** Takes the screens and the serial port, registers the console as the sink of the layers below, greets. */
+export const consoleStart = () => {
   const serial = outputInit();
+  registerVmListeners(showGuestOutput, sayVmStopped);
   log(Level.Debug, Category.Boot, 'boot.serialDetached', detachedTerminals());
   if (!serial) log(Level.Warn, Category.Boot, 'boot.noSerial');
   say('boot.banner', PRODUCT_NAME, PRODUCT_VERSION);
   say('boot.hint');
-  discoverPlatform();
+};
+
+/** Runs startup.zv from the boot volume, line by line, as if typed. */
+export const consoleStartupScript = () => {
   runStartupScript();
-  while (!exitRequested()) {
+};
+
+/** One look at the console: the prompt when a line begins, one key; whether a key was taken. */
+export const consolePoll = () => {
+  if (!lineOpen) {
     showPrompt();
-    if (readLine()) executeLine();
+    editorReset();
+    lineOpen = true;
   }
+  const ev = pollInput();
+  if (ev === Key.None) {
+    inputIdle();
+    return false;
+  }
+  const edit = editorKey(ev);
+  if (edit === Edit.Submitted) {
+    lineOpen = false;
+    executeLine();
+  } else if (edit === Edit.Cancelled) lineOpen = false;
+  return true;
+};
+
+/** After a turn of the run loop: what migrations did. */
+export const consoleNews = () => {
+  reportMigration();
+};
+
+/** Everything said reaches the screens before the machine stops. */
+export const consoleStop = () => {
+  drainOutput();
 };

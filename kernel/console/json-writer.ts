@@ -1,7 +1,7 @@
 // Writes one JSON object on one console line (RFC 8259), piece by piece, through the
 // verbatim 'caps.json.*' templates. Names are the kernel's own constants; string values
 // are escaped (kernel/diag/json.ts), so CPUID text with quotes stays valid JSON.
-import { Span } from './format';
+import { Span } from '../lib/format';
 import { say, sayInline } from './output';
 import { jsonEscapeCodePoints, jsonEscapeString, piece0 } from '../diag/json';
 

@@ -10,8 +10,9 @@ import { uartInit, uartWrite, uartDrain } from '../../drivers/uart';
 import { dataAddress } from '../host/memory';
 import { putUtf8, columns, visible } from '../i18n/utf8';
 import type { MsgKey } from '../i18n/dictionary';
-import { fmtAppend, fmtBuf, fmtLength, fmtReset } from './format';
-import type { Arg } from './format';
+import { fmtAppend, fmtBuf, fmtLength, fmtReset } from '../lib/format';
+import type { Arg } from '../lib/format';
+import { registerTextSink } from '../lib/text-sink';
 
 const SERIAL_CAPACITY = 2048;
 const serialBuf = new Uint8Array(SERIAL_CAPACITY);
@@ -36,6 +37,7 @@ export const outputInit = () => {
   detached = hv_efi_serial_detach();
   serialOk = uartInit();
   conAddr = dataAddress(conBuf);
+  registerTextSink(say, sayInline, writeFormattedLine); // the layers below speak through these
   return serialOk;
 };
 

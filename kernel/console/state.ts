@@ -7,3 +7,6 @@ export const requestExit = (code: number) => {
 };
 
 export const exitRequested = () => exitCode >= 0;
+
+/** The code `exit` was given (-1 before). */
+export const requestedExitCode = () => exitCode;

@@ -1,6 +1,6 @@
 // "Did you mean ...?": the closest word by optimal string alignment distance
 // (Levenshtein plus transposition of adjacent characters, so "hepl" is 1 from "help").
-import type { Span } from './format';
+import type { Span } from '../lib/format';
 import { foldCase } from './tokens';
 
 const MAX = 32; // longer words get no suggestion

@@ -2,7 +2,7 @@
 // without copying: each word is a Span over the line. A word that starts with a double
 // quote runs to the next double quote (or the end of the line) and keeps its spaces; the
 // quotes are not part of it.
-import { Span } from './format';
+import { Span } from '../lib/format';
 
 /** Words kept; a line may have more (tokenCount() counts them all). */
 export const MAX_TOKENS = 16;

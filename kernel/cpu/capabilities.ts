@@ -3,7 +3,7 @@
 //   CPUID: Intel SDM vol. 2A, CPUID instruction (tables 3-8, 3-10, 3-11); AMD APM vol. 3, appendix E.
 //   VMX MSRs: SDM vol. 3D appendix A (A.1 basic, A.3-A.5 controls, A.6 misc, A.10 EPT/VPID).
 //   SVM: APM vol. 2 section 15.4 (EFER.SVME, VM_CR) and CPUID Fn8000_000A.
-import { Span } from '../console/format';
+import { Span } from '../lib/format';
 import { facts } from '../platform/facts';
 import { bitOf, cpuid, msr, rdmsr, regs } from './cpuid';
 

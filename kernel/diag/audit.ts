@@ -13,10 +13,10 @@
 // `audit` shows it in the current language, `audit --json` also by key and arguments.
 import type { MsgKey } from '../i18n/dictionary';
 import { language, LANGUAGE_CODES, text } from '../i18n/messages';
-import type { Arg } from '../console/format';
-import { fmtAppend, fmtBuf, fmtLength, fmtReset } from '../console/format';
-import { say, sayInline } from '../console/output';
-import { ticksSinceBoot, tscHz } from '../platform/time';
+import type { Arg } from '../lib/format';
+import { fmtAppend, fmtBuf, fmtLength, fmtReset } from '../lib/format';
+import { emitLine, emitInline } from '../lib/text-sink';
+import { ticksSinceBoot, tscHz } from '../lib/clock';
 import { defineCounter, metricSeries, seriesAdd } from './metrics';
 import { jsonEscapeCodePoints, jsonEscapeString, jsonNumber, piece0, piece1, piece2, reserveArgRecords, sayJsonArgs, storeArgs, storedArg } from './json';
 
@@ -146,15 +146,15 @@ const formatDetail = (slot: number) => {
 
 /** Prints the ring as a table, oldest first. */
 export const sayAuditTable = () => {
-  sayInline('diag.audit.rowHead', text('diag.audit.col.seq'), text('diag.col.tsc'), text('diag.audit.col.event'));
-  sayInline('diag.audit.rowSubjects', text('diag.audit.col.subjectA'), text('diag.audit.col.subjectB'));
-  say('diag.audit.col.detail');
+  emitInline('diag.audit.rowHead', text('diag.audit.col.seq'), text('diag.col.tsc'), text('diag.audit.col.event'));
+  emitInline('diag.audit.rowSubjects', text('diag.audit.col.subjectA'), text('diag.audit.col.subjectB'));
+  emitLine('diag.audit.col.detail');
   let slot = oldestSlot();
   for (let k = 0; k < count; k++) {
     const w = slot * WORDS;
-    sayInline('diag.audit.rowHead', numbers[w + W_SEQ], numbers[w + W_TSC], auditEventName(numbers[w + W_EVENT]));
-    sayInline('diag.audit.rowSubjects', numbers[w + W_A], numbers[w + W_B]);
-    say(keys[slot], storedArg(firstRecord + slot, 0), storedArg(firstRecord + slot, 1), storedArg(firstRecord + slot, 2), storedArg(firstRecord + slot, 3));
+    emitInline('diag.audit.rowHead', numbers[w + W_SEQ], numbers[w + W_TSC], auditEventName(numbers[w + W_EVENT]));
+    emitInline('diag.audit.rowSubjects', numbers[w + W_A], numbers[w + W_B]);
+    emitLine(keys[slot], storedArg(firstRecord + slot, 0), storedArg(firstRecord + slot, 1), storedArg(firstRecord + slot, 2), storedArg(firstRecord + slot, 3));
     slot = slot + 1 === AUDIT_SIZE ? 0 : slot + 1;
   }
 };
@@ -170,15 +170,15 @@ export const sayAuditJson = () => {
     jsonNumber(piece0, numbers[w + W_SEQ]);
     jsonNumber(piece1, numbers[w + W_TSC]);
     jsonNumber(piece2, us < 0 ? NaN : us); // null while the TSC frequency is unknown
-    sayInline('diag.json.auditHead', piece0, piece1, piece2, auditEventName(numbers[w + W_EVENT]));
+    emitInline('diag.json.auditHead', piece0, piece1, piece2, auditEventName(numbers[w + W_EVENT]));
     jsonNumber(piece0, numbers[w + W_A]);
     jsonNumber(piece1, numbers[w + W_B]);
     jsonEscapeString(piece2, keys[slot]);
-    sayInline('diag.json.auditSubjects', piece0, piece1, LANGUAGE_CODES[language()], piece2);
+    emitInline('diag.json.auditSubjects', piece0, piece1, LANGUAGE_CODES[language()], piece2);
     sayJsonArgs(firstRecord + slot);
     formatDetail(slot);
     jsonEscapeCodePoints(piece0, fmtBuf, 0, fmtLength());
-    say('diag.json.msgTail', piece0);
+    emitLine('diag.json.msgTail', piece0);
     slot = slot + 1 === AUDIT_SIZE ? 0 : slot + 1;
   }
 };

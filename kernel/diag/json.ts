@@ -1,8 +1,8 @@
 // Machine-read text pieces without building strings: JSON string escaping and numbers
 // (RFC 8259 sections 6-7) and Prometheus sample values and label values (text
 // exposition format 0.0.4), each written as code points into one of four preallocated
-// spans (piece0..piece3, kernel/console/format.ts's Span). A span is then the argument
-// of a verbatim message template, e.g. say('diag.json.msgTail', piece0) with
+// spans (piece0..piece3, kernel/lib/format.ts's Span). A span is then the argument
+// of a verbatim message template, e.g. emitLine('diag.json.msgTail', piece0) with
 // '],"msg":"{0}"}'; fill the pieces of one template, say it, then reuse them.
 //
 // Also the stored form of message arguments (storeArgs): numbers as f64, strings and
@@ -10,9 +10,9 @@
 // printable as a JSON array. The log and the audit ring keep their arguments this way.
 
 import { codePointAt } from '../i18n/utf8';
-import type { Arg } from '../console/format';
-import { Span } from '../console/format';
-import { sayInline } from '../console/output';
+import type { Arg } from '../lib/format';
+import { Span } from '../lib/format';
+import { emitInline } from '../lib/text-sink';
 
 /** Code points per piece (escaped text; numbers need at most 310); below format.ts's
  * 512-code-point limit for one argument. */
@@ -393,13 +393,13 @@ export const sayJsonArgs = (record: number) => {
     const kind = argInfo[at];
     if (kind === ArgKind.Text) {
       jsonEscapeCodePoints(piece3, argText, record * RECORD_TEXT + argInfo[at + 1], argInfo[at + 2]);
-      if (i === 0) sayInline('diag.json.stringFirst', piece3);
-      else sayInline('diag.json.stringNext', piece3);
+      if (i === 0) emitInline('diag.json.stringFirst', piece3);
+      else emitInline('diag.json.stringNext', piece3);
     } else {
       if (kind === ArgKind.Number) jsonNumber(piece3, argNumbers[record * ARGS_PER_RECORD + i]);
       else jsonNumber(piece3, NaN); // a gap before a later argument: null
-      if (i === 0) sayInline('diag.json.valueFirst', piece3);
-      else sayInline('diag.json.valueNext', piece3);
+      if (i === 0) emitInline('diag.json.valueFirst', piece3);
+      else emitInline('diag.json.valueNext', piece3);
     }
   }
 };

@@ -12,11 +12,11 @@ import type { MsgKey } from '../i18n/dictionary';
 import { language, LANGUAGE_CODES, text } from '../i18n/messages';
 import { putUtf8 } from '../i18n/utf8';
 import { dataAddress } from '../host/memory';
-import { fmtAppend, fmtBuf, fmtLength, fmtReset } from '../console/format';
-import type { Span } from '../console/format';
-import type { Arg } from '../console/format';
-import { say, sayInline, writeFormattedLine } from '../console/output';
-import { ticksSinceBoot, tscHz } from '../platform/time';
+import { fmtAppend, fmtBuf, fmtLength, fmtReset } from '../lib/format';
+import type { Span } from '../lib/format';
+import type { Arg } from '../lib/format';
+import { emitLine, emitInline, emitFormattedLine } from '../lib/text-sink';
+import { ticksSinceBoot, tscHz } from '../lib/clock';
 import { defineCounter, defineHistogram, metricSeries, seriesAdd, seriesObserve } from './metrics';
 import { jsonEscapeCodePoints, jsonEscapeString, jsonNumber, piece0, piece1, PIECE_CAPACITY, reserveArgRecords, sayJsonArgs, storeArgs } from './json';
 
@@ -148,7 +148,7 @@ const record = (level: number, category: number, key: MsgKey, a?: Arg, b?: Arg, 
 /** Logs an entry; from Info up it is also shown on the console. */
 export const log = (level: Level, category: Category, key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
   record(level, category, key, a, b, c, d);
-  if (level >= Level.Info) writeFormattedLine();
+  if (level >= Level.Info) emitFormattedLine();
 };
 
 /** Logs an entry without showing it (the console has already reported it its own way). */
@@ -177,7 +177,7 @@ export const logEntryKey = (k: number) => ringKey[slotOf(k)];
  */
 export const fatal = (key: MsgKey, a?: Arg, b?: Arg) => {
   record(Level.Fatal, Category.Kernel, key, a, b);
-  writeFormattedLine();
+  emitFormattedLine();
   hv_fatal(ringAddr + lastSlot * STRIDE, ring[lastSlot * STRIDE + E_LENGTH]);
 };
 
@@ -235,15 +235,15 @@ export const logMatching = (minLevel: number) => {
 
 /** Prints the entries at `minLevel` or above as a table, oldest first. */
 export const sayLogTable = (minLevel: number) => {
-  say('diag.log.row', text('diag.log.col.us'), text('diag.col.tsc'), text('diag.log.col.level'), text('diag.log.col.message'));
+  emitLine('diag.log.row', text('diag.log.col.us'), text('diag.col.tsc'), text('diag.log.col.level'), text('diag.log.col.message'));
   for (let k = ringCount - 1; k >= 0; k--) {
     const slot = slotOf(k);
     const level = levelOf(slot);
     if (level < minLevel) continue;
     decodeLine(piece0, slot, 0);
     const us = microsOf(slot);
-    if (us >= 0) say('diag.log.row', us, times[slot * 2], levelLabel(level), piece0);
-    else say('diag.log.row', text('diag.log.unknownTime'), times[slot * 2], levelLabel(level), piece0);
+    if (us >= 0) emitLine('diag.log.row', us, times[slot * 2], levelLabel(level), piece0);
+    else emitLine('diag.log.row', text('diag.log.unknownTime'), times[slot * 2], levelLabel(level), piece0);
   }
 };
 
@@ -257,12 +257,12 @@ export const sayLogJson = (minLevel: number) => {
     const us = microsOf(slot);
     jsonNumber(piece0, us < 0 ? NaN : us); // null while unknown
     jsonNumber(piece1, times[slot * 2]);
-    sayInline('diag.json.logHead', piece0, piece1, levelName(level), CATEGORY_NAMES[ring[base + E_CATEGORY]]);
+    emitInline('diag.json.logHead', piece0, piece1, levelName(level), CATEGORY_NAMES[ring[base + E_CATEGORY]]);
     jsonEscapeString(piece0, ringKey[slot]);
-    sayInline('diag.json.logKey', LANGUAGE_CODES[ring[base + E_LANGUAGE]], piece0);
+    emitInline('diag.json.logKey', LANGUAGE_CODES[ring[base + E_LANGUAGE]], piece0);
     sayJsonArgs(firstRecord + slot);
     decodeLine(piece1, slot, ring[base + E_PREFIX]);
     jsonEscapeCodePoints(piece0, piece1.buf, piece1.start, piece1.len);
-    say('diag.json.msgTail', piece0);
+    emitLine('diag.json.msgTail', piece0);
   }
 };

@@ -16,7 +16,7 @@
 // update is counted in zerovisor_metric_updates_dropped_total and otherwise ignored.
 import type { MsgKey } from '../i18n/dictionary';
 import { text } from '../i18n/messages';
-import { say, sayInline } from '../console/output';
+import { emitLine, emitInline } from '../lib/text-sink';
 import { piece0, piece1, promEscapeString, promNumber } from './json';
 
 export const enum MetricType {
@@ -267,20 +267,20 @@ const sample = (family: number, suffix: string, series: number, le: number, valu
   const name = famStrings[t];
   const nLabels = fam(family, F_LABELS);
   if (nLabels === 0 && le !== le) {
-    say('diag.prom.sample', name, suffix, promNumber(piece0, value));
+    emitLine('diag.prom.sample', name, suffix, promNumber(piece0, value));
     return;
   }
   for (let k = 0; k < nLabels; k++) {
     labelValue(series, k);
-    if (k === 0) sayInline('diag.prom.labelsOpen', name, suffix, famStrings[t + 2], piece1);
-    else sayInline('diag.prom.label', famStrings[t + 2 + k], piece1);
+    if (k === 0) emitInline('diag.prom.labelsOpen', name, suffix, famStrings[t + 2], piece1);
+    else emitInline('diag.prom.label', famStrings[t + 2 + k], piece1);
   }
   if (le === le) {
     promNumber(piece1, le);
-    if (nLabels === 0) sayInline('diag.prom.leOpen', name, suffix, piece1);
-    else sayInline('diag.prom.le', piece1);
+    if (nLabels === 0) emitInline('diag.prom.leOpen', name, suffix, piece1);
+    else emitInline('diag.prom.le', piece1);
   }
-  say('diag.prom.labelsClose', promNumber(piece0, value));
+  emitLine('diag.prom.labelsClose', promNumber(piece0, value));
 };
 
 /** Prints every family and series in the Prometheus text format. */
@@ -288,10 +288,10 @@ export const sayMetrics = () => {
   for (let f = 0; f < families; f++) {
     const type = fam(f, F_TYPE);
     const t = f * FAM_STRINGS;
-    say('diag.prom.help', famStrings[t], text(famStrings[t + 1] as MsgKey));
-    if (type === MetricType.Counter) say('diag.prom.typeCounter', famStrings[t]);
-    else if (type === MetricType.Gauge) say('diag.prom.typeGauge', famStrings[t]);
-    else say('diag.prom.typeHistogram', famStrings[t]);
+    emitLine('diag.prom.help', famStrings[t], text(famStrings[t + 1] as MsgKey));
+    if (type === MetricType.Counter) emitLine('diag.prom.typeCounter', famStrings[t]);
+    else if (type === MetricType.Gauge) emitLine('diag.prom.typeGauge', famStrings[t]);
+    else emitLine('diag.prom.typeHistogram', famStrings[t]);
     for (let s = fam(f, F_FIRST); s >= 0; s = ser(s, S_NEXT)) {
       const v = VALUE_BASE + s * 2;
       if (type !== MetricType.Histogram) {

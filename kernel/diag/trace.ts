@@ -5,8 +5,8 @@
 // dropped). `trace on|off|dump|clear` in kernel/console/cmd-diag.ts.
 //
 //   trace(TracePoint.VmExit, vcpu, exitReason, qualificationLo, qualificationHi);
-import { ticksSinceBoot } from '../platform/time';
-import { say, sayInline } from '../console/output';
+import { ticksSinceBoot } from '../lib/clock';
+import { emitLine, emitInline } from '../lib/text-sink';
 import { defineCounter, defineGauge, metricSeries, seriesSet } from './metrics';
 
 export const enum TracePoint {
@@ -108,8 +108,8 @@ export const sayTraceDump = () => {
   const firstNumber = recorded - count + 1;
   for (let k = 0; k < count; k++) {
     const w = slot * WORDS;
-    sayInline('diag.trace.rowHead', firstNumber + k, words[w], tracePointName(words[w + 5]));
-    say('diag.trace.rowArgs', words[w + 1], words[w + 2], words[w + 3], words[w + 4]);
+    emitInline('diag.trace.rowHead', firstNumber + k, words[w], tracePointName(words[w + 5]));
+    emitLine('diag.trace.rowArgs', words[w + 1], words[w + 2], words[w + 3], words[w + 4]);
     slot = slot + 1 === TRACE_SIZE ? 0 : slot + 1;
   }
 };

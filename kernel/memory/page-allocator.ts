@@ -4,7 +4,7 @@
 // kept for reuse (zeroed again when reused). Addresses are doubles (exact below 2^53);
 // hostAddressLo/Hi split one for the host ABI. A NUMA node can be asked for: without an
 // SRAT every page is on node 0, and the preference is recorded.
-import { EFI_CONVENTIONAL_MEMORY, firmwareMapCount, mapPages, mapStart, mapType, readFirmwareMap } from './firmware-map';
+import { EFI_CONVENTIONAL_MEMORY, firmwareMapCount, mapPages, mapStart, mapType, readFirmwareMap } from '../platform/firmware-map';
 import { metricPageRequest, metricPages } from '../platform/platform-metrics';
 
 export const PAGE_SIZE = 4096;

@@ -1,13 +1,12 @@
 // Platform discovery at boot, before the first prompt: the memory map, ACPI tables,
 // CPU capabilities, the TSC frequency. Each step reports its own problems and the next
 // one runs regardless.
-import { readFirmwareMap } from '../memory/firmware-map';
+import { readFirmwareMap } from './firmware-map';
 import { detectCapabilities } from '../cpu/capabilities';
 import { Category, Level, log } from '../diag/log';
 import { text } from '../i18n/messages';
-import { tscSourceKey } from '../console/cmd-time';
 import { discoverAcpi } from './acpi/acpi';
-import { calibrateTsc, tscSource } from './time';
+import { calibrateTsc, tscSource, tscSourceKey } from './time';
 import { caps } from '../cpu/capabilities';
 import { metricDiscovery } from './platform-metrics';
 

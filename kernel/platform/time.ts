@@ -4,7 +4,8 @@
 // 4.8.3.3), the HPET main counter (IA-PC HPET 1.0a section 2.3.6), or the firmware's Stall.
 // A measurement reads reference and TSC back to back before and after a firmware stall, so
 // its accuracy does not depend on the stall's.
-import { dataAddress } from '../host/memory';
+import type { MsgKey } from '../i18n/dictionary';
+import { setTscHz, ticksSinceBoot } from '../lib/clock';
 import { cpuid, regs } from '../cpu/cpuid';
 import { facts } from './facts';
 
@@ -17,38 +18,15 @@ export const enum TscSource {
   FirmwareStall = 5,
 }
 
-const now = new Uint32Array(2);
-const boot = new Uint32Array(2);
-let nowAddr = -1;
-let bootLo = 0;
-let bootHi = 0;
-let hz = 0;
 let source = TscSource.Unknown;
 let measuredHz = 0;
 let measuredAgainst = TscSource.Unknown;
 
-/** TSC ticks since efi_main (a double, exact below 2^53). */
-export const ticksSinceBoot = () => {
-  if (nowAddr < 0) {
-    nowAddr = dataAddress(now);
-    hv_boot_tsc(dataAddress(boot));
-    bootLo = boot[0];
-    bootHi = boot[1];
-  }
-  hv_tsc(nowAddr);
-  return (now[1] - bootHi) * 4294967296 + (now[0] - bootLo);
-};
-
-/** The TSC frequency in Hz, 0 until known. */
-export const tscHz = () => hz;
-/** Where tscHz() came from. */
+/** Where the TSC frequency (lib/clock tscHz) came from. */
 export const tscSource = () => source;
 /** The frequency measured against a reference clock at boot (0 if none), and which. */
 export const tscMeasuredHz = () => measuredHz;
 export const tscMeasuredAgainst = () => measuredAgainst;
-
-/** Microseconds since efi_main (0 until the TSC frequency is known). */
-export const uptimeMicros = () => (hz > 0 ? Math.floor((ticksSinceBoot() * 1000000) / hz) : 0);
 
 const CALIBRATION_US = 20000;
 const PM_TIMER_HZ = 3579545;
@@ -130,7 +108,13 @@ const measure = () => {
 
 /** Finds the TSC frequency (run after ACPI discovery). Returns it in Hz. */
 export const calibrateTsc = () => {
-  hz = 0;
+  const hz = findTscHz();
+  setTscHz(hz);
+  return hz;
+};
+
+const findTscHz = () => {
+  let hz = 0;
   source = TscSource.Unknown;
   measure();
   cpuid(0x15, 0);
@@ -149,3 +133,8 @@ export const calibrateTsc = () => {
   source = measuredAgainst;
   return hz;
 };
+
+const SOURCE_KEYS: MsgKey[] = ['time.unknown', 'time.source.1', 'time.source.2', 'time.source.3', 'time.source.4', 'time.source.5'];
+
+/** The message naming a TscSource. */
+export const tscSourceKey = (source: number) => SOURCE_KEYS[source >= 0 && source < SOURCE_KEYS.length ? source : 0];

@@ -1,7 +1,7 @@
 // The firmware watchdog (UEFI 2.10 section 7.5, SetWatchdogTimer): armed for N seconds it
 // resets the machine unless re-armed in time. While armed, the console's idle loop pets it
 // (re-arms it once half the period has passed), so it fires only when Zerovisor stops running.
-import { ticksSinceBoot, tscHz } from './time';
+import { ticksSinceBoot, tscHz } from '../lib/clock';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
 import { metricWatchdog, metricWatchdogRearm } from './platform-metrics';

@@ -1,7 +1,8 @@
 // The shared exit dispatch: what Zerovisor does for each vendor-neutral ExitReason.
 // Instruction lengths come from the hardware where it says them (SVM IOIO's EXITINFO2,
 // NRIPS) and otherwise from decoding the guest's bytes at RIP (paging off: CS.base + RIP
-// is guest-physical). Device models: COM1 (0x3F8-0x3FF), QEMU's debug exit (0xF4).
+// is guest-physical). Port I/O goes to the devices on the VM's bus (devices/board.ts,
+// devices/bus.ts); the MSRs emulated here keep their state with the vCPU (vcpu-msrs.ts).
 import { dataAddress } from '../host/memory';
 import { ExitReason } from '../vcpu/exit-reason';
 import {
@@ -18,12 +19,13 @@ import {
   addressSize as decodedAddressSize, decodedOp, instructionLength, ioRep as decodedRep, ioSegment as decodedSegment, Op,
 } from './decode/instruction-length';
 import { guestPhysical } from './guest-paging';
-import { com1Read, com1Write } from './devices/uart16550';
-import { debugExitWrite } from './devices/debug-exit';
-import { ticksSinceBoot } from '../platform/time';
+import { DeviceAction, stopRequestDetail, stopRequestReason } from './devices/bus';
+import { boardPortRead, boardPortWrite } from './devices/board';
+import { mtrrDefTypeOf, resetVcpuMsrs, setMtrrDefType } from './vcpu-msrs';
+import { ticksSinceBoot } from '../lib/clock';
 import { countNripsMismatch } from './vm-metrics';
 import { Category, Level, logQuiet } from '../diag/log';
-import { dirtyLogFault } from '../memory/dirty-log';
+import { dirtyLogFault } from './dirty-log';
 
 export const enum ExitAction {
   Continue = 0,
@@ -37,7 +39,6 @@ export let stopDetail = 0;
 
 const fetchBuf = new Uint8Array(16);
 let fetchAddr = -1;
-const mtrrDefType = new Float64Array(8);
 
 const stop = (reason: number, detail: number) => {
   stopReason = reason;
@@ -125,36 +126,31 @@ const setInResult = (vcpu: number, rax: number, value: number, size: number) => 
   }
 };
 
-/** Forgets what the dispatch kept for a VM slot (a new VM starts clean). */
-export const resetExitState = (slot: number) => {
-  mtrrDefType[slot] = 0;
+/** A new vCPU starts clean: the MSRs emulated here at power-on. */
+export const resetExitState = (vcpu: number) => {
+  resetVcpuMsrs(vcpu);
 };
 
-/** What VM `slot` reads from `port` (size 1, 2, 4): COM1's registers byte by byte, all ones elsewhere. */
+const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
+
+/** What VM `slot` reads from `port` (size 1, 2, 4): its device's answer, all ones where none is. */
 const portRead = (slot: number, port: number, size: number) => {
-  if (port < 0x3f8 || port > 0x3ff) {
+  const value = boardPortRead(slot, port, size);
+  if (value < 0) {
     vmUnknownPorts[slot]++;
-    return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff; // reads of nothing float high
+    return ALL_ONES[size]; // reads of nothing float high
   }
-  // a wider access covers consecutive registers (ports past 0x3FF float high)
-  let value = 0;
-  for (let i = 0; i < size; i++) {
-    const p = port + i;
-    value += (p <= 0x3ff ? com1Read(slot, p - 0x3f8) : 0xff) * (i === 0 ? 1 : i === 1 ? 0x100 : i === 2 ? 0x10000 : 0x1000000);
-  }
-  return value;
+  return size === 4 ? value >>> 0 : value & ALL_ONES[size];
 };
 
-/** VM `slot` writes `value` (size bytes) to `port`; false when that stops the VM (the debug exit, stopReason set). */
+/** VM `slot` writes `value` (size bytes) to `port`; false when that stops the VM (stopReason set). */
 const portWrite = (slot: number, port: number, size: number, value: number) => {
-  if (port >= 0x3f8 && port <= 0x3ff) {
-    for (let i = 0; i < size; i++) if (port + i <= 0x3ff) com1Write(slot, port + i - 0x3f8, (value >>> (i * 8)) & 0xff);
-  } else if (port === 0xf4) {
-    const status = (size === 1 ? value & 0xff : size === 2 ? value & 0xffff : value) >>> 0;
-    debugExitWrite(slot, status);
-    stop(StopReason.DebugExit, status);
+  const action = boardPortWrite(slot, port, size, value);
+  if (action < 0) vmUnknownPorts[slot]++;
+  else if (action === DeviceAction.Stop) {
+    stop(stopRequestReason(), stopRequestDetail());
     return false;
-  } else vmUnknownPorts[slot]++;
+  }
   return true;
 };
 
@@ -272,7 +268,7 @@ const onMsr = (slot: number, vcpu: number) => {
   const held = guestMsrHeld(index);
   if (write) {
     if (index === MSR_EFER) setGuestEferLo((lo & 0xd01) >>> 0); // SCE, LME, NXE as asked
-    else if (index === MSR_MTRR_DEF_TYPE) mtrrDefType[slot] = lo;
+    else if (index === MSR_MTRR_DEF_TYPE) setMtrrDefType(vcpu, lo);
     else if (held) setGuestMsr(index, lo, hi);
   } else {
     msrValue[0] = 0;
@@ -281,7 +277,7 @@ const onMsr = (slot: number, vcpu: number) => {
     else if (index === MSR_APIC_BASE) msrValue[0] = 0xfee00900; // BSP, enabled, default base
     else if (index === MSR_MISC_ENABLE) msrValue[0] = 1;
     else if (index === MSR_MTRR_CAP) msrValue[0] = 0;
-    else if (index === MSR_MTRR_DEF_TYPE) msrValue[0] = mtrrDefType[slot];
+    else if (index === MSR_MTRR_DEF_TYPE) msrValue[0] = mtrrDefTypeOf(vcpu);
     else if (index === MSR_TSC) {
       const t = ticksSinceBoot();
       msrValue[1] = Math.floor(t / 4294967296) >>> 0;

@@ -3,24 +3,22 @@
 // its RAM as one 2 MiB-aligned block from the page allocator, nested page tables that
 // map exactly that RAM, its image copied in, and one vCPU (kernel/vcpu/vcpu.ts).
 import { dataAddress } from '../host/memory';
-import { Span } from '../console/format';
+import { Span } from '../lib/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
 import { allocatePages, freePages, PAGES_2M } from '../memory/page-allocator';
 import { NptAccess, nptCreate, nptDestroy, nptMap } from '../memory/nested-paging';
 import { createVcpu, destroyVcpu, enableVirtualization, VcpuError } from '../vcpu/vcpu';
-import { ticksSinceBoot } from '../platform/time';
+import { ticksSinceBoot } from '../lib/clock';
 import { EXIT_REASON_COUNT } from '../vcpu/exit-reason';
 import { ImageError, imageEntry, segmentAddress, segmentCount, segmentFileOffset, segmentFileSize } from './image/elf32';
 import { bootEax, multibootCheck, multibootInfo } from './image/multiboot';
 import { flatCheck } from './image/flat';
 import { guestWrite } from './guest-memory';
 import { resetExitState } from './exits';
-import { flushGuestOutput } from './guest-output';
-import { sayVmStopped } from './announce';
+import { guestOutputFinal, vmStopped } from './vm-events';
 import { retireExitCounts } from './vm-metrics';
-import { com1Reset } from './devices/uart16550';
-import { debugExitReset } from './devices/debug-exit';
+import { resetBoard } from './devices/board';
 import {
   freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
   vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
@@ -171,9 +169,8 @@ export const createIncomingVm = (name: Span, memMiB: number, cpuidFloor: boolean
 /** A new VM's bookkeeping: devices reset, Created, counters zero; audited. */
 const initVmState = (slot: number, cpuidFloor: boolean, began: number) => {
   const memMiB = vmMemMiB[slot];
-  com1Reset(slot);
-  debugExitReset(slot);
-  resetExitState(slot);
+  resetBoard(slot);
+  resetExitState(slot); // its one vCPU (vCPU id = slot while a VM has one)
   vmState[slot] = VmState.Created;
   vmStopReason[slot] = StopReason.None;
   vmStopDetail[slot] = 0;
@@ -206,12 +203,12 @@ export const changeState = (slot: number, to: number) => {
 
 /** Stops VM `slot` for `reason` (the scheduler's and `vm stop`'s way). */
 export const stopVm = (slot: number, reason: number, detail: number) => {
-  flushGuestOutput(slot);
+  guestOutputFinal(slot);
   vmStopReason[slot] = reason;
   vmStopDetail[slot] = detail;
   if (reason === StopReason.DebugExit) vmExitStatus[slot] = detail;
   changeState(slot, VmState.Stopped);
-  sayVmStopped(slot);
+  vmStopped(slot);
   if (reason === StopReason.NestedPageFault) {
     audit(AuditEvent.VmStop, slot + 1, reason, 'vm.audit.npf', vmName(slot), Math.floor(detail / 4294967296), detail % 4294967296);
     logQuiet(Level.Warn, Category.Vm, 'vm.audit.npf', vmName(slot), Math.floor(detail / 4294967296), detail % 4294967296);

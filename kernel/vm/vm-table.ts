@@ -3,9 +3,11 @@
 // Running/Paused/Suspended -> Stopped; destroy from Created or Stopped). Every transition
 // is audited by the caller (kernel/vm/lifecycle.ts).
 import { EXIT_REASON_COUNT } from '../vcpu/exit-reason';
-import { Span } from '../console/format';
+import { Span } from '../lib/format';
 
-export const MAX_VMS = 8;
+import { MAX_VMS } from '../lib/limits';
+
+export { MAX_VMS };
 export const NAME_MAX = 32;
 export const CMDLINE_MAX = 256;
 export const PATH_MAX = 128;

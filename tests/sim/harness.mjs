@@ -71,7 +71,10 @@ export const testEntryModule = (entry, name, inputs) => {
   const h = createHash('sha256');
   const toolchain = [join(ROOT, 'toolchain', 'compile.mjs'), join(ROOT, 'toolchain', 'host-abi.mjs'),
     ...listFiles(join(ROOT, 'toolchain', 'patches')), join(ROOT, 'node_modules', 'porffor', 'package.json')];
-  for (const f of [entry, ...inputs, ...toolchain]) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
+  // the whole kernel too: a test kernel's imports reach into lib/, diag/ and more, and a stale
+  // cached Wasm would test yesterday's code
+  const kernel = [...listFiles(join(ROOT, 'kernel')), ...listFiles(join(ROOT, 'drivers'))];
+  for (const f of [...new Set([entry, ...inputs, ...kernel, ...toolchain])]) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
   const out = join(CACHE, `${name}-${h.digest('hex').slice(0, 20)}.wasm`);
   if (!existsSync(out)) {
     mkdirSync(CACHE, { recursive: true });

@@ -10,7 +10,7 @@ const ENTRY = join(ROOT, 'tests', 'fixtures', 'kernels', 'migration.ts');
 
 /** The sources the test kernel is built from (its imports). */
 const inputs = () => [
-  ...listFiles(join(ROOT, 'kernel', 'migration')),
+  ...listFiles(join(ROOT, 'kernel', 'services', 'migration')),
   ...listFiles(join(ROOT, 'drivers')), // net-link's links: virtio-net, snp
   join(ROOT, 'kernel', 'host', 'memory.ts'),
   join(ROOT, 'kernel', 'i18n', 'utf8.ts'),
@@ -25,7 +25,7 @@ export const IO_BYTES = 16384;
 export const MEM_PAGES = 128;
 export const PAGE = 4096;
 
-// kernel/migration enums, as the tests name them
+// kernel/services/migration enums, as the tests name them
 export const FrameType = { Start: 1, Pages: 2, VcpuState: 3, DeviceState: 4, Complete: 5, Abort: 6, Ack: 7, Nak: 8 };
 export const FrameError = { None: 0, Short: 1, BadMagic: 2, BadVersion: 3, BadType: 4, BadReserved: 5, BadLength: 6, BadCrc: 7, BadSequence: 8, BadPayload: 9 };
 export const PageEncoding = { Raw: 1, Rle: 2, Zero: 3, Duplicate: 4 };
@@ -117,7 +117,7 @@ export class Migration {
   }
 }
 
-// ---- an independent JS reference of the wire format (kernel/migration/frame.ts and
+// ---- an independent JS reference of the wire format (kernel/services/migration/frame.ts and
 // page-codec.ts header comments), for building frames and judging the kernel's answers ----
 
 const CRC_TABLE = (() => {

@@ -44,15 +44,17 @@ declare function printChar(x: number): void;`,
   setTracing(false);`,
   },
   {
-    file: 'kernel/console/console.ts',
-    from: 'runStartupScript();',
-    to: `runStartupScript();
-  const consoleBefore = ${PROBE};`,
+    file: 'kernel/main.ts',
+    from: 'const DEBUG_EXIT_PORT',
+    to: `declare function print(x: number): void;
+const DEBUG_EXIT_PORT`,
   },
   {
-    file: 'kernel/console/console.ts',
-    from: '    if (readLine()) executeLine();\n  }',
-    to: `    if (readLine()) executeLine();\n  }\n  print(${PROBE} - consoleBefore);`,
+    file: 'kernel/main.ts',
+    from: '    runLoop();',
+    to: `    const consoleBefore = ${PROBE};
+    runLoop();
+    print(${PROBE} - consoleBefore);`,
   },
 ]);
 

@@ -157,12 +157,12 @@ test('metrics is the same format in every language (HELP in English)', () => {
 test('labelled series per VM, vCPU and device: counters, gauges and histograms; a full series table drops updates, counted', () => {
   const module = variantModule('diag-metrics-labels', [
     {
-      file: 'kernel/console/console.ts',
-      from: "import { Category, Level, log } from '../diag/log';",
-      to: "import { Category, Level, log } from '../diag/log';\nimport { counterAdd, defineCounter, defineGauge, defineHistogram, gaugeAdd, gaugeSet, histogramObserve, metricSeries, seriesAdd } from '../diag/metrics';",
+      file: 'kernel/main.ts',
+      from: "import { fatal } from './diag/log';",
+      to: "import { fatal } from './diag/log';\nimport { counterAdd, defineCounter, defineGauge, defineHistogram, gaugeAdd, gaugeSet, histogramObserve, metricSeries, seriesAdd } from './diag/metrics';",
     },
     {
-      file: 'kernel/console/console.ts',
+      file: 'kernel/main.ts',
       from: "discoverPlatform();",
       to: `discoverPlatform(); // after discovery, whose metrics take series too
   const EXITS = defineCounter('zerovisor_test_exits_total', 'diag.metric.commands', 'vm', 'vcpu', 'reason');

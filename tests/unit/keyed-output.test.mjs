@@ -40,15 +40,16 @@ for (const { file, ast } of sources) {
 const where = (c) => `${c.file}:${c.line}`;
 
 // Functions that write messages: (key, args...).
-const MESSAGE_WRITERS = new Set(['say', 'sayInline', 'sayError', 'log', 'logQuiet', 'fatal', 'fmtAppend']);
+const MESSAGE_WRITERS = new Set(['say', 'sayInline', 'sayError', 'emitLine', 'emitInline', 'log', 'logQuiet', 'fatal', 'fmtAppend']);
 // Where each raw output path may be used.
 const RAW_OUTPUT = {
   hv_efi_con_out: ['kernel/console/output.ts'],
   hv_log_line: ['kernel/diag/log.ts'],
   hv_fatal: ['kernel/diag/log.ts'],
-  hv_io_out8: ['drivers/uart.ts', 'kernel/console/commands.ts'],
+  hv_io_out8: ['drivers/uart.ts', 'kernel/main.ts'],
   uartWrite: ['kernel/console/output.ts'],
-  writeFormattedLine: ['kernel/diag/log.ts'],
+  writeFormattedLine: ['kernel/console/output.ts'],
+  emitFormattedLine: ['kernel/diag/log.ts'],
   echoText: ['kernel/console/editor.ts'],
   echoLeft: ['kernel/console/editor.ts'],
   echoRight: ['kernel/console/editor.ts'],
@@ -116,7 +117,7 @@ test('only the output writer, the log and the UART driver reach raw output', () 
   }
   assert.deepEqual(problems, []);
   // and port writes outside the UART driver go to isa-debug-exit only
-  for (const c of calls.filter(c => c.name === 'hv_io_out8' && c.file === 'kernel/console/commands.ts')) {
+  for (const c of calls.filter(c => c.name === 'hv_io_out8' && c.file === 'kernel/main.ts')) {
     assert.equal(c.call.arguments[0].getText(), 'DEBUG_EXIT_PORT', where(c));
   }
 });

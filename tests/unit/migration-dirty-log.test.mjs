@@ -1,4 +1,4 @@
-// The dirty log of a live migration, both ways (kernel/memory/dirty-log.ts): a guest under
+// The dirty log of a live migration, both ways (kernel/vm/dirty-log.ts): a guest under
 // the SVM model keeps writing pages while it moves over the loopback buffer, with the nested
 // tables' D bits (ad) and with write-protection (wp, a nested page fault at each first write).
 // What the user checks: the move succeeds (the receiver verifies the whole memory against the

@@ -1,4 +1,4 @@
-// Live migration inside one simulated machine (kernel/migration/live.ts, `migrate`): a VM
+// Live migration inside one simulated machine (kernel/services/migration/live.ts, `migrate`): a VM
 // under the SVM guest model moves over the loopback buffer to a VM built from the stream;
 // the moved vCPU starts exactly where the old one stopped (RIP, every register, RFLAGS),
 // the old VM ends as migrated, every step is audited; bad requests are errors that leave
@@ -92,4 +92,25 @@ test('a migration the destination refuses (a VM of that name exists there) fails
   assert.match(metrics, /^zerovisor_migrations_total\{side="send",outcome="failed"\} 1$/m);
   assert.match(metrics, /^zerovisor_migrations_total\{side="receive",outcome="failed"\} 1$/m);
   assert.match(out('migrate send a --via carrier-pigeon'), /不明な転送路「carrier-pigeon」/, 'errors in the console\'s language');
+});
+
+test('the MTRR state moves with the vCPU: the moved guest reads back the MTRR_DEF_TYPE it wrote before the move', () => {
+  const MTRR_DEF_TYPE = 0x2ff;
+  const WRITTEN = 0xc06; // E, FE, write-back default
+  const model = new SvmGuests(({ index }) => index === 0
+    ? [{ wrmsr: [MTRR_DEF_TYPE, WRITTEN] }, { rdmsr: MTRR_DEF_TYPE }, ...[...Array(40)].map(() => ({ cpuid: [1, 0] })), { idle: true }]
+    : [{ rdmsr: MTRR_DEF_TYPE }, { idle: true }]);
+  const m = boot({ ...machineOptions('qemu-q35-intel-iommu-smp4'), files: { '\\hello.elf': HELLO }, svmGuest: model.handler,
+    input: ['vm create a --mem 4 --image \\hello.elf\r', 'vm start a\r', 'sleep 5\r', 'migrate listen --via buffer --as b\r',
+      'migrate send a --via buffer\r', 'migrate wait --timeout 60\r', 'sleep 5\r', 'exit\r'] });
+  assert.deepEqual(model.problems, []);
+  assert.match(m.serialText, /VM 2 "b" arrived and runs\./);
+  const [a, b] = model.guests;
+  const readBefore = model.records(a, 'rdmsr')[0];
+  assert.equal(readBefore.outcome.regs.rax & 0xffffffffn, BigInt(WRITTEN), 'the source reads what it wrote');
+  assert.ok(b, 'the moved VM ran');
+  const readAfter = model.records(b, 'rdmsr')[0];
+  assert.ok(readAfter?.outcome, 'the moved VM read the MSR');
+  assert.equal(readAfter.outcome.regs.rax & 0xffffffffn, BigInt(WRITTEN), 'and reads it back after the move');
+  assert.equal(readAfter.outcome.regs.rdx & 0xffffffffn, 0n);
 });

@@ -1,4 +1,4 @@
-// The live-migration protocol core (kernel/migration) in the porffor-compiled test kernel
+// The live-migration protocol core (kernel/services/migration) in the porffor-compiled test kernel
 // (tests/fixtures/kernels/migration.ts), judged by an independent JS reference of the wire
 // format (tests/sim/migration.mjs):
 //   - CRC-32 and FNV-1a against published vectors and random buffers, in one piece and in two;
@@ -850,7 +850,7 @@ const hostile = ({ pages = 4, maxErrors = 8, idle = 500, nakInterval = 4 } = {})
 const START = (seq = 1, opts = {}) => refFrame({ type: FrameType.Start, seq, payload: startPayload({ pages: 4, ...opts }) });
 const PAGES = (seq, ...records) => refFrame({ type: FrameType.Pages, seq, payload: cat(...records) });
 const COMPLETE = (seq, pages, hi, lo) => refFrame({ type: FrameType.Complete, seq, payload: completePayload(pages, hi, lo) });
-/** kernel/migration/page-codec.ts memHashPage over the pages' little-endian words. */
+/** kernel/services/migration/page-codec.ts memHashPage over the pages' little-endian words. */
 const memHash = (pages) => {
   const all = cat(...pages);
   const dv = new DataView(all.buffer, all.byteOffset, all.byteLength);
@@ -986,7 +986,7 @@ test('hostile transport: garbage ends the session after maxErrors; duplicates an
 test('every error value has a message key, in English, Japanese and Chinese', async () => {
   const names = ['frame', 'page-codec', 'sink', 'migration-error'];
   const result = await build({
-    stdin: { contents: names.map((n) => `export * from './${n}';`).join('\n'), resolveDir: join(ROOT, 'kernel', 'migration'), loader: 'ts' },
+    stdin: { contents: names.map((n) => `export * from './${n}';`).join('\n'), resolveDir: join(ROOT, 'kernel', 'services', 'migration'), loader: 'ts' },
     bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'error',
   });
   const mod = await import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString('base64')}`);

@@ -1,4 +1,4 @@
-// The Snp migration sink (drivers/snp, kernel/migration/net-link.ts) on the kernel's real Wasm,
+// The Snp migration sink (drivers/snp, kernel/services/migration/net-link.ts) on the kernel's real Wasm,
 // with the simulated machine's SNP interfaces (tests/sim/snp.mjs): `migrate ... --via snp`
 // says in the user's language why the firmware's interface cannot be used (no handle, a
 // firmware that keeps it, Start or Initialize failing, no link, not Ethernet, a refused

@@ -1,5 +1,5 @@
 // Messages of the migration topic (see README.md): why a migration frame, page record or
-// session was refused (kernel/migration: FrameError, PageError, SinkError, MigError).
+// session was refused (kernel/services/migration: FrameError, PageError, SinkError, MigError).
 import type { Translation } from './translation';
 
 export const migrationEn = {

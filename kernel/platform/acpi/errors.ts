@@ -2,7 +2,7 @@
 // address of the field or structure, the field, and what is wrong. Kept in a
 // preallocated list (the `acpi` command shows it) and logged at Warn as found.
 import type { MsgKey } from '../../i18n/dictionary';
-import { Span } from '../../console/format';
+import { Span } from '../../lib/format';
 import { Category, Level, log } from '../../diag/log';
 import { TWO32 } from './reader';
 import { words } from './store';

@@ -4,7 +4,7 @@
 // "open": a window of its bytes with bounds-checked little-endian readers that give 0
 // outside the table, so a decoder can never read past what the table's length allows.
 import { dataAddress } from '../../host/memory';
-import { isMappedMemory } from '../../memory/firmware-map';
+import { isMappedMemory } from '../firmware-map';
 
 const PAGE = 4096;
 export const TWO32 = 4294967296;

@@ -8,7 +8,7 @@ import { dataAddress } from '../../host/memory';
 import { allocatePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
 import { caps } from '../../cpu/capabilities';
 import { msr, rdmsr } from '../../cpu/cpuid';
-import { tscHz } from '../../platform/time';
+import { tscHz } from '../../lib/clock';
 import { ExitReason } from '../exit-reason';
 import { trace, TracePoint } from '../../diag/trace';
 import { ensureHostTss, HostField, hostLo, hostHi, hostTrBase, hostValue, readHostState } from './host-state';

@@ -3,32 +3,32 @@
 // exit status (QEMU itself would exit with (value << 1) | 1; Zerovisor keeps the value).
 // Reads are not decoded: the port reads all ones like any port without a device.
 
-/** VM slots (at least kernel/vm/vm-table.ts MAX_VMS). */
-export const DEBUG_EXIT_MAX_VMS = 8;
+import { MAX_VMS } from '../../lib/limits';
+
 /** The I/O port. */
 export const DEBUG_EXIT_PORT = 0xf4;
 
-const requested = new Uint8Array(DEBUG_EXIT_MAX_VMS);
-const status = new Float64Array(DEBUG_EXIT_MAX_VMS);
-const writes = new Float64Array(DEBUG_EXIT_MAX_VMS);
+const requested = new Uint8Array(MAX_VMS);
+const status = new Float64Array(MAX_VMS);
+const writes = new Float64Array(MAX_VMS);
 
 /** Records VM `vm`'s write of `value` (already cut to the access size by the caller) as its exit request. */
 export const debugExitWrite = (vm: number, value: number) => {
-  if (!(vm >= 0 && vm < DEBUG_EXIT_MAX_VMS)) return;
+  if (!(vm >= 0 && vm < MAX_VMS)) return;
   requested[vm] = 1;
   status[vm] = value >>> 0;
   writes[vm] = writes[vm] + 1;
 };
 
 /** Whether VM `vm` wrote the port since its reset. */
-export const debugExitRequested = (vm: number) => vm >= 0 && vm < DEBUG_EXIT_MAX_VMS && requested[vm] !== 0;
+export const debugExitRequested = (vm: number) => vm >= 0 && vm < MAX_VMS && requested[vm] !== 0;
 /** The status of VM `vm`'s last write (0 when none), an unsigned 32-bit value. */
-export const debugExitStatus = (vm: number) => (vm >= 0 && vm < DEBUG_EXIT_MAX_VMS ? status[vm] : 0);
+export const debugExitStatus = (vm: number) => (vm >= 0 && vm < MAX_VMS ? status[vm] : 0);
 /** How many writes VM `vm` made. */
-export const debugExitWrites = (vm: number) => (vm >= 0 && vm < DEBUG_EXIT_MAX_VMS ? writes[vm] : 0);
+export const debugExitWrites = (vm: number) => (vm >= 0 && vm < MAX_VMS ? writes[vm] : 0);
 /** Forgets VM `vm`'s request (a new VM in the slot). */
 export const debugExitReset = (vm: number) => {
-  if (!(vm >= 0 && vm < DEBUG_EXIT_MAX_VMS)) return;
+  if (!(vm >= 0 && vm < MAX_VMS)) return;
   requested[vm] = 0;
   status[vm] = 0;
   writes[vm] = 0;

@@ -12,8 +12,8 @@
 // DCD|DSR|CTS (a connected line, like QEMU's). Input from the console is accepted in either
 // mode. Registers are byte-wide: the caller splits wider accesses by port.
 
-/** VM slots with a UART (at least kernel/vm/vm-table.ts MAX_VMS). */
-export const UART_MAX_VMS = 8;
+import { MAX_VMS } from '../../lib/limits';
+
 /** COM1's first port; the register offset is port - COM1_BASE (0-7). */
 export const COM1_BASE = 0x3f8;
 /** Bytes each VM's output ring holds (a power of two). */
@@ -53,30 +53,30 @@ const MCR_OUT2 = 0x08;
 const MCR_LOOP = 0x10;
 const MSR_LINE_UP = 0xb0; // DCD, DSR, CTS
 
-const ier = new Uint8Array(UART_MAX_VMS);
-const lcr = new Uint8Array(UART_MAX_VMS);
-const mcr = new Uint8Array(UART_MAX_VMS);
-const fcr = new Uint8Array(UART_MAX_VMS);
-const scr = new Uint8Array(UART_MAX_VMS);
-const dll = new Uint8Array(UART_MAX_VMS);
-const dlm = new Uint8Array(UART_MAX_VMS);
-const rbr = new Uint8Array(UART_MAX_VMS); // last byte received (read again when the ring is empty)
-const threPending = new Uint8Array(UART_MAX_VMS); // THRE interrupt (cleared by reading it in IIR or writing THR)
-const overrun = new Uint8Array(UART_MAX_VMS); // LSR.OE until LSR is read
-const msrDelta = new Uint8Array(UART_MAX_VMS); // MSR bits 0-3 until MSR is read
+const ier = new Uint8Array(MAX_VMS);
+const lcr = new Uint8Array(MAX_VMS);
+const mcr = new Uint8Array(MAX_VMS);
+const fcr = new Uint8Array(MAX_VMS);
+const scr = new Uint8Array(MAX_VMS);
+const dll = new Uint8Array(MAX_VMS);
+const dlm = new Uint8Array(MAX_VMS);
+const rbr = new Uint8Array(MAX_VMS); // last byte received (read again when the ring is empty)
+const threPending = new Uint8Array(MAX_VMS); // THRE interrupt (cleared by reading it in IIR or writing THR)
+const overrun = new Uint8Array(MAX_VMS); // LSR.OE until LSR is read
+const msrDelta = new Uint8Array(MAX_VMS); // MSR bits 0-3 until MSR is read
 
-const outRing = new Uint8Array(UART_MAX_VMS * UART_OUT_RING);
-const outHead = new Uint16Array(UART_MAX_VMS);
-const outCount = new Uint16Array(UART_MAX_VMS);
-const inRing = new Uint8Array(UART_MAX_VMS * UART_IN_RING);
-const inHead = new Uint16Array(UART_MAX_VMS);
-const inCount = new Uint16Array(UART_MAX_VMS);
+const outRing = new Uint8Array(MAX_VMS * UART_OUT_RING);
+const outHead = new Uint16Array(MAX_VMS);
+const outCount = new Uint16Array(MAX_VMS);
+const inRing = new Uint8Array(MAX_VMS * UART_IN_RING);
+const inHead = new Uint16Array(MAX_VMS);
+const inCount = new Uint16Array(MAX_VMS);
 /** Counters per VM: bytes transmitted, output bytes dropped (ring full), input bytes dropped. */
-const transmitted = new Float64Array(UART_MAX_VMS);
-const outDropped = new Float64Array(UART_MAX_VMS);
-const inDropped = new Float64Array(UART_MAX_VMS);
+const transmitted = new Float64Array(MAX_VMS);
+const outDropped = new Float64Array(MAX_VMS);
+const inDropped = new Float64Array(MAX_VMS);
 
-const valid = (vm: number) => vm >= 0 && vm < UART_MAX_VMS;
+const valid = (vm: number) => vm >= 0 && vm < MAX_VMS;
 
 /** Puts VM `vm`'s UART in its reset state (datasheet table III) with empty rings and counters at 0. */
 export const com1Reset = (vm: number) => {
@@ -101,7 +101,7 @@ export const com1Reset = (vm: number) => {
   inDropped[vm] = 0;
 };
 
-for (let i = 0; i < UART_MAX_VMS; i++) com1Reset(i);
+for (let i = 0; i < MAX_VMS; i++) com1Reset(i);
 
 /** Adds a received byte to the input ring; false (counted, LSR.OE) when it is full. */
 const receive = (vm: number, byte: number) => {

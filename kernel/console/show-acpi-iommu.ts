@@ -1,9 +1,9 @@
 // `acpi dmar` and `acpi ivrs`: the decoded IOMMU tables (dmar.ts, ivrs.ts) on the console.
 // PCI requester IDs (DeviceID) are shown as bus:device.function (bus 15:8, device 7:3,
 // function 2:0).
-import type { MsgKey } from '../../i18n/dictionary';
-import { text } from '../../i18n/messages';
-import { say, sayInline } from '../../console/output';
+import type { MsgKey } from '../i18n/dictionary';
+import { text } from '../i18n/messages';
+import { say, sayInline } from './output';
 import {
   DMAR_ANDD,
   DMAR_ATSR,
@@ -18,10 +18,10 @@ import {
   dmarStructures,
   structureScopeCount,
   structureScopes,
-} from './dmar';
-import { DEV_ACPI_HID, ENTRY_STRIDE, BLOCK_STRIDE, IVHD_10, blockEntries, blockEntryCount, isIvhd, ivrsBlocks, ivrsEntries, ivrsHeader } from './ivrs';
-import { tableHi, tableLo } from './tables';
-import { yesNo } from './show-madt';
+} from '../platform/acpi/dmar';
+import { DEV_ACPI_HID, ENTRY_STRIDE, BLOCK_STRIDE, IVHD_10, blockEntries, blockEntryCount, isIvhd, ivrsBlocks, ivrsEntries, ivrsHeader } from '../platform/acpi/ivrs';
+import { tableHi, tableLo } from '../platform/acpi/tables';
+import { yesNo } from './show-acpi-madt';
 
 /** Device Scope types 1..5 (VT-d 3.4 section 8.3.1). */
 const scopeKey = (type: number): MsgKey => {

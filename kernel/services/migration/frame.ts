@@ -44,7 +44,7 @@
 //   BadSequence a data frame with sequence 0, or a control frame with another
 //   BadPayload  Start: name length above 32, a reserved byte or a byte of the name's
 //               padding not 0; Nak: count not 1..NAK_MAX or not the payload's, reserved not 0
-import type { MsgKey } from '../i18n/dictionary';
+import type { MsgKey } from '../../i18n/dictionary';
 import { CRC32_START, crc32Finish, crc32Update, crc32Zeros } from './crc32';
 import { PAGE_BYTES, RECORD_HEADER_BYTES } from './page-codec';
 

@@ -5,7 +5,7 @@
 // header and payload where they lie, without copying them together. Only bytes inside both
 // the given range and the array are read. The byte loop is the shim's (hv_crc32_update: a
 // porffor loop costs ~40 instructions a byte); crc32Zeros and the table stay here.
-import { dataAddress } from '../host/memory';
+import { dataAddress } from '../../host/memory';
 
 /** The register value to start a sum with. */
 export const CRC32_START = 0xffffffff;

@@ -4,11 +4,11 @@
 // nothing (every access fails).
 // or a VM's RAM (kernel/vm/guest-memory.ts guestRead/guestWrite of a VM slot, through the
 // staging page's linear address).
-import { dataAddress } from '../host/memory';
-import { guestRead, guestWrite } from '../vm/guest-memory';
+import { dataAddress } from '../../host/memory';
+import { guestRead, guestWrite } from '../../vm/guest-memory';
 import { PAGE_BYTES, memHashPage, memHashRam, memHashStart } from './page-codec';
-import { hostAddressHi, hostAddressLo } from '../memory/page-allocator';
-import { vmRamBase } from '../vm/vm-table';
+import { hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
+import { vmRamBase } from '../../vm/vm-table';
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 let sourceBuf = EMPTY;

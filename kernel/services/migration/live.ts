@@ -8,22 +8,24 @@
 // Destination: Start makes a VM of that size, pages land in its RAM, the state is loaded,
 // Complete's memory hash is checked, and the VM runs; a failure (or IDLE_MS without a frame once
 // Start came: the link died) destroys the half-built VM.
-import { Span } from '../console/format';
-import { audit, AuditEvent } from '../diag/audit';
-import { Category, Level, logQuiet } from '../diag/log';
-import { REPLACEMENT_CHAR, Utf8Decoder, putUtf8 } from '../i18n/utf8';
-import { DirtyLog, dirtyLogFaults, dirtyLogStart, dirtyLogStop, dirtyLogTake } from '../memory/dirty-log';
-import { ticksSinceBoot, tscHz } from '../platform/time';
-import { VCPU_STATE_BYTES, loadVcpuState, saveVcpuState } from '../vcpu/vcpu';
-import { COM1_STATE_BYTES, com1Load, com1Save } from '../vm/devices/uart16550';
-import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../vm/lifecycle';
-import { flushGuestOutput } from '../vm/guest-output';
-import { setVmSlice } from '../vm/scheduler';
-import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../vm/vm-table';
-import { DEVICE_UART_COM1, FrameType, NAME_MAX_BYTES } from './frame';
+import { Span } from '../../lib/format';
+import { audit, AuditEvent } from '../../diag/audit';
+import { Category, Level, logQuiet } from '../../diag/log';
+import { REPLACEMENT_CHAR, Utf8Decoder, putUtf8 } from '../../i18n/utf8';
+import { DirtyLog, dirtyLogFaults, dirtyLogStart, dirtyLogStop, dirtyLogTake } from '../../vm/dirty-log';
+import { ticksSinceBoot, tscHz } from '../../lib/clock';
+import { VCPU_STATE_BYTES, loadVcpuState, saveVcpuState } from '../../vcpu/vcpu';
+import { deviceById, deviceCount, deviceId, deviceStateBytes } from '../../vm/devices/bus';
+import { loadDevice, saveDevice } from '../../vm/devices/board';
+import { loadVcpuMsrs, saveVcpuMsrs, VCPU_MSRS_BYTES, VCPU_MSRS_PART } from '../../vm/vcpu-msrs';
+import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../../vm/lifecycle';
+import { guestOutputFinal } from '../../vm/vm-events';
+import { setVmSlice } from '../scheduler';
+import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../../vm/vm-table';
+import { FrameType, NAME_MAX_BYTES } from './frame';
 import {
   InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inSetIdleLimit, inStateId,
-  inStateLength, inStateOffset, inStateType, inFlags,
+  inStateLength, inStateOffset, inStatePart, inStateType, inFlags,
 } from './incoming';
 import { MigError } from './migration-error';
 import { OutResult, OutStatus, outAbort, outComplete, outError, outInit, outPage, outPoll, outStart, outState } from './outgoing';
@@ -32,7 +34,7 @@ import { storeAttachVm, storeDetach } from './page-store';
 import { rxBuf, rxFail } from './receiver';
 import { txBytesSent, txFramesResent } from './sender';
 import { countReceived, countSent } from './migration-metrics';
-import { trace, TracePoint } from '../diag/trace';
+import { trace, TracePoint } from '../../diag/trace';
 import { SinkKind, bufferInit } from './sink';
 
 export const enum LivePhase {
@@ -61,7 +63,8 @@ const ERROR_LIMIT = 64;
 const IDLE_MS = 10000; // the destination gives up after this long without a frame (once Start came)
 const NO_LIMIT = 1e300; // a listener waits for Start as long as the operator lets it
 
-const stage = new Uint8Array(VCPU_STATE_BYTES + COM1_STATE_BYTES);
+const DEVICE_STATE_MAX = 256; // bytes of one device's saved state at most
+const stage = new Uint8Array(VCPU_STATE_BYTES + VCPU_MSRS_BYTES + DEVICE_STATE_MAX);
 const nameUtf8 = new Uint8Array(128);
 const dirty = new Uint8Array(MAX_PAGES / 8);
 
@@ -87,7 +90,7 @@ let paused = false;
 let maxDowntimeTicks = 0;
 let lastDirty = 0;
 let totalPages = 0;
-let sentState = 0; // Final: 0 pages, 1 vCPU state sent, 2 COM1 state sent, 3 Complete sent
+let sentState = 0; // Final: 0 pages, 1 vCPU state sent, 2 its MSRs sent, 2 + d device d sent, then Complete
 let outFailure = 0; // MigError
 let roundsReported = 0;
 let doneAt = 0;
@@ -267,7 +270,7 @@ const endRound = (now: number) => {
   if (d === 0 || msToTicks(downtime) <= maxDowntimeTicks || round > MAX_ROUNDS) {
     // stop the guest here: what it wrote since the last scan is all that is left (the scan
     // and the pause happen with no guest instruction in between)
-    flushGuestOutput(outSlot);
+    guestOutputFinal(outSlot);
     changeState(outSlot, VmState.Paused);
     trace(TracePoint.MigrationRound, outSlot + 1, 0, 0, d);
     paused = true;
@@ -289,17 +292,32 @@ const sendFinal = () => {
     sentState = 1;
   }
   if (sentState === 1) {
-    com1Save(outSlot, stage, VCPU_STATE_BYTES);
-    const r = outState(FrameType.DeviceState, DEVICE_UART_COM1, 0, stage, VCPU_STATE_BYTES, COM1_STATE_BYTES);
+    // the MSRs the dispatch emulates (MTRR_DEF_TYPE): the vCPU's own part 1
+    saveVcpuMsrs(outSlot, stage, VCPU_STATE_BYTES);
+    const r = outState(FrameType.VcpuState, 0, VCPU_MSRS_PART, stage, VCPU_STATE_BYTES, VCPU_MSRS_BYTES);
     if (r === OutResult.Busy) return;
     if (r !== OutResult.Ok) return failSend(outError() !== MigError.None ? outError() : MigError.BadState);
     sentState = 2;
   }
-  if (sentState === 2) {
+  // then each device on the VM's bus that has state: sentState 2 + its index
+  while (sentState >= 2 && sentState - 2 < deviceCount()) {
+    const d = sentState - 2;
+    const bytes = deviceStateBytes(d);
+    if (bytes > 0) {
+      if (bytes > DEVICE_STATE_MAX) return failSend(MigError.BadState);
+      const at = VCPU_STATE_BYTES + VCPU_MSRS_BYTES;
+      saveDevice(d, outSlot, stage, at);
+      const r = outState(FrameType.DeviceState, deviceId(d), 0, stage, at, bytes);
+      if (r === OutResult.Busy) return;
+      if (r !== OutResult.Ok) return failSend(outError() !== MigError.None ? outError() : MigError.BadState);
+    }
+    sentState++;
+  }
+  if (sentState === 2 + deviceCount()) {
     const r = outComplete();
     if (r === OutResult.Busy) return;
     if (r !== OutResult.Ok) return failSend(outError() !== MigError.None ? outError() : MigError.BadArgument);
-    sentState = 3;
+    sentState++;
     outPhase = LivePhase.Wait;
   }
 };
@@ -403,9 +421,12 @@ const stepReceive = (now: number) => {
       inSlot = slot;
       storeAttachVm(1, slot, inPageCount());
     } else if (s === InStatus.State) {
+      const device = inStateType() === FrameType.DeviceState ? deviceById(inStateId()) : -1;
       const ok = inStateType() === FrameType.VcpuState
-        ? loadVcpuState(inSlot, rxBuf, inStateOffset(), inStateLength())
-        : inStateId() === DEVICE_UART_COM1 && com1Load(inSlot, rxBuf, inStateOffset(), inStateLength());
+        ? inStatePart() === VCPU_MSRS_PART
+          ? loadVcpuMsrs(inSlot, rxBuf, inStateOffset(), inStateLength())
+          : inStatePart() === 0 && loadVcpuState(inSlot, rxBuf, inStateOffset(), inStateLength())
+        : device >= 0 && loadDevice(device, inSlot, rxBuf, inStateOffset(), inStateLength());
       if (!ok) return failReceive(MigError.BadState, true);
     } else if (s === InStatus.Done) {
       storeDetach(1);

@@ -8,10 +8,10 @@
 // time: a fragment of another frame id starts over, a frame with a fragment missing is
 // simply lost (the migration protocol resends it), and everything else on the wire (other
 // EtherTypes, malformed fragments) is ignored. Each link reassembles on its own.
-import { netInit, netMacByte, netReceive, netSend, netState, NetState } from '../../drivers/virtio-net/virtio-net';
-import { snpInit, snpMacByte, snpReceive, snpSend, snpState, SnpState } from '../../drivers/snp/snp';
+import { netInit, netMacByte, netReceive, netSend, netState, NetState } from '../../../drivers/virtio-net/virtio-net';
+import { snpInit, snpMacByte, snpReceive, snpSend, snpState, SnpState } from '../../../drivers/snp/snp';
 import { MAX_FRAME_BYTES } from './frame';
-import { copyBytes } from '../host/memory';
+import { copyBytes } from '../../host/memory';
 
 export const enum Link {
   Net0 = 0, // Zerovisor's own virtio-net driver

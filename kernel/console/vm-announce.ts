@@ -1,7 +1,7 @@
 // Telling the operator that a VM stopped, and why (the stop reason with its detail).
 import type { MsgKey } from '../i18n/dictionary';
-import { say, sayInline } from '../console/output';
-import { StopReason, vmName, vmStopDetail, vmStopReason } from './vm-table';
+import { say, sayInline } from './output';
+import { StopReason, vmName, vmStopDetail, vmStopReason } from '../vm/vm-table';
 
 const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', 'vm.stop.4', 'vm.stop.5', 'vm.stop.6', 'vm.stop.7', 'vm.stop.8', 'vm.stop.9'];
 

@@ -1,7 +1,7 @@
 // `acpi madt` and `cpus`: the decoded MADT (madt.ts) on the console.
-import type { MsgKey } from '../../i18n/dictionary';
-import { text } from '../../i18n/messages';
-import { say } from '../../console/output';
+import type { MsgKey } from '../i18n/dictionary';
+import { text } from '../i18n/messages';
+import { say } from './output';
 import {
   LAPIC_ENABLED,
   LAPIC_ONLINE_CAPABLE,
@@ -18,8 +18,8 @@ import {
   madtCount,
   madtEntries,
   madtHeader,
-} from './madt';
-import { tableHi, tableLo } from './tables';
+} from '../platform/acpi/madt';
+import { tableHi, tableLo } from '../platform/acpi/tables';
 
 const ALL_PROCESSORS = 0xff;
 const ALL_X2APIC_PROCESSORS = 0xffffffff;

@@ -1,12 +1,12 @@
 // `acpi fadt`, `acpi hpet`, `acpi mcfg`: the decoded tables on the console.
-import { say, sayInline } from '../../console/output';
-import { facts } from '../facts';
-import { Field, fieldName } from './errors';
-import { FADT_HW_REDUCED_ACPI, FADT_TMR_VAL_EXT, PmTimerSource, fadtRecord } from './fadt';
-import { hpetRecord } from './hpet';
-import { mcfgHeader } from './mcfg';
-import { tableHi, tableLo } from './tables';
-import { yesNo } from './show-madt';
+import { say, sayInline } from './output';
+import { facts } from '../platform/facts';
+import { Field, fieldName } from '../platform/acpi/errors';
+import { FADT_HW_REDUCED_ACPI, FADT_TMR_VAL_EXT, PmTimerSource, fadtRecord } from '../platform/acpi/fadt';
+import { hpetRecord } from '../platform/acpi/hpet';
+import { mcfgHeader } from '../platform/acpi/mcfg';
+import { tableHi, tableLo } from '../platform/acpi/tables';
+import { yesNo } from './show-acpi-madt';
 
 /** Shows table i as the FADT; false when it was not decoded. */
 export const showFadt = (i: number) => {

@@ -3,7 +3,7 @@
 // other half). XOR each byte in, then multiply modulo 2^32 (Math.imul). Incremental like
 // crc32.ts; only bytes inside both the given range and the array are read (by the shim's
 // loop, hv_fnv1a_update).
-import { dataAddress } from '../host/memory';
+import { dataAddress } from '../../host/memory';
 
 /** The hash of no bytes, and the value to start a sum with. */
 export const FNV1A_START = 0x811c9dc5;

@@ -1,7 +1,7 @@
 // Metrics of live migration: sessions by side and outcome, and what the sending side moved
 // (pages, bytes on the wire, frames sent again) and its last downtime. Counted when a
 // session ends, never per page.
-import { counterAdd, defineCounter, defineGauge, metricSeries, seriesSet } from '../diag/metrics';
+import { counterAdd, defineCounter, defineGauge, metricSeries, seriesSet } from '../../diag/metrics';
 
 const SESSIONS = defineCounter('zerovisor_migrations_total', 'migration.metric.sessions', 'side', 'outcome');
 const PAGES = defineCounter('zerovisor_migration_pages_sent_total', 'migration.metric.pages');

@@ -15,9 +15,9 @@
 //   VirtioNet  net0 (drivers/virtio-net), frames in Ethernet fragments (net-link.ts).
 //   Snp        the firmware's network interface through its Simple Network Protocol
 //              (drivers/snp), the same Ethernet fragments. NotAttached when it is not usable.
-import type { MsgKey } from '../i18n/dictionary';
+import type { MsgKey } from '../../i18n/dictionary';
 import { MAX_FRAME_BYTES } from './frame';
-import { copyBytes } from '../host/memory';
+import { copyBytes } from '../../host/memory';
 import { Link, netLinkPoll, netLinkReady, netLinkSend } from './net-link';
 
 export const enum SinkKind {

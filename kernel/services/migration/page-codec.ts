@@ -37,8 +37,8 @@
 // or fewer than 4096 bytes, or run past the record). It decodes into a staging page; for a
 // Duplicate the caller loads the source page there and pageVerify compares its hash
 // (DupMismatch: the copy would not be the page the sender meant).
-import { dataAddress } from '../host/memory';
-import type { MsgKey } from '../i18n/dictionary';
+import { dataAddress } from '../../host/memory';
+import type { MsgKey } from '../../i18n/dictionary';
 import { crc32 } from './crc32';
 import { FNV1A_START, fnv1a } from './fnv1a';
 

@@ -12,8 +12,8 @@
 // (a cached translation would let writes through unseen). Nothing allocates after load; the
 // fault path is two host calls.
 import { flushGuestTlb } from '../vcpu/vcpu';
-import { VmState, vmNptRoot, vmState } from '../vm/vm-table';
-import { nptHasDirtyBits, nptLeafTable, nptLogAllow, nptLogProtect, nptLogRelease, nptLogTake, nptSmallPages, nptTakeDirty } from './nested-paging';
+import { VmState, vmNptRoot, vmState } from './vm-table';
+import { nptHasDirtyBits, nptLeafTable, nptLogAllow, nptLogProtect, nptLogRelease, nptLogTake, nptSmallPages, nptTakeDirty } from '../memory/nested-paging';
 
 export const enum DirtyLog {
   Ad = 0,

@@ -1,16 +1,16 @@
 // Runs the Running VMs on the boot CPU, round robin, each for a time slice: a vCPU runs
 // until its slice is used up (a host timer interrupt makes it exit), it waits (HLT with
-// interrupts on), or it stops. The console calls runGuests() between input polls, so it
-// stays responsive while guests run.
-import { ticksSinceBoot, tscHz } from '../platform/time';
+// interrupts on), or it stops. The run loop (run-loop.ts) calls runGuests() each turn, so
+// the console stays responsive while guests run.
+import { ticksSinceBoot, tscHz } from '../lib/clock';
 import { EXIT_REASON_COUNT, ExitReason } from '../vcpu/exit-reason';
 import { enterGuest, exitCode } from '../vcpu/vcpu';
 import { trace, TracePoint } from '../diag/trace';
-import { ExitAction, handleExit, stopDetail, stopReason } from './exits';
-import { stopVm } from './lifecycle';
-import { MAX_VMS, VmState, vmCpuidFloor, vmExits, vmIdleUntil, vmRunTicks, vmState } from './vm-table';
-import { drainGuestOutput } from './guest-output';
-import { observeExitTicks } from './vm-metrics';
+import { ExitAction, handleExit, stopDetail, stopReason } from '../vm/exits';
+import { stopVm } from '../vm/lifecycle';
+import { MAX_VMS, VmState, vmCpuidFloor, vmExits, vmIdleUntil, vmRunTicks, vmState } from '../vm/vm-table';
+import { guestOutputReady } from '../vm/vm-events';
+import { observeExitTicks } from '../vm/vm-metrics';
 
 const SLICE_MS = 10;
 const IDLE_WAIT_MS = 1; // a halted vCPU is looked at again after this
@@ -62,9 +62,20 @@ export const runGuests = () => {
     if (vmState[slot] !== VmState.Running) continue;
     if (vmIdleUntil[slot] > ticksSinceBoot()) continue;
     runSlice(slot, sliceMs[slot] > 0 ? (hz * sliceMs[slot]) / 1000 : slice);
-    drainGuestOutput(slot);
+    guestOutputReady(slot);
     ran++;
   }
   next = (next + 1) % MAX_VMS;
   return ran;
+};
+
+/** When runGuests has work: now (0) if a Running VM is not waiting, else the earliest wake-up; -1 if no VM runs. */
+export const nextWakeTicks = () => {
+  let earliest = -1;
+  for (let slot = 0; slot < MAX_VMS; slot++) {
+    if (vmState[slot] !== VmState.Running) continue;
+    const wake = vmIdleUntil[slot];
+    if (earliest < 0 || wake < earliest) earliest = wake;
+  }
+  return earliest;
 };

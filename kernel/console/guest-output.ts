@@ -1,9 +1,9 @@
 // A guest's serial output on the console: what its emulated COM1 transmitted, shown line
 // by line as "[name] text" (control characters made visible by the output writer).
-import { Span } from '../console/format';
-import { say, sayInline } from '../console/output';
-import { com1Take } from './devices/uart16550';
-import { MAX_VMS, vmName } from './vm-table';
+import { Span } from '../lib/format';
+import { say, sayInline } from './output';
+import { com1Take } from '../vm/devices/uart16550';
+import { MAX_VMS, vmName } from '../vm/vm-table';
 
 const LINE_MAX = 200;
 const lineCodes = new Uint32Array(MAX_VMS * LINE_MAX);
@@ -65,4 +65,10 @@ export const drainGuestOutput = (slot: number) => {
 export const flushGuestOutput = (slot: number) => {
   drainGuestOutput(slot);
   if (lineLen[slot] > 0) flushLine(slot);
+};
+
+/** The vm layer's listener (vm/vm-events.ts): new output, or all of it when the VM stops. */
+export const showGuestOutput = (slot: number, final: boolean) => {
+  if (final) flushGuestOutput(slot);
+  else drainGuestOutput(slot);
 };

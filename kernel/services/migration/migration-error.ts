@@ -1,6 +1,6 @@
 // Why a migration session ended (both sides). The values travel as an Abort frame's reason
 // (frame.ts), so they are part of the protocol: add new ones at the end, never renumber.
-import type { MsgKey } from '../i18n/dictionary';
+import type { MsgKey } from '../../i18n/dictionary';
 
 export const enum MigError {
   None = 0,

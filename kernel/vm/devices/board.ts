@@ -1,0 +1,86 @@
+// The devices every VM has, registered on its bus when this module loads: COM1 (a 16550A at ports
+// 0x3F8-0x3FF, uart16550.ts) and QEMU's debug-exit port (0xF4, debug-exit.ts). Their ids
+// are also their DeviceState ids in live migration.
+import { StopReason } from '../vm-table';
+import { countAccess, DeviceAction, deviceId, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
+import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
+import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
+
+/** Device ids (migration DeviceState ids; COM1's 1 is the wire format's DEVICE_UART_COM1). */
+export const enum DeviceId {
+  Com1 = 1,
+  DebugExit = 2,
+}
+
+const COM1_PORTS = 8;
+
+/** A wider access covers consecutive registers, lowest first; ports past the UART float high. */
+const com1ReadSized = (vm: number, offset: number, size: number) => {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < size; i++) {
+    const r = offset + i;
+    value += (r < COM1_PORTS ? com1Read(vm, r) : 0xff) * scale;
+    scale *= 256;
+  }
+  return value;
+};
+
+const com1WriteSized = (vm: number, offset: number, size: number, value: number) => {
+  for (let i = 0; i < size; i++) if (offset + i < COM1_PORTS) com1Write(vm, offset + i, (value >>> (i * 8)) & 0xff);
+  return DeviceAction.Continue;
+};
+
+/** A write stops the VM; the value, cut to the access size, is its exit status. */
+const debugExitWriteSized = (vm: number, size: number, value: number) => {
+  const status = (size === 1 ? value & 0xff : size === 2 ? value & 0xffff : value) >>> 0;
+  debugExitWrite(vm, status);
+  requestStop(StopReason.DebugExit, status);
+  return DeviceAction.Stop;
+};
+
+mapPorts(registerDevice(DeviceId.Com1, 'com1', COM1_STATE_BYTES), COM1_BASE, COM1_PORTS);
+mapPorts(registerDevice(DeviceId.DebugExit, 'debug-exit', 0), DEBUG_EXIT_PORT, 1);
+
+// Routing by device id, a switch: porffor calls a function kept in an array with broken
+// arguments once the kernel is large (measured: `vm create` failed inside a reset called so).
+
+/** What VM `vm` reads from `port` (size 1, 2, 4); -1 when no device answers (the debug-exit port is write-only: QEMU's too). */
+export const boardPortRead = (vm: number, port: number, size: number) => {
+  const d = portDeviceAt(port);
+  if (d < 0 || deviceId(d) !== DeviceId.Com1) return -1;
+  countAccess(vm, d);
+  return com1ReadSized(vm, portOffset(), size);
+};
+
+/** VM `vm` writes `value` to `port`: a DeviceAction, or -1 when no device has the port. */
+export const boardPortWrite = (vm: number, port: number, size: number, value: number) => {
+  const d = portDeviceAt(port);
+  if (d < 0) return -1;
+  countAccess(vm, d);
+  switch (deviceId(d)) {
+    case DeviceId.Com1:
+      return com1WriteSized(vm, portOffset(), size, value);
+    case DeviceId.DebugExit:
+      return debugExitWriteSized(vm, size, value);
+  }
+  return DeviceAction.Continue;
+};
+
+/** VM `vm`'s devices at power-on, their access counts from zero. */
+export const resetBoard = (vm: number) => {
+  com1Reset(vm);
+  debugExitReset(vm);
+  resetDeviceAccesses(vm);
+};
+
+/** Writes device `d`'s state of VM `vm` to out[off, + deviceStateBytes(d)). */
+export const saveDevice = (d: number, vm: number, out: Uint8Array, off: number) => {
+  if (deviceId(d) === DeviceId.Com1) com1Save(vm, out, off);
+};
+
+/** Sets device `d` of VM `vm` from saved state; false (nothing changed) when malformed. */
+export const loadDevice = (d: number, vm: number, src: Uint8Array, off: number, len: number) => {
+  if (deviceId(d) === DeviceId.Com1) return com1Load(vm, src, off, len);
+  return len === 0;
+};
