@@ -19,7 +19,8 @@ import { cmdMigrate } from './cmd-migrate';
 import { netShutdown } from '../../drivers/virtio-net/virtio-net';
 import { disableVirtualization } from '../vcpu/vcpu';
 import { snpShutdown } from '../../drivers/snp/snp';
-import { clearScreens, drainOutput, say, sayError } from './output';
+import { clearScreens, drainOutput, say, sayError, sayMarker } from './output';
+import { EXIT_LINE } from '../lib/markers';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
 import { requestExit } from './state';
@@ -97,7 +98,7 @@ const cmdExit = () => {
     return Status.Failed;
   }
   say('exit.bye', code);
-  say('exit.marker', code); // test runners end the run on this line
+  sayMarker(EXIT_LINE, code); // test runners end the run on this line
   drainOutput();
   netShutdown(); // the NIC stops using Zerovisor's pages before the firmware gets it back
   snpShutdown(); // and the firmware's SNP goes back to Stopped, as its network stack expects

@@ -4,13 +4,13 @@
 //     with VT100/ECMA-48 sequences (CSI n C / CSI n D cursor moves, CSI K, CSI 2 J);
 //   - UEFI ConOut (EFI_SIMPLE_TEXT_OUTPUT_PROTOCOL.OutputString, UEFI 2.10 section 12.4)
 //     as NUL-terminated UCS-2, where CHAR_BACKSPACE moves the cursor left.
-// Text comes only from message keys (say*) or is the user's own line being echoed
-// (echo*, for the line editor); nothing else can be written.
+// Text comes only from message keys (say*), the machine strings (sayMarker) or is the
+// user's own line being echoed (echo*, for the line editor); nothing else can be written.
 import { uartInit, uartWrite, uartDrain } from '../../drivers/uart';
 import { dataAddress } from '../host/memory';
 import { putUtf8, columns, visible } from '../i18n/utf8';
 import type { MsgKey } from '../i18n/dictionary';
-import { fmtAppend, fmtBuf, fmtLength, fmtReset } from './format';
+import { fmtAppend, fmtAppendTemplate, fmtBuf, fmtLength, fmtReset } from './format';
 import type { Arg } from './format';
 
 const SERIAL_CAPACITY = 2048;
@@ -118,6 +118,13 @@ export const writeFormattedLine = () => writeFormatted(true);
 export const say = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
   fmtReset();
   fmtAppend(key, a, b, c, d);
+  writeFormatted(true);
+};
+
+/** Shows a machine string (kernel/lib/markers.ts: the same in every language) and ends the line. */
+export const sayMarker = (template: string, a?: Arg) => {
+  fmtReset();
+  fmtAppendTemplate(template, a);
   writeFormatted(true);
 };
 
