@@ -57,8 +57,17 @@ typecheck: $(DEPS) build/gen/host-abi.d.ts
 # Test guests (tests/guests/guests.mk): multiboot ELF kernels and flat binaries in build/guests/.
 include tests/guests/guests.mk
 
+# The whole suite, one file at a time (emulator tests must not run side by side).
 test: $(DEPS) $(B)/zerovisor.efi typecheck guests
 	node --test --test-concurrency=1 tests/toolchain/ tests/unit/ tests/integration/
+
+# The tool fixes and the kernel on the simulated machine: no EFI build, no emulator.
+unit: $(DEPS) guests
+	node --test --test-concurrency=1 tests/toolchain/ tests/unit/
+
+# The EFI and the guests under QEMU and Bochs.
+integration: $(DEPS) $(B)/zerovisor.efi guests
+	node --test --test-concurrency=1 tests/integration/
 
 bench: $(B)/zerovisor.efi guests
 	node bench/foundation.mjs

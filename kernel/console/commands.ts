@@ -16,7 +16,8 @@ import { cmdSleep, cmdVm } from './cmd-vm';
 import { cmdConsole } from './cmd-console';
 import { cmdNet } from './cmd-net';
 import { cmdMigrate } from './cmd-migrate';
-import { clearScreens, drainOutput, say, sayError } from './output';
+import { clearScreens, drainOutput, say, sayError, sayMarker } from './output';
+import { EXIT_LINE } from '../lib/markers';
 import { closest } from './suggest';
 import { spanIs, token, tokenCount } from './tokens';
 import { requestExit } from './state';
@@ -92,7 +93,7 @@ const cmdExit = () => {
     return Status.Failed;
   }
   say('exit.bye', code);
-  say('exit.marker', code); // test runners end the run on this line
+  sayMarker(EXIT_LINE, code); // test runners end the run on this line
   drainOutput();
   requestExit(code); // kernel/main.ts leaves its run loop and shuts the machine down
   return Status.Ok;

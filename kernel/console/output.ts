@@ -4,13 +4,13 @@
 //     with VT100/ECMA-48 sequences (CSI n C / CSI n D cursor moves, CSI K, CSI 2 J);
 //   - UEFI ConOut (EFI_SIMPLE_TEXT_OUTPUT_PROTOCOL.OutputString, UEFI 2.10 section 12.4)
 //     as NUL-terminated UCS-2, where CHAR_BACKSPACE moves the cursor left.
-// Text comes only from message keys (say*) or is the user's own line being echoed
-// (echo*, for the line editor); nothing else can be written.
+// Text comes only from message keys (say*), the machine strings (sayMarker) or is the
+// user's own line being echoed (echo*, for the line editor); nothing else can be written.
 import { uartInit, uartWrite, uartDrain } from '../../drivers/uart';
 import { dataAddress } from '../host/memory';
 import { putUtf8, columns, visible } from '../i18n/utf8';
 import type { MsgKey } from '../i18n/dictionary';
-import { fmtAppend, fmtBuf, fmtLength, fmtReset } from '../lib/format';
+import { fmtAppend, fmtAppendTemplate, fmtBuf, fmtLength, fmtReset } from '../lib/format';
 import type { Arg } from '../lib/format';
 import { registerTextSink } from '../lib/text-sink';
 
@@ -113,13 +113,20 @@ const writeFormatted = (newline: boolean) => {
   flush();
 };
 
-/** Writes the formatted buffer (kernel/console/format.ts) as one line. Used by the log. */
+/** Writes the formatted buffer (kernel/lib/format.ts) as one line. Used by the log. */
 export const writeFormattedLine = () => writeFormatted(true);
 
 /** Shows a message and ends the line. */
 export const say = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
   fmtReset();
   fmtAppend(key, a, b, c, d);
+  writeFormatted(true);
+};
+
+/** Shows a machine string (kernel/lib/markers.ts: the same in every language) and ends the line. */
+export const sayMarker = (template: string, a?: Arg) => {
+  fmtReset();
+  fmtAppendTemplate(template, a);
   writeFormatted(true);
 };
 

@@ -1,7 +1,8 @@
 // What typed lines and script lines share: the prompt (the first one logs the boot
 // time) and running the edited line.
 import { dataAddress } from '../host/memory';
-import { Category, Level, log } from '../diag/log';
+import { Category, Level, logMarker } from '../diag/log';
+import { READY_KEY, READY_LINE } from '../lib/markers';
 import { runLine } from './dispatch';
 import { historyAdd, line, lineLength, lineOverflowed, LINE_MAX } from './editor';
 import { sayError, sayInline } from './output';
@@ -16,7 +17,7 @@ const logBootTime = () => {
   hv_tsc(dataAddress(now));
   hv_boot_tsc(dataAddress(boot));
   const ticks = (now[1] - boot[1]) * 4294967296 + (now[0] - boot[0]);
-  log(Level.Info, Category.Boot, 'boot.ready', ticks);
+  logMarker(Level.Info, Category.Boot, READY_KEY, READY_LINE, ticks);
 };
 
 export const showPrompt = () => {

@@ -12,7 +12,7 @@ import type { MsgKey } from '../i18n/dictionary';
 import { language, LANGUAGE_CODES, text } from '../i18n/messages';
 import { putUtf8 } from '../i18n/utf8';
 import { dataAddress } from '../host/memory';
-import { fmtAppend, fmtBuf, fmtLength, fmtReset } from '../lib/format';
+import { fmtAppend, fmtAppendTemplate, fmtBuf, fmtLength, fmtReset } from '../lib/format';
 import type { Span } from '../lib/format';
 import type { Arg } from '../lib/format';
 import { emitLine, emitInline, emitFormattedLine } from '../lib/text-sink';
@@ -94,7 +94,7 @@ const ring = new Uint8Array(RING_SIZE * STRIDE);
 let ringAddr = -1;
 // per entry: TSC ticks since boot, microseconds (-1 while unknown)
 const times = new Float64Array(RING_SIZE * 2);
-const ringKey: MsgKey[] = [];
+const ringKey: string[] = []; // a message key, or a machine line's (logMarker)
 for (let i = 0; i < RING_SIZE; i++) ringKey.push('log.prefix');
 const firstRecord = reserveArgRecords(RING_SIZE); // arguments of slot i: record firstRecord + i
 let ringNext = 0;
@@ -109,13 +109,13 @@ for (let i = 1; i < LEVEL_COUNT; i++) metricSeries(ENTRIES, levelName(i));
 const LINE_SIZES = defineHistogram('zerovisor_log_line_bytes', 'diag.metric.logLineBytes', 16, 2, 5); // 16 .. 256
 const lineSizeSeries = metricSeries(LINE_SIZES);
 
-/** Formats an entry, stores it in the ring and hands it to the shim. */
-const record = (level: number, category: number, key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
+/** Formats an entry (`template`: the text of `key`), stores it in the ring and hands it to the shim. */
+const record = (level: number, category: number, key: string, template: string, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
   const ticks = ticksSinceBoot();
   fmtReset();
   fmtAppend('log.prefix', CATEGORY_NAMES[category]);
   const prefix = fmtLength();
-  fmtAppend(key, a, b, c, d);
+  fmtAppendTemplate(template, a, b, c, d);
   const n = fmtLength();
   const slot = ringNext;
   const base = slot * STRIDE;
@@ -147,13 +147,19 @@ const record = (level: number, category: number, key: MsgKey, a?: Arg, b?: Arg, 
 
 /** Logs an entry; from Info up it is also shown on the console. */
 export const log = (level: Level, category: Category, key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
-  record(level, category, key, a, b, c, d);
+  record(level, category, key, text(key), a, b, c, d);
   if (level >= Level.Info) emitFormattedLine();
 };
 
 /** Logs an entry without showing it (the console has already reported it its own way). */
 export const logQuiet = (level: Level, category: Category, key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
-  record(level, category, key, a, b, c, d);
+  record(level, category, key, text(key), a, b, c, d);
+};
+
+/** Logs and shows a machine line (kernel/lib/markers.ts: the same in every language) under the JSON key `key`. */
+export const logMarker = (level: Level, category: Category, key: string, template: string, a?: Arg) => {
+  record(level, category, key, template, a);
+  if (level >= Level.Info) emitFormattedLine();
 };
 
 /** Number of entries in the ring (at most its size). */
@@ -176,7 +182,7 @@ export const logEntryKey = (k: number) => ringKey[slotOf(k)];
  * (hv_fatal does not return on hardware; where it does, the caller stops).
  */
 export const fatal = (key: MsgKey, a?: Arg, b?: Arg) => {
-  record(Level.Fatal, Category.Kernel, key, a, b);
+  record(Level.Fatal, Category.Kernel, key, text(key), a, b);
   emitFormattedLine();
   hv_fatal(ringAddr + lastSlot * STRIDE, ring[lastSlot * STRIDE + E_LENGTH]);
 };

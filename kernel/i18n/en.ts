@@ -1,13 +1,12 @@
 // English messages. This dictionary defines the message keys (see dictionary.ts).
 // Templates: {0}..{3} are the arguments; {0,8} right-aligns in 8 columns, {0,-8}
-// left-aligns; {0:x8} is 8 hex digits, {0:f1} one decimal (kernel/console/format.ts).
-// Keep "first prompt after {0} TSC ticks" exact: bench scripts look for it.
+// left-aligns; {0:x8} is 8 hex digits, {0:f1} one decimal (kernel/lib/format.ts).
+// Lines that programs parse are not here: kernel/lib/markers.ts.
 
 export const en = {
   // Boot
   'boot.banner': '{0} {1} - bare-metal x86-64 hypervisor',
   'boot.hint': 'Type "help" for a list of commands.',
-  'boot.ready': 'first prompt after {0} TSC ticks',
   'boot.noSerial': 'no serial port at COM1; using the firmware console only',
   'boot.serialDetached': 'firmware terminal detached from {0} serial port(s)',
 
@@ -96,7 +95,6 @@ export const en = {
   // exit
   'exit.badCode': 'exit: "{0}" is not an exit code; use a number from 0 to 255.',
   'exit.bye': 'Leaving Zerovisor with exit code {0}.',
-  'exit.marker': 'ZEROVISOR-EXIT {0}',
 
   // startup.zv
   'script.running': 'Running {0} ({1} bytes)',

@@ -5,7 +5,6 @@ export const ja: Dictionary = {
   // Boot
   'boot.banner': '{0} {1} — x86-64 ベアメタル ハイパーバイザー',
   'boot.hint': 'コマンドの一覧は「help」と入力してください。',
-  'boot.ready': 'first prompt after {0} TSC ticks（最初のプロンプトまでの TSC ティック数）',
   'boot.noSerial': 'COM1 にシリアルポートがありません。ファームウェアのコンソールのみを使います',
   'boot.serialDetached': 'ファームウェアの端末を {0} 個のシリアルポートから切り離しました',
 
@@ -94,7 +93,6 @@ export const ja: Dictionary = {
   // exit
   'exit.badCode': 'exit: 「{0}」は終了コードではありません。0〜255 の数値を指定してください。',
   'exit.bye': '終了コード {0} で Zerovisor を終了します。',
-  'exit.marker': 'ZEROVISOR-EXIT {0}',
 
   // startup.zv
   'script.running': '{0} を実行します ({1} バイト)',

@@ -5,7 +5,6 @@ export const zh: Dictionary = {
   // Boot
   'boot.banner': '{0} {1} — x86-64 裸机虚拟机监控器',
   'boot.hint': '输入“help”查看命令列表。',
-  'boot.ready': 'first prompt after {0} TSC ticks（到首个提示符的 TSC 周期数）',
   'boot.noSerial': 'COM1 上没有串口；仅使用固件控制台',
   'boot.serialDetached': '已将固件终端从 {0} 个串口断开',
 
@@ -94,7 +93,6 @@ export const zh: Dictionary = {
   // exit
   'exit.badCode': 'exit：“{0}”不是退出代码；请使用 0 到 255 之间的数字。',
   'exit.bye': '以退出代码 {0} 退出 Zerovisor。',
-  'exit.marker': 'ZEROVISOR-EXIT {0}',
 
   // startup.zv
   'script.running': '正在运行 {0}（{1} 字节）',

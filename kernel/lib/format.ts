@@ -199,9 +199,8 @@ const placeholder = (t: string, i: number, a?: Arg, b?: Arg, c?: Arg, d?: Arg) =
   return j + 1;
 };
 
-/** Appends the message `key` (current language) with its arguments to the buffer. */
-export const fmtAppend = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
-  const t = text(key);
+/** Appends a template (a message's text, or a machine string from kernel/lib/markers.ts) with its arguments. */
+export const fmtAppendTemplate = (t: string, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
   const n = t.length;
   let i = 0;
   while (i < n) {
@@ -218,3 +217,6 @@ export const fmtAppend = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => {
     i++;
   }
 };
+
+/** Appends the message `key` (current language) with its arguments to the buffer. */
+export const fmtAppend = (key: MsgKey, a?: Arg, b?: Arg, c?: Arg, d?: Arg) => fmtAppendTemplate(text(key), a, b, c, d);

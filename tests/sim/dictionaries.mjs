@@ -10,16 +10,16 @@ let loaded;
 const TOPICS = readdirSync(join(ROOT, 'kernel', 'i18n', 'topics')).filter((f) => f.endsWith('.ts') && f !== 'translation.ts');
 
 /**
- * The three dictionaries (core plus every topic's part), and `verbatim`: the keys whose text must stay as in English
- * (the topics' `<topic>Verbatim` lists).
- * @returns {Promise<{ en: Record<string,string>, ja: Record<string,string>, zh: Record<string,string>, verbatim: string[] }>}
+ * The three dictionaries (core plus every topic's part), `verbatim`: the keys whose text must stay as in English
+ * (the topics' `<topic>Verbatim` lists), and `markers`: the machine strings, never translated (kernel/lib/markers.ts).
+ * @returns {Promise<{ en: Record<string,string>, ja: Record<string,string>, zh: Record<string,string>, verbatim: string[], markers: Record<string,string> }>}
  */
 export const dictionaries = async () => {
   if (loaded) return loaded;
   const topics = TOPICS.map((f) => `export * from './topics/${f.replace(/\.ts$/, '')}';`).join(' ');
   const result = await build({
     stdin: {
-      contents: `export { en } from './en'; export { ja } from './ja'; export { zh } from './zh'; ${topics}`,
+      contents: `export { en } from './en'; export { ja } from './ja'; export { zh } from './zh'; export * as markers from '../lib/markers'; ${topics}`,
       resolveDir: join(ROOT, 'kernel', 'i18n'),
       loader: 'ts',
     },
@@ -39,7 +39,7 @@ export const dictionaries = async () => {
     }
     return all;
   };
-  loaded = { en: merge(mod.en, 'En'), ja: merge(mod.ja, 'Ja'), zh: merge(mod.zh, 'Zh'), verbatim };
+  loaded = { en: merge(mod.en, 'En'), ja: merge(mod.ja, 'Ja'), zh: merge(mod.zh, 'Zh'), verbatim, markers: { ...mod.markers } };
   return loaded;
 };
 

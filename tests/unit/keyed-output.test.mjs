@@ -1,6 +1,8 @@
-// Everything the console or the log shows comes from a dictionary: a static check of
-// the kernel sources (TypeScript syntax trees) that
+// Everything the console or the log shows comes from a dictionary (or, for the lines
+// programs parse, from the constants in kernel/lib/markers.ts): a static check of the
+// kernel sources (TypeScript syntax trees) that
 //   - messages are written only as a key plus arguments, never with literal text;
+//   - machine strings are written only from kernel/lib/markers.ts's constants;
 //   - only the output writer and the log reach the host's output functions;
 //   - every dictionary key is used, every key used is defined.
 import { test } from 'node:test';
@@ -50,6 +52,7 @@ const RAW_OUTPUT = {
   uartWrite: ['kernel/console/output.ts'],
   writeFormattedLine: ['kernel/console/output.ts'],
   emitFormattedLine: ['kernel/diag/log.ts'],
+  fmtAppendTemplate: ['kernel/lib/format.ts', 'kernel/console/output.ts', 'kernel/diag/log.ts'],
   echoText: ['kernel/console/editor.ts'],
   echoLeft: ['kernel/console/editor.ts'],
   echoRight: ['kernel/console/editor.ts'],
@@ -90,6 +93,26 @@ test('messages are written as a dictionary key plus arguments, never as literal 
       problems.push(`${where(c)}: ${c.name}() key is built text: ${key.getText()}`);
     }
     for (const a of c.call.arguments.slice(keyIndex + 1)) if (isTextLiteral(a)) problems.push(`${where(c)}: ${c.name}() argument is literal text: ${a.getText()}`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+// Functions that write machine strings: the indexes of their arguments that must be
+// constants of kernel/lib/markers.ts (the template; for the log also its JSON key).
+const MARKER_WRITERS = { sayMarker: [0], logMarker: [2, 3] };
+
+test('machine strings are written only from the constants of kernel/lib/markers.ts', async () => {
+  const { markers } = await dictionaries();
+  const writes = calls.filter(c => Object.hasOwn(MARKER_WRITERS, c.name));
+  assert.ok(writes.length >= 2, `only ${writes.length} machine-string writes found`);
+  const problems = [];
+  for (const c of writes) {
+    const constants = MARKER_WRITERS[c.name];
+    for (const i of constants) {
+      const a = c.call.arguments[i];
+      if (!a || !ts.isIdentifier(a) || !Object.hasOwn(markers, a.text)) problems.push(`${where(c)}: ${c.name}() argument ${i} is not a constant of kernel/lib/markers.ts: ${a?.getText()}`);
+    }
+    for (const a of c.call.arguments.slice(Math.max(...constants) + 1)) if (isTextLiteral(a)) problems.push(`${where(c)}: ${c.name}() argument is literal text: ${a.getText()}`);
   }
   assert.deepEqual(problems, []);
 });
