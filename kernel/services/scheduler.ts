@@ -10,6 +10,7 @@ import { ExitAction, handleExit, stopDetail, stopReason } from '../vm/exits';
 import { stopVm } from '../vm/lifecycle';
 import { MAX_VMS, VmState, vmCpuidFloor, vmExits, vmIdleUntil, vmRunTicks, vmState } from '../vm/vm-table';
 import { guestOutputReady } from '../vm/vm-events';
+import { vcpuOf } from '../vm/vcpu-table';
 import { observeExitTicks } from '../vm/vm-metrics';
 
 const SLICE_MS = 10;
@@ -26,15 +27,16 @@ export const setVmSlice = (slot: number, ms: number) => {
 
 /** Runs VM `slot` for up to `sliceTicks` TSC ticks. */
 const runSlice = (slot: number, sliceTicks: number) => {
+  const vcpu = vcpuOf(slot, 0);
   const start = ticksSinceBoot();
   let before = start; // two TSC reads per exit: at the exit and after handling it (the next entry)
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
-    const reason = enterGuest(slot, vmCpuidFloor[slot] !== 0);
+    const reason = enterGuest(vcpu, vmCpuidFloor[slot] !== 0);
     const exitAt = ticksSinceBoot();
     trace(TracePoint.VmExit, slot + 1, reason, exitCode(), 0);
     vmExits[slot * EXIT_REASON_COUNT + reason]++; // the metrics are published from here
-    const action = handleExit(slot, slot, reason);
+    const action = handleExit(slot, vcpu, reason);
     const done = ticksSinceBoot();
     observeExitTicks(done - exitAt);
     vmRunTicks[slot] += exitAt - before;

@@ -13,7 +13,17 @@
 // fault path is two host calls.
 import { flushGuestTlb } from '../vcpu/vcpu';
 import { VmState, vmNptRoot, vmState } from './vm-table';
+import { vcpuOf } from './vcpu-table';
+import { MAX_VCPUS_PER_VM } from '../lib/limits';
 import { nptHasDirtyBits, nptLeafTable, nptLogAllow, nptLogProtect, nptLogRelease, nptLogTake, nptSmallPages, nptTakeDirty } from '../memory/nested-paging';
+
+/** Every vCPU of VM `slot` flushes its TLB at its next entry (its nested tables changed). */
+const flushVmTlbs = (slot: number) => {
+  for (let i = 0; i < MAX_VCPUS_PER_VM; i++) {
+    const vcpu = vcpuOf(slot, i);
+    if (vcpu >= 0) flushGuestTlb(vcpu);
+  }
+};
 
 export const enum DirtyLog {
   Ad = 0,
@@ -49,7 +59,7 @@ export const dirtyLogStart = (vmSlot: number, nptRoot: number, ramPages: number,
   faults = 0;
   mode = logMode;
   if (mode === DirtyLog.Wp) for (let c = 0; c < chunks; c++) nptLogProtect(leafTable[c]);
-  flushGuestTlb(slot);
+  flushVmTlbs(slot);
   return true;
 };
 
@@ -70,7 +80,7 @@ export const dirtyLogTake = (out: Uint8Array) => {
   let n = 0;
   if (mode === DirtyLog.Ad) n = nptTakeDirty(root, 0, pages * 4096, out);
   else for (let c = 0; c < pages / 512; c++) n += nptLogTake(leafTable[c], c * 512, out);
-  flushGuestTlb(slot);
+  flushVmTlbs(slot);
   return n;
 };
 
@@ -82,7 +92,7 @@ export const dirtyLogFault = (vmSlot: number, gpa: number) => {
   if (mode !== DirtyLog.Wp || vmSlot !== slot || gpa < 0) return false;
   const page = Math.floor(gpa / 4096);
   if (page >= pages || !nptLogAllow(leafTable[page >>> 9], page & 511)) return false; // not the log's: a real fault
-  flushGuestTlb(slot);
+  flushVmTlbs(slot);
   faults++;
   return true;
 };
@@ -91,7 +101,7 @@ export const dirtyLogFault = (vmSlot: number, gpa: number) => {
 export const dirtyLogStop = () => {
   if (mode === DirtyLog.Wp && vmState[slot] !== VmState.Free && vmNptRoot[slot] === root) {
     for (let c = 0; c < pages / 512; c++) nptLogRelease(leafTable[c]);
-    flushGuestTlb(slot);
+    flushVmTlbs(slot);
   }
   mode = -1;
   slot = -1;

@@ -21,6 +21,8 @@ import {
 import { guestPhysical } from './guest-paging';
 import { DeviceAction, stopRequestDetail, stopRequestReason } from './devices/bus';
 import { boardPortRead, boardPortWrite } from './devices/board';
+import { mmioDeviceAt, mmioOffset } from './devices/bus';
+import { emulateMmio, mmioInstructionLength, MmioResult } from './mmio-access';
 import { mtrrDefTypeOf, resetVcpuMsrs, setMtrrDefType } from './vcpu-msrs';
 import { ticksSinceBoot } from '../lib/clock';
 import { countNripsMismatch } from './vm-metrics';
@@ -303,6 +305,19 @@ const onHypercall = (slot: number, vcpu: number) => {
   return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xd9010f);
 };
 
+/** Outside the VM's RAM: a device's MMIO range (the access is emulated), or memory the VM does not own (it stops). */
+const onNestedPageFault = (slot: number, vcpu: number, gpa: number) => {
+  const d = mmioDeviceAt(gpa);
+  if (d < 0) return stop(StopReason.NestedPageFault, gpa);
+  const offset = mmioOffset();
+  const n = fetchAtRip(slot);
+  const result = n === 0 ? MmioResult.Undecodable : emulateMmio(slot, vcpu, d, offset, fetchBuf, n, guestCodeSize());
+  if (result === MmioResult.Undecodable) return stop(StopReason.UnsupportedInstruction, gpa);
+  advanceGuestRip(mmioInstructionLength);
+  if (result === MmioResult.Stop) return stop(stopRequestReason(), stopRequestDetail());
+  return ExitAction.Continue;
+};
+
 /** Handles one exit of VM `slot`'s vCPU `vcpu`. */
 export const handleExit = (slot: number, vcpu: number, reason: number) => {
   switch (reason) {
@@ -321,7 +336,7 @@ export const handleExit = (slot: number, vcpu: number, reason: number) => {
     case ExitReason.NestedPageFault:
       // a write to a page the dirty log write-protected: noted, writable again, the guest retries
       if (dirtyLogFault(slot, faultAddress())) return ExitAction.Continue;
-      return stop(StopReason.NestedPageFault, faultAddress());
+      return onNestedPageFault(slot, vcpu, faultAddress());
     case ExitReason.Shutdown:
       return stop(StopReason.TripleFault, guestRip());
     case ExitReason.InvalidState:

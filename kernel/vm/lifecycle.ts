@@ -17,6 +17,7 @@ import { flatCheck } from './image/flat';
 import { guestWrite } from './guest-memory';
 import { resetExitState } from './exits';
 import { guestOutputFinal, vmStopped } from './vm-events';
+import { releaseVcpuIds, takeVcpuId, vcpuOf } from './vcpu-table';
 import { retireExitCounts } from './vm-metrics';
 import { resetBoard } from './devices/board';
 import {
@@ -64,6 +65,7 @@ const readImage = (slotPath: Span) => {
 };
 
 const release = (slot: number) => {
+  releaseVcpuIds(slot);
   if (vmNptRoot[slot] > 0) nptDestroy(vmNptRoot[slot]);
   if (vmRamBase[slot] > 0) freePages(vmRamBase[slot]);
   vmNptRoot[slot] = 0;
@@ -107,7 +109,12 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
     ebx = INFO_ADDRESS;
   }
   vmEntry[slot] = imageEntry();
-  if (createVcpu(slot, root, imageEntry(), eax, ebx) !== 0) {
+  const vcpu = takeVcpuId(slot, 0);
+  if (vcpu < 0) {
+    release(slot);
+    return fail(CreateError.NoSlot);
+  }
+  if (createVcpu(vcpu, root, imageEntry(), eax, ebx) !== 0) {
     release(slot);
     return fail(CreateError.NoMemory);
   }
@@ -158,7 +165,12 @@ export const createIncomingVm = (name: Span, memMiB: number, cpuidFloor: boolean
   setVmPath(slot, noPath);
   setVmCmdline(slot, null);
   vmEntry[slot] = 0;
-  if (createVcpu(slot, vmNptRoot[slot], 0, 0, 0) !== 0) {
+  const vcpu = takeVcpuId(slot, 0);
+  if (vcpu < 0) {
+    release(slot);
+    return fail(CreateError.NoSlot);
+  }
+  if (createVcpu(vcpu, vmNptRoot[slot], 0, 0, 0) !== 0) {
     release(slot);
     return fail(CreateError.NoMemory);
   }
@@ -170,7 +182,7 @@ export const createIncomingVm = (name: Span, memMiB: number, cpuidFloor: boolean
 const initVmState = (slot: number, cpuidFloor: boolean, began: number) => {
   const memMiB = vmMemMiB[slot];
   resetBoard(slot);
-  resetExitState(slot); // its one vCPU (vCPU id = slot while a VM has one)
+  resetExitState(vcpuOf(slot, 0));
   vmState[slot] = VmState.Created;
   vmStopReason[slot] = StopReason.None;
   vmStopDetail[slot] = 0;
@@ -218,7 +230,7 @@ export const stopVm = (slot: number, reason: number, detail: number) => {
 /** Frees a Created or Stopped VM. */
 export const destroyVm = (slot: number) => {
   if (!transitionAllowed(vmState[slot], VmState.Free)) return false;
-  destroyVcpu(slot);
+  destroyVcpu(vcpuOf(slot, 0));
   release(slot);
   audit(AuditEvent.VmDestroy, slot + 1, 0, 'vm.audit.destroy', vmName(slot));
   logQuiet(Level.Info, Category.Vm, 'vm.audit.destroy', vmName(slot));

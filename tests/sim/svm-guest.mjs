@@ -15,7 +15,7 @@
 //   { rdmsr: msr } / { wrmsr: [msr, value] }   0x7C, EXITINFO1 0 / 1
 //   { hlt: { if: bool } }           0x78 with RFLAGS.IF as given
 //   { vmmcall: true }               0x81
-//   { npf: gpa }                    0x400, EXITINFO2 = gpa
+//   { npf: gpa, writes? }           0x400, EXITINFO2 = gpa; writes: registers the kernel may set (an MMIO load)
 //   { shutdown: true }              0x7F (triple fault)
 //   { intr: true }                  0x60 (a host interrupt; RIP stays)
 //   { invalid: true }               EXIT_CODE = -1 (VMEXIT_INVALID)
@@ -149,7 +149,7 @@ const decodeAction = (a) => {
   if (a.hlt) return { kind: 'hlt', bytes: [0xf4], code: EXIT.HLT, writes: [] };
   if (a.idle) return { kind: 'hlt', bytes: [0xf4], code: EXIT.HLT, writes: [] };
   if (a.vmmcall) return { kind: 'vmmcall', bytes: [0x0f, 0x01, 0xd9], code: EXIT.VMMCALL, writes: [RAX] };
-  if (a.npf !== undefined) return { kind: 'npf', bytes: [0x8b, 0x00], code: EXIT.NPF, writes: [] }; // mov eax, [eax]
+  if (a.npf !== undefined) return { kind: 'npf', bytes: [0x8b, 0x00], code: EXIT.NPF, writes: (a.writes ?? []).map((n) => REG_NAMES.indexOf(n)) }; // mov eax, [eax]
   if (a.shutdown) return { kind: 'shutdown', bytes: [], code: EXIT.SHUTDOWN, writes: [] };
   if (a.intr) return { kind: 'intr', bytes: [], code: EXIT.INTR, writes: [] };
   if (a.invalid) return { kind: 'invalid', bytes: [], code: EXIT.INVALID, writes: [] };

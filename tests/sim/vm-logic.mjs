@@ -100,6 +100,7 @@ export class VmLogic {
     return {
       op: k(0), prefixes: k(1), operandSize: k(2), addressSize: k(3), port: k(4), size: k(5), in: k(6), string: k(7), rep: k(8),
       segment: k(9), vector: k(10), cr: k(11), gpr: k(12), lock: k(13), portForDx: k(14),
+      memReg: k(15), memSize: k(16), memImm: k(17), memHigh: k(18), memTarget: k(19),
     };
   }
 

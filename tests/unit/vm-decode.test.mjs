@@ -4,6 +4,9 @@
 //     (CPUID, RDMSR, WRMSR, RDTSC(P), HLT, VMMCALL, VMCALL, IN/OUT in all forms, INS/OUTS
 //     with REP, INT3/INT n, ...) with legacy prefixes and REX, in 16-, 32- and 64-bit modes,
 //     and the I/O facts (port, size, direction, string, rep, address size, segment);
+//   - the memory moves MMIO is emulated from (MOV 88/89/8A/8B, MOV C6/C7 /0 with an
+//     immediate, MOVZX 0F B6/B7) with every ModRM/SIB/displacement form in 16-bit and
+//     32/64-bit addressing, their register (REX.R, AH-BH), sizes and immediate;
 //   - unknown instructions, truncated input, more than 15 bytes: 0;
 //   - 30,000 random byte strings (pure noise and prefix runs before known opcodes, random
 //     `available` and offsets) against an independent JS reference decoder.
@@ -16,7 +19,7 @@ import { prng } from '../sim/acpi-fuzz.mjs';
 const OP = {
   None: 0, Cpuid: 1, Rdmsr: 2, Wrmsr: 3, Rdtsc: 4, Rdtscp: 5, Hlt: 6, Vmmcall: 7, Vmcall: 8, In: 9, Out: 10, Ins: 11, Outs: 12,
   Int3: 13, IntN: 14, Int1: 15, Into: 16, Rdpmc: 17, Invd: 18, Wbinvd: 19, Xsetbv: 20, Monitor: 21, Mwait: 22, Pause: 23,
-  MovFromCr: 24, MovToCr: 25, MovFromDr: 26, MovToDr: 27,
+  MovFromCr: 24, MovToCr: 25, MovFromDr: 26, MovToDr: 27, MovLoad: 28, MovStore: 29, MovStoreImmediate: 30, MovzxLoad: 31,
 };
 const OPNAME = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
@@ -37,7 +40,27 @@ const TABLE = new Map([
   ['ec', [OP.In, 0]], ['ed', [OP.In, 0]], ['ee', [OP.Out, 0]], ['ef', [OP.Out, 0]],
   ['6c', [OP.Ins, 0]], ['6d', [OP.Ins, 0]], ['6e', [OP.Outs, 0]], ['6f', [OP.Outs, 0]],
   ['cc', [OP.Int3, 0]], ['cd', [OP.IntN, 1]], ['f1', [OP.Int1, 0]], ['ce', [OP.Into, 0]], ['90', [OP.Pause, 0]],
+  ['88', [OP.MovStore, 'm']], ['89', [OP.MovStore, 'm']], ['8a', [OP.MovLoad, 'm']], ['8b', [OP.MovLoad, 'm']],
+  ['c6', [OP.MovStoreImmediate, 'm']], ['c7', [OP.MovStoreImmediate, 'm']], ['0f b6', [OP.MovzxLoad, 'm']], ['0f b7', [OP.MovzxLoad, 'm']],
 ]);
+
+/**
+ * Bytes of a memory operand from the ModRM byte on, read off the SDM's tables 2-1 (16-bit
+ * addressing) and 2-2/2-3 (32/64-bit, SIB) as a lookup, or null for a register operand.
+ */
+const DISP16 = { 0: (rm) => (rm === 6 ? 2 : 0), 1: () => 1, 2: () => 2 };
+const DISP32 = { 0: (rm, base) => (rm === 5 || (rm === 4 && base === 5) ? 4 : 0), 1: () => 1, 2: () => 4 };
+const memoryOperand = (at, addressSize) => {
+  const modrm = at(0);
+  if (modrm === undefined) return null;
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  if (mod === 3) return null;
+  if (addressSize === 16) return 1 + DISP16[mod](rm);
+  const sib = rm === 4 ? 1 : 0;
+  if (sib && at(1) === undefined) return null;
+  return 1 + sib + DISP32[mod](rm, sib ? at(1) & 7 : -1);
+};
 const h2 = (b) => b.toString(16).padStart(2, '0');
 
 /** What the decoder must answer: null for 0, else { length, facts }. */
@@ -68,15 +91,51 @@ const reference = (bytes, offset, available, mode) => {
     if (TABLE.has(s)) { key = s; break; }
   }
   if (!key) return null;
-  const [op, extra] = TABLE.get(key);
+  const [op, kind] = TABLE.get(key);
   const opcode = key.split(' ').map((x) => parseInt(x, 16));
   if (op === OP.Into && mode === 64) return null;
   if (op === OP.Pause && (!p.f3 || (p.rex & 1))) return null;
-  const length = i + opcode.length + extra;
-  if (length > avail) return null;
   const rexW = (p.rex & 8) !== 0;
   const operandSize = mode === 64 ? (rexW ? 64 : p.opsize ? 16 : 32) : (mode === 32) !== p.opsize ? 32 : 16;
   const addressSize = mode === 64 ? (p.adsize ? 32 : 64) : (mode === 32) !== p.adsize ? 32 : 16;
+  let extra = kind;
+  const mem = { memReg: 0, memSize: 0, memImm: 0, memHigh: 0, memTarget: 0 };
+  if (kind === 'm') {
+    const after = (k) => at(opcode.length + k);
+    const m = memoryOperand(after, addressSize);
+    if (m === null) return null;
+    const reg = (after(0) >> 3) & 7;
+    const last = opcode[opcode.length - 1];
+    const bytesOf = (wide) => (wide ? operandSize / 8 : 1);
+    if (op === OP.MovStoreImmediate) {
+      if (reg !== 0) return null;
+      mem.memSize = bytesOf(last === 0xc7);
+      const immBytes = Math.min(mem.memSize, 4);
+      let imm = 0;
+      for (let k = immBytes - 1; k >= 0; k--) {
+        const b = after(m + k);
+        if (b === undefined) return null;
+        imm = imm * 256 + b;
+      }
+      mem.memImm = imm;
+      mem.memTarget = mem.memSize;
+      extra = m + immBytes;
+    } else {
+      extra = m;
+      if (op === OP.MovzxLoad) {
+        mem.memSize = last === 0xb6 ? 1 : 2;
+        mem.memTarget = operandSize / 8;
+        mem.memReg = reg + (p.rex & 4 ? 8 : 0);
+      } else {
+        mem.memSize = bytesOf(last & 1);
+        mem.memTarget = mem.memSize;
+        mem.memHigh = mem.memSize === 1 && p.rex === 0 && reg >= 4 ? 1 : 0;
+        mem.memReg = mem.memHigh ? reg - 4 : reg + (p.rex & 4 ? 8 : 0);
+      }
+    }
+  }
+  const length = i + opcode.length + extra;
+  if (length > avail) return null;
   const last = opcode[opcode.length - 1];
   const io = [OP.In, OP.Out, OP.Ins, OP.Outs].includes(op);
   const facts = {
@@ -88,9 +147,9 @@ const reference = (bytes, offset, available, mode) => {
     rep: p.f2 || p.f3 ? 1 : 0,
     segment: op === OP.Ins ? 0 : p.segment,
     vector: op === OP.Int3 ? 3 : op === OP.Int1 ? 1 : op === OP.Into ? 4 : op === OP.IntN ? at(1) : 0,
-    cr: 0, gpr: 0, lock: p.lock ? 1 : 0,
+    cr: 0, gpr: 0, lock: p.lock ? 1 : 0, ...mem,
   };
-  if (op >= OP.MovFromCr) {
+  if (op >= OP.MovFromCr && op <= OP.MovToDr) {
     const modrm = at(2);
     facts.cr = ((modrm >> 3) & 7) + (p.rex & 4 ? 8 : 0);
     if (p.lock && (op === OP.MovFromCr || op === OP.MovToCr) && facts.cr === 0) facts.cr = 8;
@@ -189,7 +248,7 @@ const CASES = [
   ['0f 21 00', 32, 3, { op: OP.MovFromDr, cr: 0, gpr: 0 }], // mod is ignored: still 3 bytes
   // not known: 0
   ['0f 05', 64, 0], ['0f 01 d8', 64, 0], ['0f 0b', 32, 0], ['c3', 32, 0], ['0f', 32, 0], ['0f 01', 32, 0], ['0f 01 00', 32, 0],
-  ['c4 e2 79 00 c0', 64, 0], ['8b 00', 32, 0], ['40', 32, 0], ['48 0f a2', 32, 0], ['40 f4', 16, 0],
+  ['c4 e2 79 00 c0', 64, 0], ['8b c8', 32, 0], ['40', 32, 0], ['48 0f a2', 32, 0], ['40 f4', 16, 0],
   // prefix runs: 14 prefixes + HLT = 15 bytes; one more is too long
   ['66 66 66 66 66 66 66 66 66 66 66 66 66 66 f4', 32, 15, { op: OP.Hlt, prefixes: 14, operandSize: 16 }],
   ['66 66 66 66 66 66 66 66 66 66 66 66 66 66 66 f4', 32, 0],
@@ -200,6 +259,35 @@ const CASES = [
   ['66 66 66 66 66 66 66 66 66 66 66 66 66 66 66 66', 32, 0],
   ['f0 f0 f0 f0 f0 f0 f0 f0 f0 f0 f0 f0 f0 f0 f0 f0', 16, 0],
   ['48 41 0f a2', 64, 4, { op: OP.Cpuid, operandSize: 32 }], // the last REX counts
+  // memory moves for MMIO (SDM "MOV" 88/89/8A/8B, C6/C7 /0; "MOVZX" 0F B6/B7; ModRM/SIB tables 2-1..2-3)
+  ['8b 00', 32, 2, { op: OP.MovLoad, memReg: 0, memSize: 4 }], // mov eax, [eax]
+  ['8b 05 00 00 e0 fe', 32, 6, { op: OP.MovLoad, memSize: 4 }], // mov eax, [disp32]
+  ['8b 05 00 00 e0 fe', 64, 6, { op: OP.MovLoad }], // RIP-relative
+  ['8b 44 24 08', 32, 4, { op: OP.MovLoad }], // SIB + disp8
+  ['8b 04 25 00 00 e0 fe', 64, 7, { op: OP.MovLoad }], // SIB, no base: disp32
+  ['8b 80 f0 00 00 00', 32, 6, { op: OP.MovLoad }], // disp32
+  ['8b 84 24 00 01 00 00', 32, 7, { op: OP.MovLoad }], // SIB + disp32
+  ['8b 06 00 10', 16, 4, { op: OP.MovLoad, memSize: 2 }], // 16-bit: [disp16]
+  ['8b 47 02', 16, 3, { op: OP.MovLoad }], // [bx+disp8]
+  ['8b 87 00 01', 16, 4, { op: OP.MovLoad }], // [bx+disp16]
+  ['67 8b 00', 16, 3, { op: OP.MovLoad, addressSize: 32 }],
+  ['48 8b 07', 64, 3, { op: OP.MovLoad, memSize: 8, memTarget: 8 }],
+  ['44 8b 07', 64, 3, { op: OP.MovLoad, memReg: 8 }], // REX.R
+  ['66 8b 07', 64, 3, { op: OP.MovLoad, memSize: 2 }],
+  ['8a 27', 32, 2, { op: OP.MovLoad, memSize: 1, memReg: 0, memHigh: 1 }], // mov ah, [edi]
+  ['40 8a 27', 64, 3, { op: OP.MovLoad, memSize: 1, memReg: 4, memHigh: 0 }], // mov spl, [rdi]
+  ['89 1e', 32, 2, { op: OP.MovStore, memReg: 3, memSize: 4 }],
+  ['88 3f', 32, 2, { op: OP.MovStore, memReg: 3, memHigh: 1, memSize: 1 }], // mov [edi], bh
+  ['c7 00 78 56 34 12', 32, 6, { op: OP.MovStoreImmediate, memSize: 4, memImm: 0x12345678 }],
+  ['66 c7 00 34 12', 32, 5, { op: OP.MovStoreImmediate, memSize: 2, memImm: 0x1234 }],
+  ['c6 40 04 aa', 32, 4, { op: OP.MovStoreImmediate, memSize: 1, memImm: 0xaa }],
+  ['48 c7 00 ff ff ff ff', 64, 7, { op: OP.MovStoreImmediate, memSize: 8, memImm: 0xffffffff }],
+  ['c7 08 00 00 00 00', 32, 0, {}], // C7 /1 is not MOV
+  ['8b c0', 32, 0, {}], // a register operand touches no memory
+  ['0f b6 07', 32, 3, { op: OP.MovzxLoad, memSize: 1, memTarget: 4 }],
+  ['66 0f b6 07', 32, 4, { op: OP.MovzxLoad, memSize: 1, memTarget: 2 }],
+  ['0f b7 47 10', 64, 4, { op: OP.MovzxLoad, memSize: 2, memTarget: 4 }],
+  ['8b 05 00 00', 32, 0, {}], // displacement cut short
 ];
 
 test('the SDM table: lengths and facts in 16-, 32- and 64-bit modes', () => {

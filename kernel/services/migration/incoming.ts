@@ -7,7 +7,7 @@
 //   Pages       every record decoded (page-codec.ts) into a staging page, checked (a
 //               Duplicate's source page, read back from side 1, must hash as announced),
 //               then written to side 1; each page is marked as received.
-//   VcpuState, DeviceState  checked against the configuration (vCPU < vCPUs, a device on the VM's bus)
+//   VcpuState, DeviceState  checked against the configuration (vCPU < vCPUs, a device on the VM's bus with state)
 //               and handed to the caller: InStatus.State, the getters say where the bytes lie.
 //   Complete    its record count must be the records applied, every page [0, n) must have
 //               come, and the hash of side 1's pages must be the one announced: InStatus.Done.
@@ -15,7 +15,7 @@
 // Abort with that reason): a frame out of order (before Start), a second Start, a bad
 // record, a hash or count that does not match, or the transport's limits (receiver.ts).
 // Pages already written stay written: the caller destroys the half-built VM.
-import { deviceById } from '../../vm/devices/bus';
+import { boardHasDeviceState } from '../../vm/devices/board';
 import {
   FrameType, NAME_MAX_BYTES, START_NAME_OFFSET, STATE_HEADER_BYTES, completeHashHi, completeHashLo,
   completePages, startFlags, startMemMiB, startNameLength, startPageCount, startVcpus, stateId, statePart,
@@ -157,7 +157,7 @@ const takePages = (p: number, len: number) => {
 
 const takeState = (type: number, p: number, len: number) => {
   const id = stateId(rxBuf, p);
-  if (type === FrameType.VcpuState ? id >= vcpus : deviceById(id) < 0) return fail(MigError.BadState);
+  if (type === FrameType.VcpuState ? id >= vcpus : !boardHasDeviceState(id)) return fail(MigError.BadState);
   stateType = type;
   stateIdent = id;
   statePartNo = statePart(rxBuf, p);

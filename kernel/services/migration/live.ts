@@ -17,6 +17,7 @@ import { ticksSinceBoot, tscHz } from '../../lib/clock';
 import { VCPU_STATE_BYTES, loadVcpuState, saveVcpuState } from '../../vcpu/vcpu';
 import { deviceById, deviceCount, deviceId, deviceStateBytes } from '../../vm/devices/bus';
 import { loadDevice, saveDevice } from '../../vm/devices/board';
+import { vcpuOf } from '../../vm/vcpu-table';
 import { loadVcpuMsrs, saveVcpuMsrs, VCPU_MSRS_BYTES, VCPU_MSRS_PART } from '../../vm/vcpu-msrs';
 import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../../vm/lifecycle';
 import { guestOutputFinal } from '../../vm/vm-events';
@@ -282,7 +283,7 @@ const endRound = (now: number) => {
 const sendFinal = () => {
   if (sentState === 0) {
     if (!sendSome()) return;
-    if (!saveVcpuState(outSlot, stage, 0)) {
+    if (!saveVcpuState(vcpuOf(outSlot, 0), stage, 0)) {
       failSend(MigError.BadState);
       return;
     }
@@ -293,7 +294,7 @@ const sendFinal = () => {
   }
   if (sentState === 1) {
     // the MSRs the dispatch emulates (MTRR_DEF_TYPE): the vCPU's own part 1
-    saveVcpuMsrs(outSlot, stage, VCPU_STATE_BYTES);
+    saveVcpuMsrs(vcpuOf(outSlot, 0), stage, VCPU_STATE_BYTES);
     const r = outState(FrameType.VcpuState, 0, VCPU_MSRS_PART, stage, VCPU_STATE_BYTES, VCPU_MSRS_BYTES);
     if (r === OutResult.Busy) return;
     if (r !== OutResult.Ok) return failSend(outError() !== MigError.None ? outError() : MigError.BadState);
@@ -422,10 +423,11 @@ const stepReceive = (now: number) => {
       storeAttachVm(1, slot, inPageCount());
     } else if (s === InStatus.State) {
       const device = inStateType() === FrameType.DeviceState ? deviceById(inStateId()) : -1;
+      const vcpu = inStateType() === FrameType.VcpuState ? vcpuOf(inSlot, inStateId()) : -1;
       const ok = inStateType() === FrameType.VcpuState
-        ? inStatePart() === VCPU_MSRS_PART
-          ? loadVcpuMsrs(inSlot, rxBuf, inStateOffset(), inStateLength())
-          : inStatePart() === 0 && loadVcpuState(inSlot, rxBuf, inStateOffset(), inStateLength())
+        ? vcpu >= 0 && (inStatePart() === VCPU_MSRS_PART
+          ? loadVcpuMsrs(vcpu, rxBuf, inStateOffset(), inStateLength())
+          : inStatePart() === 0 && loadVcpuState(vcpu, rxBuf, inStateOffset(), inStateLength()))
         : device >= 0 && loadDevice(device, inSlot, rxBuf, inStateOffset(), inStateLength());
       if (!ok) return failReceive(MigError.BadState, true);
     } else if (s === InStatus.Done) {

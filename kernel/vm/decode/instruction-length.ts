@@ -1,7 +1,8 @@
 // Instruction lengths for the exits Zerovisor advances past when the CPU does not say the
-// next RIP (QEMU TCG's SVM has no NRIPS and no decode assists). Not a general decoder: it
-// knows the instructions that exit (Intel SDM vol. 2 chapter 2 "Instruction Format",
-// AMD APM vol. 3 chapter 1 "Instruction Encoding") and answers 0 for anything else.
+// next RIP (QEMU TCG's SVM has no NRIPS and no decode assists), and the memory moves a
+// guest uses on MMIO (MOV, MOVZX with a memory operand). Not a general decoder: it knows
+// the instructions that exit (Intel SDM vol. 2 chapter 2 "Instruction Format", AMD APM vol.
+// 3 chapter 1 "Instruction Encoding") and answers 0 for anything else.
 //
 // Layout read: legacy prefixes (any number, any order: F0, F2, F3, 2E, 36, 3E, 26, 64, 65,
 // 66, 67), then in 64-bit mode an optional REX (40-4F; it counts only when it comes last,
@@ -40,6 +41,11 @@ export const enum Op {
   MovToCr = 25, // 0F 22 /r
   MovFromDr = 26, // 0F 21 /r
   MovToDr = 27, // 0F 23 /r
+  // memory moves, decoded for MMIO (SDM vol. 2 "MOV", "MOVZX"): memoryRegister, memorySize, memoryImmediate
+  MovLoad = 28, // 8A /r, 8B /r: register <- memory
+  MovStore = 29, // 88 /r, 89 /r: memory <- register
+  MovStoreImmediate = 30, // C6 /0 ib, C7 /0 iw/id: memory <- immediate
+  MovzxLoad = 31, // 0F B6 /r, 0F B7 /r: register <- memory, zero-extended
 }
 
 /** The longest x86 instruction (SDM 2.3.11). */
@@ -74,6 +80,14 @@ export let controlRegister = 0;
 export let generalRegister = 0;
 /** 1 when an F0 (LOCK) prefix came. */
 export let lockPrefix = 0;
+/** Memory moves: the register operand (0-15, ModRM.reg + REX.R), the bytes moved, the immediate (unsigned, as stored). */
+export let memoryRegister = 0;
+export let memorySize = 0;
+export let memoryImmediate = 0;
+/** Memory moves: the register is a high byte (AH, CH, DH, BH: ModRM.reg 4-7 of a byte form without REX, SDM 3.4.1.1). */
+export let memoryHighByte = 0;
+/** Memory moves: bytes the register receives (MOVZX: its operand size; else memorySize). */
+export let memoryTargetSize = 0;
 
 /** The port an I/O instruction used: its imm8, else the guest's DX. */
 export const ioPortFor = (rdx: number) => (ioPort >= 0 ? ioPort : rdx & 0xffff);
@@ -81,6 +95,33 @@ export const ioPortFor = (rdx: number) => (ioPort >= 0 ? ioPort : rdx & 0xffff);
 const fail = () => {
   decodedOp = Op.None;
   return 0;
+};
+
+/**
+ * Bytes of a ModRM memory operand from the ModRM byte on (ModRM, SIB, displacement; SDM
+ * 2.1.5 tables 2-1 to 2-3), or 0 for a register operand (mod = 3) or too few bytes.
+ */
+const memoryOperandLength = (bytes: Uint8Array, at: number, left: number, addressBits: number) => {
+  if (left < 1) return 0;
+  const modrm = bytes[at];
+  const mod = modrm >>> 6;
+  const rm = modrm & 7;
+  if (mod === 3) return 0;
+  let n = 1;
+  if (addressBits === 16) {
+    if (mod === 1) n += 1;
+    else if (mod === 2 || (mod === 0 && rm === 6)) n += 2;
+  } else {
+    if (rm === 4) {
+      if (left < 2) return 0;
+      const base = bytes[at + 1] & 7;
+      n += 1;
+      if (mod === 0 && base === 5) n += 4;
+    } else if (mod === 0 && rm === 5) n += 4; // disp32 (RIP-relative in 64-bit mode)
+    if (mod === 1) n += 1;
+    else if (mod === 2) n += 4;
+  }
+  return n <= left ? n : 0;
 };
 
 /**
@@ -142,6 +183,11 @@ export const instructionLength = (bytes: Uint8Array, offset: number, available: 
   lockPrefix = lock ? 1 : 0;
   controlRegister = 0;
   generalRegister = 0;
+  memoryRegister = 0;
+  memorySize = 0;
+  memoryImmediate = 0;
+  memoryHighByte = 0;
+  memoryTargetSize = 0;
   const wide = operandSize === 16 ? 2 : 4;
   let op = Op.None;
   let n = 1; // opcode and operand bytes after the prefixes
@@ -174,7 +220,37 @@ export const instructionLength = (bytes: Uint8Array, offset: number, available: 
       controlRegister = ((modrm >>> 3) & 7) + ((rex & 4) !== 0 ? 8 : 0);
       if (lock && (b2 === 0x20 || b2 === 0x22) && controlRegister === 0) controlRegister = 8; // AMD AltMovCr8
       generalRegister = (modrm & 7) + ((rex & 1) !== 0 ? 8 : 0);
+    } else if (b2 === 0xb6 || b2 === 0xb7) {
+      const m = memoryOperandLength(bytes, offset + i + 2, avail - i - 2, addressSize);
+      if (m === 0) return fail();
+      n = 2 + m;
+      op = Op.MovzxLoad;
+      memoryRegister = ((bytes[offset + i + 2] >>> 3) & 7) + ((rex & 4) !== 0 ? 8 : 0);
+      memorySize = b2 === 0xb6 ? 1 : 2;
+      memoryTargetSize = operandSize / 8;
     }
+  } else if (b === 0x88 || b === 0x89 || b === 0x8a || b === 0x8b) {
+    const m = memoryOperandLength(bytes, offset + i + 1, avail - i - 1, addressSize);
+    if (m === 0) return fail();
+    n = 1 + m;
+    op = b >= 0x8a ? Op.MovLoad : Op.MovStore;
+    const reg = (bytes[offset + i + 1] >>> 3) & 7;
+    memorySize = (b & 1) === 0 ? 1 : operandSize / 8;
+    memoryTargetSize = memorySize;
+    memoryHighByte = memorySize === 1 && rex === 0 && reg >= 4 ? 1 : 0;
+    memoryRegister = memoryHighByte === 1 ? reg - 4 : reg + ((rex & 4) !== 0 ? 8 : 0);
+  } else if ((b === 0xc6 || b === 0xc7) && i + 1 < avail && ((bytes[offset + i + 1] >>> 3) & 7) === 0) {
+    const m = memoryOperandLength(bytes, offset + i + 1, avail - i - 1, addressSize);
+    if (m === 0) return fail();
+    memorySize = b === 0xc6 ? 1 : operandSize / 8;
+    const immBytes = memorySize > 4 ? 4 : memorySize; // C7 with REX.W: imm32, sign-extended
+    n = 1 + m + immBytes;
+    if (i + n > avail) return fail();
+    let imm = 0;
+    for (let k = immBytes - 1; k >= 0; k--) imm = imm * 256 + bytes[offset + i + 1 + m + k];
+    memoryImmediate = imm;
+    memoryTargetSize = memorySize;
+    op = Op.MovStoreImmediate;
   } else if (b === 0xf4) op = Op.Hlt;
   else if (b === 0xe4 || b === 0xe5 || b === 0xe6 || b === 0xe7) {
     n = 2;

@@ -2,7 +2,7 @@
 // 0x3F8-0x3FF, uart16550.ts) and QEMU's debug-exit port (0xF4, debug-exit.ts). Their ids
 // are also their DeviceState ids in live migration.
 import { StopReason } from '../vm-table';
-import { countAccess, DeviceAction, deviceId, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
+import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
 import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
 import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
 
@@ -61,6 +61,31 @@ export const boardPortWrite = (vm: number, port: number, size: number, value: nu
   switch (deviceId(d)) {
     case DeviceId.Com1:
       return com1WriteSized(vm, portOffset(), size, value);
+    case DeviceId.DebugExit:
+      return debugExitWriteSized(vm, size, value);
+  }
+  return DeviceAction.Continue;
+};
+
+/** Whether the board has a device with migration id `id` that has state to migrate (importing this module registers them). */
+export const boardHasDeviceState = (id: number) => {
+  const d = deviceById(id);
+  return d >= 0 && deviceStateBytes(d) > 0;
+};
+
+/** What VM `vm` reads at offset `offset` of device `d`'s MMIO range (size 1, 2, 4); -1 when the device does not answer. */
+export const boardMmioRead = (vm: number, d: number, offset: number, size: number) => {
+  countAccess(vm, d);
+  if (deviceId(d) === DeviceId.Com1) return com1ReadSized(vm, offset, size);
+  return -1;
+};
+
+/** VM `vm` writes at offset `offset` of device `d`'s MMIO range: a DeviceAction. */
+export const boardMmioWrite = (vm: number, d: number, offset: number, size: number, value: number) => {
+  countAccess(vm, d);
+  switch (deviceId(d)) {
+    case DeviceId.Com1:
+      return com1WriteSized(vm, offset, size, value);
     case DeviceId.DebugExit:
       return debugExitWriteSized(vm, size, value);
   }

@@ -1,8 +1,9 @@
-// The port I/O bus of a VM and the device registry, as data: port ranges mapped to
-// devices, each device's id (which model serves it, and its DeviceState id in live
-// migration), name, saved-state size and access counts. The board (board.ts) registers
-// the devices and routes an access to the model's handlers (read, write, reset,
-// save/restore). (MMIO ranges come with the MMIO instruction emulator: not built yet.)
+// The buses of a VM and the device registry, as data: port ranges and guest-physical MMIO
+// ranges mapped to devices, each device's id (which model serves it, and its DeviceState
+// id in live migration), name, saved-state size and access counts. The board (board.ts)
+// registers the devices and routes an access to the model's handlers (read, write,
+// reset, save/restore). An MMIO range is not in the VM's nested page tables (they map only
+// its RAM), so every access to it is a nested page fault that the dispatch decodes.
 import { MAX_DEVICES, MAX_VMS } from '../../lib/limits';
 
 /** What a write asks of the dispatch. */
@@ -51,7 +52,36 @@ export const mapPorts = (d: number, first: number, count: number) => {
   return true;
 };
 
-let foundOffset = 0; // set by portDeviceAt: the access's offset into its range
+let mmioRanges = 0;
+const mmioFirst = new Float64Array(MAX_RANGES); // guest-physical, as doubles (exact below 2^53)
+const mmioLast = new Float64Array(MAX_RANGES);
+const mmioDevice = new Int32Array(MAX_RANGES);
+
+/** Maps guest-physical [base, base + size) to device `d`; false when full or overlapping. */
+export const mapMmio = (d: number, base: number, size: number) => {
+  const last = base + size - 1;
+  if (d < 0 || d >= devices || size < 1 || mmioRanges >= MAX_RANGES) return false;
+  for (let r = 0; r < mmioRanges; r++) if (base <= mmioLast[r] && last >= mmioFirst[r]) return false;
+  mmioFirst[mmioRanges] = base;
+  mmioLast[mmioRanges] = last;
+  mmioDevice[mmioRanges] = d;
+  mmioRanges++;
+  return true;
+};
+
+let foundOffset = 0; // set by the lookups: the access's offset into its range
+
+/** The device index whose MMIO range holds guest-physical `gpa`, or -1; mmioOffset() is then the offset into it. */
+export const mmioDeviceAt = (gpa: number) => {
+  for (let r = 0; r < mmioRanges; r++) {
+    if (gpa >= mmioFirst[r] && gpa <= mmioLast[r]) {
+      foundOffset = gpa - mmioFirst[r];
+      return mmioDevice[r];
+    }
+  }
+  return -1;
+};
+export const mmioOffset = () => foundOffset;
 
 /** The device index that has `port`, or -1; portOffset() is then the offset into its range. */
 export const portDeviceAt = (port: number) => {

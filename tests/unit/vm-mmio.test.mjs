@@ -1,0 +1,68 @@
+// A guest's accesses to a device's MMIO range (kernel/vm/mmio-access.ts, devices/bus.ts):
+// the range is outside the VM's nested page tables, so each access is a nested page fault
+// that the kernel decodes (MOV, MOVZX) and carries out against the device and the vCPU's
+// registers, then steps past. The board has no MMIO device yet (the interrupt controllers
+// and timers come with the guest platform), so this kernel variant also maps COM1's eight
+// registers at 0xFED00000: the guest's serial output and register reads go through MMIO.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { boot, ROOT, variantModule } from '../sim/harness.mjs';
+import { machineOptions } from '../sim/fixtures/machines.mjs';
+import { SvmGuests } from '../sim/svm-guest.mjs';
+
+execFileSync('make', ['-s', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+const HELLO = readFileSync(join(ROOT, 'build', 'guests', 'hello.elf'));
+const PROMPT = /(?:zerovisor> |ゼロバイザー> |zerovisor 控制台> )/;
+const UART = 0xfed00000;
+
+const mmioKernel = () => variantModule('mmio-com1', [{
+  file: 'kernel/vm/devices/board.ts',
+  from: 'mapPorts(registerDevice(DeviceId.DebugExit',
+  to: "import { mapMmio } from './bus';\nmapMmio(0, 0xfed00000, 8); // the test's COM1 alias\nmapPorts(registerDevice(DeviceId.DebugExit",
+}]);
+
+const run = (script) => {
+  const model = new SvmGuests(() => script);
+  const m = boot({ ...machineOptions('qemu-q35-intel-iommu-smp4'), module: mmioKernel(), files: { '\\hello.elf': HELLO }, svmGuest: model.handler,
+    input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r', 'exit\r'] });
+  const out = (command) => {
+    const runs = m.serialText.split(PROMPT).slice(1).map((chunk) => chunk.split('\r\n')).filter((lines) => lines[0] === command);
+    assert.ok(runs.length > 0, `"${command}" did not run:\n${m.serialText}`);
+    return runs[0].slice(1, -1);
+  };
+  return { m, model, out };
+};
+
+test('MOV to and from a device\'s MMIO range: COM1 transmits, its registers read into the right bytes of the right register, RIP steps past', () => {
+  const store = (ch) => ({ npf: UART, bytes: [0x88, 0x18], regs: { rax: UART, rbx: 0x1111_2222_3333_3300n | BigInt(ch) } }); // mov [eax], bl
+  const { model, out } = run([
+    store(0x48), store(0x69), store(0x0a),
+    { npf: UART + 5, bytes: [0x8a, 0x20], regs: { rax: UART + 5 }, writes: ['rax'] }, // mov ah, [eax]: LSR
+    { npf: UART + 4, bytes: [0x0f, 0xb6, 0x4f, 0x01], regs: { rdi: UART + 3, rcx: 0xffff_ffff_ffff_ffffn }, writes: ['rcx'] }, // movzx ecx, byte [edi+1]: MCR
+    { npf: UART + 7, bytes: [0x66, 0xc7, 0x06, 0x34, 0x12], regs: { rsi: UART + 7 } }, // mov word [esi], 0x1234: SCR, then past the UART
+    { npf: UART + 7, bytes: [0x8b, 0x16], regs: { rsi: UART + 7 }, writes: ['rdx'] }, // mov edx, [esi]: SCR and 3 bytes of nothing
+    { npf: UART, bytes: [0x0f, 0x0b] }, // UD2 on MMIO: not a move
+  ]);
+  assert.deepEqual(model.problems, []);
+  const wait = out('vm wait x --timeout 5');
+  assert.equal(wait[0], '[x] Hi');
+  const [g] = model.guests;
+  const npf = model.records(g, 'npf');
+  for (const r of npf.slice(0, 7)) assert.equal(r.outcome.advance, r.len, `step ${r.step}: RIP past the ${r.len}-byte instruction`);
+  const ah = (npf[3].outcome.regs.rax >> 8n) & 0xffn;
+  assert.equal(ah, 0x60n, 'LSR: THRE and TEMT, into AH');
+  assert.equal(npf[3].outcome.regs.rax & ~0xff00n, npf[3].before[0] & ~0xff00n, 'the rest of RAX is kept');
+  assert.equal(npf[4].outcome.regs.rcx, 0n, 'MOVZX: MCR 0, zero-extended over all of RCX');
+  assert.equal(npf[6].outcome.regs.rdx, 0xffffff34n, 'SCR holds the low byte; past the UART reads float high; a 32-bit load clears the top half');
+  const info = out('vm info x');
+  assert.ok(info.some((l) => /^ {2}Stopped because: an instruction Zerovisor does not emulate \(0xfed00000\)$/i.test(l)), info.join('\n'));
+});
+
+test('a nested page fault outside RAM and outside every MMIO range still stops the VM with its address', () => {
+  const { model, out } = run([{ npf: 0xfee00000, bytes: [0x8b, 0x00], regs: { rax: 0xfee00000 } }]);
+  assert.deepEqual(model.problems, []);
+  assert.ok(out('vm info x').some((l) => /^ {2}Stopped because: it touched guest-physical 0x00000000fee00000, outside its memory$/i.test(l)), out('vm info x').join('\n'));
+});
