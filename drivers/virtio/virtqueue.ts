@@ -16,6 +16,7 @@
 //   - its len may not exceed the length of the buffer that was posted.
 // A queue that breaks one of these is marked broken (vqError) and is not used again.
 import { dataAddress } from '../../kernel/host/memory';
+import { le16, le32, putLe16, putLe32 } from '../../kernel/lib/bytes';
 
 export const MAX_QUEUES = 4;
 export const MAX_QUEUE_SIZE = 128;
@@ -54,18 +55,6 @@ const stage = () => {
 const lo = (a: number) => a % TWO_32;
 const hi = (a: number) => Math.floor(a / TWO_32);
 
-const put16 = (at: number, v: number) => {
-  staging[at] = v & 0xff;
-  staging[at + 1] = (v >>> 8) & 0xff;
-};
-const put32 = (at: number, v: number) => {
-  staging[at] = v & 0xff;
-  staging[at + 1] = (v >>> 8) & 0xff;
-  staging[at + 2] = (v >>> 16) & 0xff;
-  staging[at + 3] = (v >>> 24) & 0xff;
-};
-const get16 = (at: number) => staging[at] | (staging[at + 1] << 8);
-const get32 = (at: number) => (staging[at] | (staging[at + 1] << 8) | (staging[at + 2] << 16) | (staging[at + 3] << 24)) >>> 0;
 
 const writePhys = (address: number, bytes: number) => hv_phys_write(lo(address), hi(address), stage(), bytes);
 const readPhys = (address: number, bytes: number) => hv_phys_read(lo(address), hi(address), stage(), bytes);
@@ -98,23 +87,23 @@ export const vqSetup = (q: number, ring: number, n: number, buffers: number, buf
   for (let i = 0; i < n; i++) {
     const address = buffers + i * bufSize;
     const d = i * 16;
-    put32(d, lo(address));
-    put32(d + 4, hi(address));
-    put32(d + 8, bufSize);
-    put16(d + 12, deviceWrites ? DESC_WRITE : 0);
-    put16(d + 14, 0);
+    putLe32(staging, d, lo(address));
+    putLe32(staging, d + 4, hi(address));
+    putLe32(staging, d + 8, bufSize);
+    putLe16(staging, d + 12, deviceWrites ? DESC_WRITE : 0);
+    putLe16(staging, d + 14, 0);
     posted[q * MAX_QUEUE_SIZE + i] = 0;
     postedLen[q * MAX_QUEUE_SIZE + i] = 0;
   }
   writePhys(ring, n * 16);
-  put16(0, AVAIL_NO_INTERRUPT);
-  put16(2, 0);
+  putLe16(staging, 0, AVAIL_NO_INTERRUPT);
+  putLe16(staging, 2, 0);
   writePhys(ring + availOffset(n), 4);
 };
 
 /** Sets the length of descriptor `id` (a transmit buffer's packet length). */
 export const vqSetLength = (q: number, id: number, len: number) => {
-  put32(0, len);
+  putLe32(staging, 0, len);
   writePhys(ringBase[q] + id * 16 + 8, 4);
 };
 
@@ -125,10 +114,10 @@ export const vqPost = (q: number, id: number, len: number) => {
   const index = availIdx[q];
   posted[q * MAX_QUEUE_SIZE + id] = 1;
   postedLen[q * MAX_QUEUE_SIZE + id] = len;
-  put16(0, id);
+  putLe16(staging, 0, id);
   writePhys(avail + 4 + 2 * (index % n), 2); // the ring entry first,
   const next = (index + 1) & 0xffff;
-  put16(0, next);
+  putLe16(staging, 0, next);
   writePhys(avail + 2, 2); // then the index that publishes it
   availIdx[q] = next;
 };
@@ -136,7 +125,7 @@ export const vqPost = (q: number, id: number, len: number) => {
 /** Whether the device wants a notification now (it has not set VIRTQ_USED_F_NO_NOTIFY, 2.7.10). */
 export const vqNotifyWanted = (q: number) => {
   readPhys(ringBase[q] + usedOffset(sizes[q]), 2);
-  return (get16(0) & USED_NO_NOTIFY) === 0;
+  return (le16(staging, 0) & USED_NO_NOTIFY) === 0;
 };
 
 /** Buffers made available and not yet returned. */
@@ -157,7 +146,7 @@ const broken = (q: number, error: number, a: number, b: number, c: number) => {
 export const vqUsedCount = (q: number) => {
   if (errors[q] !== VqError.None) return -1;
   readPhys(ringBase[q] + usedOffset(sizes[q]) + 2, 2);
-  const idx = get16(0);
+  const idx = le16(staging, 0);
   const ready = (idx - lastUsed[q]) & 0xffff;
   const outstanding = vqOutstanding(q);
   if (ready > outstanding) return broken(q, VqError.IndexJump, lastUsed[q], idx, outstanding);
@@ -178,8 +167,8 @@ export const vqPeek = (q: number) => {
   if (errors[q] !== VqError.None) return false;
   const n = sizes[q];
   readPhys(ringBase[q] + usedOffset(n) + 4 + 8 * (lastUsed[q] % n), 8);
-  const id = get32(0);
-  const len = get32(4);
+  const id = le32(staging, 0);
+  const len = le32(staging, 4);
   if (id >= n || posted[q * MAX_QUEUE_SIZE + id] === 0) {
     broken(q, VqError.UnknownId, id, n, 0);
     return false;

@@ -3,6 +3,7 @@
 //   CPUID: Intel SDM vol. 2A, CPUID instruction (tables 3-8, 3-10, 3-11); AMD APM vol. 3, appendix E.
 //   VMX MSRs: SDM vol. 3D appendix A (A.1 basic, A.3-A.5 controls, A.6 misc, A.10 EPT/VPID).
 //   SVM: APM vol. 2 section 15.4 (EFER.SVME, VM_CR) and CPUID Fn8000_000A.
+import { Msr } from '../lib/x86';
 import { Span } from '../lib/format';
 import { facts } from '../platform/facts';
 import { bitOf, cpuid, msr, rdmsr, regs } from './cpuid';
@@ -110,15 +111,6 @@ const trimSpan = (span: Span, max: number) => {
 const X86_VENDOR_INTEL_EBX = 0x756e6547; // "Genu"
 const X86_VENDOR_AMD_EBX = 0x68747541; // "Auth"
 
-const IA32_FEATURE_CONTROL = 0x3a;
-const IA32_VMX_BASIC = 0x480;
-const IA32_VMX_PINBASED_CTLS = 0x481;
-const IA32_VMX_PROCBASED_CTLS = 0x482;
-const IA32_VMX_MISC = 0x485;
-const IA32_VMX_PROCBASED_CTLS2 = 0x48b;
-const IA32_VMX_EPT_VPID_CAP = 0x48c;
-const IA32_VMX_TRUE_PINBASED_CTLS = 0x48d;
-const VM_CR = 0xc0010114;
 
 const detectIdentity = () => {
   cpuid(0, 0);
@@ -171,28 +163,28 @@ const detectIdentity = () => {
 const allowed1 = (bit: number) => bitOf(msr[1], bit);
 
 const detectVmx = () => {
-  rdmsr(IA32_FEATURE_CONTROL);
+  rdmsr(Msr.FeatureControl);
   caps.vmxLocked = bitOf(msr[0], 0);
   caps.vmxOutsideSmx = bitOf(msr[0], 2);
-  rdmsr(IA32_VMX_BASIC);
+  rdmsr(Msr.VmxBasic);
   caps.vmcsRevision = msr[0] & 0x7fffffff;
   caps.vmcsSize = msr[1] & 0x1fff;
   caps.vmxTrueControls = bitOf(msr[1], 55 - 32);
-  rdmsr(caps.vmxTrueControls ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS);
+  rdmsr(caps.vmxTrueControls ? Msr.VmxTruePinbasedCtls : Msr.VmxPinbasedCtls);
   caps.preemptionTimer = allowed1(6);
   caps.postedInterrupts = allowed1(7);
-  rdmsr(IA32_VMX_MISC);
+  rdmsr(Msr.VmxMisc);
   caps.preemptionTimerShift = msr[0] & 0x1f;
-  rdmsr(IA32_VMX_PROCBASED_CTLS);
+  rdmsr(Msr.VmxProcbasedCtls);
   caps.vmxSecondaryControls = allowed1(31);
   if (!caps.vmxSecondaryControls) return;
-  rdmsr(IA32_VMX_PROCBASED_CTLS2);
+  rdmsr(Msr.VmxProcbasedCtls2);
   caps.ept = allowed1(1);
   caps.vpid = allowed1(5);
   caps.unrestrictedGuest = allowed1(7);
   caps.vmcsShadowing = allowed1(14);
   if (!caps.ept && !caps.vpid) return;
-  rdmsr(IA32_VMX_EPT_VPID_CAP);
+  rdmsr(Msr.VmxEptVpidCap);
   caps.eptExecuteOnly = bitOf(msr[0], 0);
   caps.eptWalk4 = bitOf(msr[0], 6);
   caps.eptWriteBack = bitOf(msr[0], 14);
@@ -204,7 +196,7 @@ const detectVmx = () => {
 };
 
 const detectSvm = () => {
-  rdmsr(VM_CR);
+  rdmsr(Msr.VmCr);
   caps.svmLocked = bitOf(msr[0], 3);
   caps.svmDisabled = bitOf(msr[0], 4);
   cpuid(0x8000000a, 0);

@@ -9,6 +9,7 @@
 // here is readable). Table pages come from
 // the page allocator (zeroed) and are remembered per table set so that they are all
 // freed with it. A protection change inside a large page splits it into the next size.
+import { Efer, Msr } from '../lib/x86';
 import { dataAddress } from '../host/memory';
 import { msr, rdmsr } from '../cpu/cpuid';
 import { allocatePages, freePages, hostAddressHi, hostAddressLo } from './page-allocator';
@@ -48,8 +49,8 @@ let hostNx = -1; // host EFER.NXE (bit 11), read once
 /** Whether nested tables can forbid execution (host EFER.NXE). */
 export const nptCanForbidExecute = () => {
   if (hostNx < 0) {
-    rdmsr(0xc0000080);
-    hostNx = (msr[0] & 0x800) !== 0 ? 1 : 0;
+    rdmsr(Msr.Efer);
+    hostNx = (msr[0] & Efer.NXE) !== 0 ? 1 : 0;
   }
   return hostNx === 1;
 };

@@ -47,6 +47,7 @@
 import type { MsgKey } from '../../i18n/dictionary';
 import { CRC32_START, crc32Finish, crc32Update, crc32Zeros } from './crc32';
 import { PAGE_BYTES, RECORD_HEADER_BYTES } from './page-codec';
+import { le16, le32, putLe16, putLe32 } from '../../lib/bytes';
 
 export const FRAME_MAGIC = 0x474d565a;
 export const FRAME_VERSION = 1;
@@ -116,20 +117,7 @@ export const frameErrorKey = (e: number): MsgKey => {
   return 'migration.frame.badPayload';
 };
 
-// ---- little-endian fields (callers check the range first) ----
-
-export const get16 = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8);
-export const get32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
-export const put16 = (b: Uint8Array, o: number, v: number) => {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-};
-export const put32 = (b: Uint8Array, o: number, v: number) => {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-  b[o + 2] = (v >>> 16) & 0xff;
-  b[o + 3] = (v >>> 24) & 0xff;
-};
+// Little-endian fields: lib/bytes.ts (callers check the range first).
 
 /** Whether frames of `type` carry a sequence number (the data stream). */
 export const isDataType = (type: number) => type >= FrameType.Start && type <= FrameType.Complete;
@@ -187,14 +175,14 @@ export const frameSeal = (out: Uint8Array, off: number, cap: number, type: numbe
   if (room(out, off, cap) < total) return 0;
   const data = isDataType(type);
   if (data && (seq < 1 || seq > 0xffffffff)) return 0;
-  put32(out, off, FRAME_MAGIC);
-  put16(out, off + 4, FRAME_VERSION);
-  put16(out, off + 6, type);
-  put32(out, off + 8, data ? seq : 0);
-  put32(out, off + 12, payloadLen);
-  put32(out, off + 16, 0);
-  put32(out, off + 20, 0);
-  put32(out, off + 16, frameCrc(out, off, payloadLen));
+  putLe32(out, off, FRAME_MAGIC);
+  putLe16(out, off + 4, FRAME_VERSION);
+  putLe16(out, off + 6, type);
+  putLe32(out, off + 8, data ? seq : 0);
+  putLe32(out, off + 12, payloadLen);
+  putLe32(out, off + 16, 0);
+  putLe32(out, off + 20, 0);
+  putLe32(out, off + 16, frameCrc(out, off, payloadLen));
   return total;
 };
 
@@ -222,10 +210,10 @@ export const encodeStart = (
   if (room(out, off, cap) < HEADER_BYTES + START_BYTES) return 0;
   const p = off + HEADER_BYTES;
   zeroIn(out, p, START_BYTES);
-  put32(out, p, memMiB);
-  put32(out, p + 4, pageCount);
-  put16(out, p + 8, vcpus);
-  put16(out, p + 10, flags);
+  putLe32(out, p, memMiB);
+  putLe32(out, p + 4, pageCount);
+  putLe16(out, p + 8, vcpus);
+  putLe16(out, p + 10, flags);
   out[p + 12] = nameLen;
   copyIn(out, p + START_NAME_OFFSET, name, nameOff, nameLen);
   return frameSeal(out, off, cap, FrameType.Start, seq, START_BYTES);
@@ -244,8 +232,8 @@ export const encodeState = (
   if (srcLen < 0 || srcOff < 0 || srcOff + srcLen > src.length || STATE_HEADER_BYTES + srcLen > MAX_PAYLOAD) return 0;
   if (room(out, off, cap) < HEADER_BYTES + STATE_HEADER_BYTES + srcLen) return 0;
   const p = off + HEADER_BYTES;
-  put16(out, p, id);
-  put16(out, p + 2, part);
+  putLe16(out, p, id);
+  putLe16(out, p + 2, part);
   copyIn(out, p + STATE_HEADER_BYTES, src, srcOff, srcLen);
   return frameSeal(out, off, cap, type, seq, STATE_HEADER_BYTES + srcLen);
 };
@@ -254,23 +242,23 @@ export const encodeState = (
 export const encodeComplete = (out: Uint8Array, off: number, cap: number, seq: number, pages: number, hashHi: number, hashLo: number) => {
   if (room(out, off, cap) < HEADER_BYTES + COMPLETE_BYTES) return 0;
   const p = off + HEADER_BYTES;
-  put32(out, p, pages);
-  put32(out, p + 4, hashHi);
-  put32(out, p + 8, hashLo);
+  putLe32(out, p, pages);
+  putLe32(out, p + 4, hashHi);
+  putLe32(out, p + 8, hashLo);
   return frameSeal(out, off, cap, FrameType.Complete, seq, COMPLETE_BYTES);
 };
 
 /** An Abort frame (unsequenced) with a MigError reason. */
 export const encodeAbort = (out: Uint8Array, off: number, cap: number, reason: number) => {
   if (room(out, off, cap) < HEADER_BYTES + ABORT_BYTES) return 0;
-  put32(out, off + HEADER_BYTES, reason);
+  putLe32(out, off + HEADER_BYTES, reason);
   return frameSeal(out, off, cap, FrameType.Abort, 0, ABORT_BYTES);
 };
 
 /** An Ack frame: everything up to and including `seq` arrived in order. */
 export const encodeAck = (out: Uint8Array, off: number, cap: number, seq: number) => {
   if (room(out, off, cap) < HEADER_BYTES + ACK_BYTES) return 0;
-  put32(out, off + HEADER_BYTES, seq);
+  putLe32(out, off + HEADER_BYTES, seq);
   return frameSeal(out, off, cap, FrameType.Ack, 0, ACK_BYTES);
 };
 
@@ -280,9 +268,9 @@ export const encodeNak = (out: Uint8Array, off: number, cap: number, list: Uint3
   const len = 4 + 4 * count;
   if (room(out, off, cap) < HEADER_BYTES + len) return 0;
   const p = off + HEADER_BYTES;
-  put16(out, p, count);
-  put16(out, p + 2, 0);
-  for (let i = 0; i < count; i++) put32(out, p + 4 + 4 * i, list[i]);
+  putLe16(out, p, count);
+  putLe16(out, p + 2, 0);
+  for (let i = 0; i < count; i++) putLe32(out, p + 4 + 4 * i, list[i]);
   return frameSeal(out, off, cap, FrameType.Nak, 0, len);
 };
 
@@ -311,9 +299,9 @@ const payloadOk = (b: Uint8Array, p: number, type: number, len: number) => {
     return true;
   }
   if (type === FrameType.Nak) {
-    const count = get16(b, p);
+    const count = le16(b, p);
     if (count < 1 || count > NAK_MAX || 4 + 4 * count !== len) return false;
-    return get16(b, p + 2) === 0;
+    return le16(b, p + 2) === 0;
   }
   return true;
 };
@@ -331,17 +319,17 @@ export const frameDecode = (bytes: Uint8Array, off: number, len: number) => {
   let avail = bytes.length - off;
   if (len < avail) avail = len;
   if (avail < HEADER_BYTES) return FrameError.Short;
-  if (get32(bytes, off) !== FRAME_MAGIC) return FrameError.BadMagic;
-  if (get16(bytes, off + 4) !== FRAME_VERSION) return FrameError.BadVersion;
-  const type = get16(bytes, off + 6);
+  if (le32(bytes, off) !== FRAME_MAGIC) return FrameError.BadMagic;
+  if (le16(bytes, off + 4) !== FRAME_VERSION) return FrameError.BadVersion;
+  const type = le16(bytes, off + 6);
   if (type < FrameType.Start || type > FrameType.Nak) return FrameError.BadType;
-  if (get32(bytes, off + 20) !== 0) return FrameError.BadReserved;
-  const plen = get32(bytes, off + 12);
+  if (le32(bytes, off + 20) !== 0) return FrameError.BadReserved;
+  const plen = le32(bytes, off + 12);
   if (!payloadLengthOk(type, plen)) return FrameError.BadLength;
   if (avail < HEADER_BYTES + plen) return FrameError.Short;
   if (len > HEADER_BYTES + plen) return FrameError.BadLength;
-  if (get32(bytes, off + 16) !== frameCrc(bytes, off, plen)) return FrameError.BadCrc;
-  const seq = get32(bytes, off + 8);
+  if (le32(bytes, off + 16) !== frameCrc(bytes, off, plen)) return FrameError.BadCrc;
+  const seq = le32(bytes, off + 8);
   if (isDataType(type) ? seq === 0 : seq !== 0) return FrameError.BadSequence;
   if (!payloadOk(bytes, off + HEADER_BYTES, type, plen)) return FrameError.BadPayload;
   decType = type;
@@ -353,17 +341,17 @@ export const frameDecode = (bytes: Uint8Array, off: number, len: number) => {
 
 // ---- payload fields of a decoded frame (p: its payload offset) ----
 
-export const startMemMiB = (b: Uint8Array, p: number) => get32(b, p);
-export const startPageCount = (b: Uint8Array, p: number) => get32(b, p + 4);
-export const startVcpus = (b: Uint8Array, p: number) => get16(b, p + 8);
-export const startFlags = (b: Uint8Array, p: number) => get16(b, p + 10);
+export const startMemMiB = (b: Uint8Array, p: number) => le32(b, p);
+export const startPageCount = (b: Uint8Array, p: number) => le32(b, p + 4);
+export const startVcpus = (b: Uint8Array, p: number) => le16(b, p + 8);
+export const startFlags = (b: Uint8Array, p: number) => le16(b, p + 10);
 export const startNameLength = (b: Uint8Array, p: number) => b[p + 12];
-export const stateId = (b: Uint8Array, p: number) => get16(b, p);
-export const statePart = (b: Uint8Array, p: number) => get16(b, p + 2);
-export const completePages = (b: Uint8Array, p: number) => get32(b, p);
-export const completeHashHi = (b: Uint8Array, p: number) => get32(b, p + 4);
-export const completeHashLo = (b: Uint8Array, p: number) => get32(b, p + 8);
-export const abortReason = (b: Uint8Array, p: number) => get32(b, p);
-export const ackSeq = (b: Uint8Array, p: number) => get32(b, p);
-export const nakCount = (b: Uint8Array, p: number) => get16(b, p);
-export const nakSeq = (b: Uint8Array, p: number, i: number) => get32(b, p + 4 + 4 * i);
+export const stateId = (b: Uint8Array, p: number) => le16(b, p);
+export const statePart = (b: Uint8Array, p: number) => le16(b, p + 2);
+export const completePages = (b: Uint8Array, p: number) => le32(b, p);
+export const completeHashHi = (b: Uint8Array, p: number) => le32(b, p + 4);
+export const completeHashLo = (b: Uint8Array, p: number) => le32(b, p + 8);
+export const abortReason = (b: Uint8Array, p: number) => le32(b, p);
+export const ackSeq = (b: Uint8Array, p: number) => le32(b, p);
+export const nakCount = (b: Uint8Array, p: number) => le16(b, p);
+export const nakSeq = (b: Uint8Array, p: number, i: number) => le32(b, p + 4 + 4 * i);

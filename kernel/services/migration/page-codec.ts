@@ -41,6 +41,7 @@ import { dataAddress } from '../../host/memory';
 import type { MsgKey } from '../../i18n/dictionary';
 import { crc32 } from './crc32';
 import { FNV1A_START, fnv1a } from './fnv1a';
+import { le32, putLe32 } from '../../lib/bytes';
 
 export const PAGE_BYTES = 4096;
 export const RECORD_HEADER_BYTES = 8;
@@ -93,13 +94,6 @@ export const pageErrorKey = (e: number): MsgKey => {
   return 'migration.page.noRoom';
 };
 
-const put32 = (b: Uint8Array, o: number, v: number) => {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-  b[o + 2] = (v >>> 16) & 0xff;
-  b[o + 3] = (v >>> 24) & 0xff;
-};
-const get32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 
 /** Whether page[off, + 4096) lies inside the array. */
 const pageInside = (page: Uint8Array, off: number) => off >= 0 && off + PAGE_BYTES <= page.length;
@@ -353,7 +347,7 @@ const copyPage = (src: Uint8Array, so: number, dst: Uint8Array, dOff: number) =>
 };
 
 const putHeader = (out: Uint8Array, off: number, gpa: number, encoding: number, length: number) => {
-  put32(out, off, gpa);
+  putLe32(out, off, gpa);
   out[off + 4] = encoding;
   out[off + 5] = 0;
   out[off + 6] = length & 0xff;
@@ -392,9 +386,9 @@ export const pageEncode = (page: Uint8Array, po: number, gpa: number, out: Uint8
       encoded[0]++;
       return 0;
     }
-    put32(out, off + 8, source);
-    put32(out, off + 12, crc);
-    put32(out, off + 16, fnv);
+    putLe32(out, off + 8, source);
+    putLe32(out, off + 12, crc);
+    putLe32(out, off + 16, fnv);
     encoding = PageEncoding.Duplicate;
     length = DUPLICATE_BYTES;
   } else {
@@ -463,7 +457,7 @@ export const pageDecode = (src: Uint8Array, off: number, len: number, pageCount:
   let avail = src.length - off;
   if (len < avail) avail = len;
   if (avail < RECORD_HEADER_BYTES) return PageError.Short;
-  const gpa = get32(src, off);
+  const gpa = le32(src, off);
   const encoding = src[off + 4];
   const length = src[off + 6] | (src[off + 7] << 8);
   if (src[off + 5] !== 0) return PageError.BadReserved;
@@ -478,11 +472,11 @@ export const pageDecode = (src: Uint8Array, off: number, len: number, pageCount:
   if (gpa >= pageCount) return PageError.OutOfRange;
   const p = off + RECORD_HEADER_BYTES;
   if (encoding === PageEncoding.Duplicate) {
-    const source = get32(src, p);
+    const source = le32(src, p);
     if (source >= pageCount) return PageError.BadSource;
     recSource = source;
-    recHashHi = get32(src, p + 4);
-    recHashLo = get32(src, p + 8);
+    recHashHi = le32(src, p + 4);
+    recHashLo = le32(src, p + 8);
   } else if (encoding === PageEncoding.Rle) {
     if (!rleDecode(src, p, length, dst, dstOff)) return PageError.BadRle;
   } else if (encoding === PageEncoding.Zero) {

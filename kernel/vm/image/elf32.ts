@@ -6,6 +6,7 @@
 // all of it) and `length` (the size of the whole file). Headers must lie in the bytes the
 // buffer holds; segment contents only need to lie inside the file, since the caller copies
 // them itself from the file offsets of the segment table.
+import { le16, le32 } from '../../lib/bytes';
 
 /** Why an image was refused (0 = accepted). The console prints one message key per code. */
 export const enum ImageError {
@@ -133,10 +134,6 @@ export const addSegment = (address: number, offset: number, fileSize: number, me
   return ImageError.Ok;
 };
 
-/** Little-endian u16 at file[o]; the caller has checked the bounds. */
-export const le16 = (file: Uint8Array, o: number) => file[o] + file[o + 1] * 256;
-/** Little-endian u32 at file[o] (exact, no bitwise conversion); the caller has checked the bounds. */
-export const le32 = (file: Uint8Array, o: number) => file[o] + file[o + 1] * 256 + file[o + 2] * 65536 + file[o + 3] * 16777216;
 
 /**
  * Reads an ELF32 executable: checks the header (gABI e_ident, e_type, e_machine), the

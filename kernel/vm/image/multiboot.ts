@@ -4,7 +4,8 @@
 // names the register values the boot loader hands over (section 3.2). Pure logic: the
 // caller copies the segments (elf32.ts segment table) and the structure into guest RAM.
 import { putUtf8, REPLACEMENT_CHAR } from '../../i18n/utf8';
-import { ImageError, LOAD_MIN, addSegment, clearSegments, elf32Load, imageEntry, le32, segmentCount, setEntry } from './elf32';
+import { ImageError, LOAD_MIN, addSegment, clearSegments, elf32Load, imageEntry, segmentCount, setEntry } from './elf32';
+import { le32, putLe32 } from '../../lib/bytes';
 
 /** Multiboot header magic (3.1.2). */
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
@@ -127,23 +128,16 @@ const LOADER_NAME_BYTES = 10; // with its NUL
 const cmdChar = (cp: number) => ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp <= 0 ? REPLACEMENT_CHAR : cp);
 const utf8Length = (cp: number) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
 
-const put32 = (out: Uint8Array, o: number, v: number) => {
-  out[o] = v & 0xff;
-  out[o + 1] = (v >>> 8) & 0xff;
-  out[o + 2] = (v >>> 16) & 0xff;
-  out[o + 3] = (v >>> 24) & 0xff;
-};
-
 /** One mmap entry at out[o] for [base, base + length) (values below 2^53). */
 const putRange = (out: Uint8Array, o: number, base: number, length: number, type: number) => {
-  put32(out, o, 20);
+  putLe32(out, o, 20);
   const baseHi = Math.floor(base / TWO32);
-  put32(out, o + 4, base - baseHi * TWO32);
-  put32(out, o + 8, baseHi);
+  putLe32(out, o + 4, base - baseHi * TWO32);
+  putLe32(out, o + 8, baseHi);
   const lengthHi = Math.floor(length / TWO32);
-  put32(out, o + 12, length - lengthHi * TWO32);
-  put32(out, o + 16, lengthHi);
-  put32(out, o + 20, type);
+  putLe32(out, o + 12, length - lengthHi * TWO32);
+  putLe32(out, o + 16, lengthHi);
+  putLe32(out, o + 20, type);
 };
 
 /** Memory map entries for a VM with this much RAM: [0, 640 KiB), the hole, [1 MiB, end). */
@@ -186,15 +180,15 @@ export const multibootInfo = (
   if (lowEnd > LOW_MEMORY_END) lowEnd = LOW_MEMORY_END;
   if (!(infoAddr >= 0x1000) || !(infoAddr + total <= lowEnd)) return ImageError.InfoOutsideRam;
   for (let i = 0; i < total; i++) out[i] = 0;
-  put32(out, 0, INFO_FLAGS);
-  put32(out, INFO_MEM_LOWER, Math.floor(lowEnd / 1024));
+  putLe32(out, 0, INFO_FLAGS);
+  putLe32(out, INFO_MEM_LOWER, Math.floor(lowEnd / 1024));
   let upper = ramBytes > HIGH_MEMORY ? Math.floor((ramBytes - HIGH_MEMORY) / 1024) : 0;
   if (upper > 0xffffffff) upper = 0xffffffff;
-  put32(out, INFO_MEM_UPPER, upper);
-  put32(out, INFO_CMDLINE, infoAddr + cmdAt);
-  put32(out, INFO_MMAP_LENGTH, entries * MMAP_ENTRY);
-  put32(out, INFO_MMAP_ADDR, infoAddr + INFO_FIXED);
-  put32(out, INFO_BOOT_LOADER_NAME, infoAddr + nameAt);
+  putLe32(out, INFO_MEM_UPPER, upper);
+  putLe32(out, INFO_CMDLINE, infoAddr + cmdAt);
+  putLe32(out, INFO_MMAP_LENGTH, entries * MMAP_ENTRY);
+  putLe32(out, INFO_MMAP_ADDR, infoAddr + INFO_FIXED);
+  putLe32(out, INFO_BOOT_LOADER_NAME, infoAddr + nameAt);
   putRange(out, INFO_FIXED, 0, lowEnd, MEMORY_AVAILABLE);
   putRange(out, INFO_FIXED + MMAP_ENTRY, LOW_MEMORY_END, HIGH_MEMORY - LOW_MEMORY_END, MEMORY_RESERVED);
   if (entries === 3) putRange(out, INFO_FIXED + 2 * MMAP_ENTRY, HIGH_MEMORY, ramBytes - HIGH_MEMORY, MEMORY_AVAILABLE);
