@@ -83,7 +83,8 @@ pub fn hv_wrmsr(msr: f64, lo: f64, hi: f64) void {
 // ---- A vCPU's area (kernel/vcpu/vcpu-area.ts) and the transfer lists that fill it ----
 
 const AREA_BYTES = 1024;
-/// A transfer-list entry's mark: area -> hardware before entry (else hardware -> area after exit).
+/// A transfer-list entry's mark: area -> hardware before entry (else hardware -> area after
+/// exit). Marked entries come first in the list.
 const TO_HARDWARE: u32 = 0x8000_0000;
 const MAX_TRANSFERS = 64;
 
@@ -112,14 +113,28 @@ fn areaSlot(area: [*]u8, at: u32) *u64 {
     return @ptrCast(@alignCast(area + (at & (AREA_BYTES - 8))));
 }
 
-/// SVM: copies between the VMCB (identity-mapped linear memory) and the area, one direction.
-fn svmTransfer(vmcb: usize, area: [*]u8, list: []const u8, to_hardware: bool) void {
+/// How many entries at the start of the list go to the hardware (TO_HARDWARE entries come first).
+fn toHardwareCount(list: []const u8) usize {
     var i: usize = 0;
-    while (i < list.len / 8) : (i += 1) {
-        const at = entryAt(list, i);
-        if (((at & TO_HARDWARE) != 0) != to_hardware) continue;
+    while (i < list.len / 8 and entryAt(list, i) & TO_HARDWARE != 0) : (i += 1) {}
+    return i;
+}
+
+/// SVM, before VMRUN: entries [0, split) from the area into the VMCB (identity-mapped linear memory).
+fn svmToVmcb(vmcb: usize, area: [*]u8, list: []const u8, split: usize) void {
+    var i: usize = 0;
+    while (i < split) : (i += 1) {
         const field: *volatile u64 = @ptrFromInt(vmcb + (entryField(list, i) & 0xff8));
-        if (to_hardware) field.* = areaSlot(area, at).* else areaSlot(area, at).* = field.*;
+        field.* = areaSlot(area, entryAt(list, i)).*;
+    }
+}
+
+/// SVM, after #VMEXIT: entries [split, end) from the VMCB into the area.
+fn svmFromVmcb(vmcb: usize, area: [*]u8, list: []const u8, split: usize) void {
+    var i: usize = split;
+    while (i < list.len / 8) : (i += 1) {
+        const field: *volatile u64 = @ptrFromInt(vmcb + (entryField(list, i) & 0xff8));
+        areaSlot(area, entryAt(list, i)).* = field.*;
     }
 }
 
@@ -128,7 +143,8 @@ pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, areaAddr: f64
     const list = transferList("hv_svm_run", transfersAddr, transferCount);
     const vmcb = @intFromPtr(linear("hv_svm_run", vmcbAddr, 4096).ptr); // linear memory is identity-mapped
     if (vmcb & 0xfff != 0) fault.show("misaligned world-switch area", "hv_svm_run");
-    svmTransfer(vmcb, area, list, true);
+    const split = toHardwareCount(list);
+    svmToVmcb(vmcb, area, list, split);
     while (true) {
         svm.zv_svm_run(vmcb, physical(hostSaveLo, hostSaveHi), area);
         if (cpuidFloor != 1) break;
@@ -138,7 +154,7 @@ pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, areaAddr: f64
         const rip: *volatile u64 = @ptrFromInt(vmcb + 0x578);
         rip.* += 2;
     }
-    svmTransfer(vmcb, area, list, false);
+    svmFromVmcb(vmcb, area, list, split);
 }
 
 // ---- Intel VMX (boot/vmx.zig): the instructions, one call each; the VMCS is the kernel's ----
@@ -179,21 +195,23 @@ pub fn hv_invvpid(kind: f64, vpid: f64) f64 {
     return @floatFromInt(vmx.invvpid(toU32(kind), toU32(vpid)));
 }
 
-/// VMX: VMWRITEs (area -> current VMCS) or VMREADs (VMCS -> area), one direction.
-fn vmxTransfer(area: [*]u8, list: []const u8, to_hardware: bool) void {
+/// VMX, before entry: VMWRITEs of entries [0, split) from the area into the current VMCS.
+fn vmxToVmcs(area: [*]u8, list: []const u8, split: usize) void {
     var i: usize = 0;
-    while (i < list.len / 8) : (i += 1) {
-        const at = entryAt(list, i);
-        if (((at & TO_HARDWARE) != 0) != to_hardware) continue;
-        const field = entryField(list, i);
-        if (to_hardware) _ = vmx.vmwrite(field, areaSlot(area, at).*) else areaSlot(area, at).* = vmx.vmread(field);
-    }
+    while (i < split) : (i += 1) _ = vmx.vmwrite(entryField(list, i), areaSlot(area, entryAt(list, i)).*);
+}
+
+/// VMX, after the VM exit: VMREADs of entries [split, end) into the area.
+fn vmxFromVmcs(area: [*]u8, list: []const u8, split: usize) void {
+    var i: usize = split;
+    while (i < list.len / 8) : (i += 1) areaSlot(area, entryAt(list, i)).* = vmx.vmread(entryField(list, i));
 }
 
 pub fn hv_vmx_run(areaAddr: f64, transfersAddr: f64, transferCount: f64, launched: f64, cpuidFloor: f64) f64 {
     const area = vcpuArea("hv_vmx_run", areaAddr);
     const list = transferList("hv_vmx_run", transfersAddr, transferCount);
-    vmxTransfer(area, list, true);
+    const split = toHardwareCount(list);
+    vmxToVmcs(area, list, split);
     var resume_it: u64 = if (launched != 0) 1 else 0;
     while (true) {
         const r = vmx.zv_vmx_run(area, resume_it);
@@ -204,7 +222,7 @@ pub fn hv_vmx_run(areaAddr: f64, transfersAddr: f64, transferCount: f64, launche
         _ = vmx.vmwrite(0x681e, vmx.vmread(0x681e) + vmx.vmread(0x440c)); // GUEST_RIP += instruction length
         resume_it = 1;
     }
-    vmxTransfer(area, list, false);
+    vmxFromVmcs(area, list, split);
     return 0;
 }
 

@@ -200,75 +200,75 @@ pub extern fn zv_vmx_run(area: [*]u8, launched: u64) callconv(.Win64) u64;
 
 comptime {
     asm (
-        \.text
-        \.globl zv_vmx_run
-        \zv_vmx_run:
-        \  pushq %rbx
-        \  pushq %rbp
-        \  pushq %rdi
-        \  pushq %rsi
-        \  pushq %r12
-        \  pushq %r13
-        \  pushq %r14
-        \  pushq %r15
-        \  pushfq
-        \  subq $32, %rsp
-        \  sgdt 0(%rsp)
-        \  sidt 16(%rsp)
-        \  pushq %rdx
-        \  pushq %rcx
-        \  movq %rcx, %rax
-        \
+        \\.text
+        \\.globl zv_vmx_run
+        \\zv_vmx_run:
+        \\  pushq %rbx
+        \\  pushq %rbp
+        \\  pushq %rdi
+        \\  pushq %rsi
+        \\  pushq %r12
+        \\  pushq %r13
+        \\  pushq %r14
+        \\  pushq %r15
+        \\  pushfq
+        \\  subq $32, %rsp
+        \\  sgdt 0(%rsp)
+        \\  sidt 16(%rsp)
+        \\  pushq %rdx
+        \\  pushq %rcx
+        \\  movq %rcx, %rax
+        \\
     ++ regs.fx_to_guest ++
-        \  movq $0x6c14, %rcx
-        \  vmwrite %rsp, %rcx
-        \  leaq 2f(%rip), %rbx
-        \  movq $0x6c16, %rcx
-        \  vmwrite %rbx, %rcx
-        \  cmpq $0, 8(%rsp)
-        \
+        \\  movq $0x6c14, %rcx
+        \\  vmwrite %rsp, %rcx
+        \\  leaq 2f(%rip), %rbx
+        \\  movq $0x6c16, %rcx
+        \\  vmwrite %rbx, %rcx
+        \\  cmpq $0, 8(%rsp)
+        \\
     ++ regs.load_gprs ++
-        \  movq 0(%rax), %rax
-        \  jne 1f
-        \  vmlaunch
-        \  jmp 3f
-        \1:
-        \  vmresume
-        \3:
-        \  movl $1, %ebx
-        \  jc 5f
-        \  movl $2, %ebx
-        \  jmp 5f
-        \2:
-        \  pushq %rax
-        \  movq 8(%rsp), %rax
-        \
+        \\  movq 0(%rax), %rax
+        \\  jne 1f
+        \\  vmlaunch
+        \\  jmp 3f
+        \\1:
+        \\  vmresume
+        \\3:
+        \\  movl $1, %ebx
+        \\  jc 5f
+        \\  movl $2, %ebx
+        \\  jmp 5f
+        \\2:
+        \\  pushq %rax
+        \\  movq 8(%rsp), %rax
+        \\
     ++ regs.store_gprs ++
-        \  popq %rcx
-        \  movq %rcx, 0(%rax)
-        \
+        \\  popq %rcx
+        \\  movq %rcx, 0(%rax)
+        \\
     ++ regs.fx_to_host ++
-        \  xorl %ebx, %ebx
-        \  jmp 6f
-        \5:
-        \  movq 0(%rsp), %rax
-        \
+        \\  xorl %ebx, %ebx
+        \\  jmp 6f
+        \\5:
+        \\  movq 0(%rsp), %rax
+        \\
     ++ regs.fx_to_host ++
-        \6:
-        \  addq $16, %rsp
-        \  lgdt 0(%rsp)
-        \  lidt 16(%rsp)
-        \  addq $32, %rsp
-        \  popfq
-        \  movl %ebx, %eax
-        \  popq %r15
-        \  popq %r14
-        \  popq %r13
-        \  popq %r12
-        \  popq %rsi
-        \  popq %rdi
-        \  popq %rbp
-        \  popq %rbx
-        \  retq
+        \\6:
+        \\  addq $16, %rsp
+        \\  lgdt 0(%rsp)
+        \\  lidt 16(%rsp)
+        \\  addq $32, %rsp
+        \\  popfq
+        \\  movl %ebx, %eax
+        \\  popq %r15
+        \\  popq %r14
+        \\  popq %r13
+        \\  popq %r12
+        \\  popq %rsi
+        \\  popq %rdi
+        \\  popq %rbp
+        \\  popq %rbx
+        \\  retq
     );
 }

@@ -72,17 +72,23 @@ export const placeVcpuAreas = () => {
   area0 = Math.ceil(a / 64) * 64;
 };
 
-/** Linear address of vCPU `vcpu`'s area (0 <= vcpu < MAX_VCPUS). */
-export const vcpuArea = (vcpu: number) => area0 + (vcpu & (MAX_VCPUS - 1)) * AREA_BYTES;
+/** True for a vCPU number that has an area (the interface refuses others before they reach the accessors). */
+export const isVcpu = (vcpu: number) => vcpu >= 0 && vcpu < MAX_VCPUS && Math.floor(vcpu) === vcpu;
+
+// The accessors below take a valid vCPU number (isVcpu): they are on every exit's path and
+// do not check it again (linear memory stays the bound either way).
+
+/** Linear address of vCPU `vcpu`'s area. */
+export const vcpuArea = (vcpu: number) => area0 + vcpu * AREA_BYTES;
 
 /** u32 at byte `off` of vCPU `vcpu`'s area (unsigned). */
-export const areaGet = (vcpu: number, off: number) => Porffor.wasm.i32.load(area0 + (vcpu & (MAX_VCPUS - 1)) * AREA_BYTES + off, 0, 0) >>> 0;
+export const areaGet = (vcpu: number, off: number) => Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + off, 0, 0) >>> 0;
 export const areaSet = (vcpu: number, off: number, value: number) => {
-  Porffor.wasm.i32.store(area0 + (vcpu & (MAX_VCPUS - 1)) * AREA_BYTES + off, value | 0, 0, 0);
+  Porffor.wasm.i32.store(area0 + vcpu * AREA_BYTES + off, value | 0, 0, 0);
 };
 /** A u64 slot as a double (exact below 2^53). */
 export const areaGet64 = (vcpu: number, off: number) => {
-  const at = area0 + (vcpu & (MAX_VCPUS - 1)) * AREA_BYTES + off;
+  const at = area0 + vcpu * AREA_BYTES + off;
   return (Porffor.wasm.i32.load(at, 0, 4) >>> 0) * 4294967296 + (Porffor.wasm.i32.load(at, 0, 0) >>> 0);
 };
 
@@ -96,7 +102,7 @@ export const resetVcpuArea = (vcpu: number) => {
 
 /** RIP += len, 64-bit, in the record (written back at entry). A completed instruction also ends STI / MOV SS blocking (SDM 25.4.2). */
 export const advanceRip = (vcpu: number, len: number) => {
-  const at = area0 + (vcpu & (MAX_VCPUS - 1)) * AREA_BYTES + Rec.Rip;
+  const at = area0 + vcpu * AREA_BYTES + Rec.Rip;
   const lo = (Porffor.wasm.i32.load(at, 0, 0) >>> 0) + len;
   Porffor.wasm.i32.store(at, lo | 0, 0, 0);
   if (lo > 0xffffffff) Porffor.wasm.i32.store(at, (Porffor.wasm.i32.load(at, 0, 4) + 1) | 0, 0, 4);

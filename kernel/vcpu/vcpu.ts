@@ -10,7 +10,8 @@
 // the same place and reach the hardware at the next entry. The rest (MSRs the back end
 // keeps, EFER, event injection, TLB flushes, migration state) goes to the back end.
 import { caps } from '../cpu/capabilities';
-import { Access, advanceRip, areaGet, areaGet64, areaSet, placeVcpuAreas, Rec } from './vcpu-area';
+import { Access, advanceRip, areaGet, areaGet64, areaSet, isVcpu, placeVcpuAreas, Rec, vcpuArea } from './vcpu-area';
+import { ExitReason } from './exit-reason';
 import {
   SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmCreateVcpu, svmDestroyVcpu, svmEnable, svmInjectException,
   svmMsrField, svmMsrHi, svmMsrLo, svmRun, svmSetEferLo, svmSetMsr,
@@ -23,6 +24,7 @@ import { nestedEptDirtyBits, nestedFormatEpt, nestedPageSizes } from '../memory/
 
 export const enum VcpuError {
   NoBackEnd = -20, // neither SVM nor VMX
+  BadVcpu = -21, // not a vCPU number (0 <= vcpu < MAX_VCPUS)
 }
 
 let vmxOn = 0; // 1: the VMX back end runs (chosen at enable; a number: cheaper to test than a boolean)
@@ -52,16 +54,24 @@ export const disableVirtualization = () => {
 };
 
 /** vCPU `vcpu` for a guest whose memory the nested tables at `nptRoot` map, in 32-bit protected mode (Multiboot state). */
-export const createVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) =>
-  vmxOn === 1 ? vmxCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : caps.svm ? svmCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : VcpuError.NoBackEnd;
+export const createVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) => {
+  if (!isVcpu(vcpu)) return VcpuError.BadVcpu;
+  return vmxOn === 1 ? vmxCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : caps.svm ? svmCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : VcpuError.NoBackEnd;
+};
 
 export const destroyVcpu = (vcpu: number) => {
   if (vmxOn === 1) vmxDestroyVcpu(vcpu);
   else if (caps.svm) svmDestroyVcpu(vcpu);
 };
 
-/** Runs vCPU `vcpu` until its next exit, which its exit record then describes; returns the ExitReason. cpuidFloor: the benchmark floor only. */
-export const enterGuest = (vcpu: number, cpuidFloor: boolean) => (vmxOn === 1 ? vmxRun(vcpu, cpuidFloor) : svmRun(vcpu, cpuidFloor));
+/**
+ * Runs vCPU `vcpu` until its next exit, which its exit record then describes; returns the
+ * ExitReason (InvalidState for a vCPU number that is not one). cpuidFloor: the benchmark floor only.
+ */
+export const enterGuest = (vcpu: number, cpuidFloor: boolean) => {
+  if (!isVcpu(vcpu)) return ExitReason.InvalidState;
+  return vmxOn === 1 ? vmxRun(vcpu, cpuidFloor) : svmRun(vcpu, cpuidFloor);
+};
 
 // ---- vCPU `vcpu`'s last exit (its exit record) ----
 /** The ExitReason of the last exit. */
@@ -97,14 +107,15 @@ export const setGuestGpr = (vcpu: number, r: number, lo: number, hi: number) => 
 };
 /** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (what CPUID returns, SDM vol. 2A CPUID). */
 export const setGuestAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => {
-  areaSet(vcpu, 0, a);
-  areaSet(vcpu, 4, 0);
-  areaSet(vcpu, 8, c);
-  areaSet(vcpu, 12, 0);
-  areaSet(vcpu, 16, d);
-  areaSet(vcpu, 20, 0);
-  areaSet(vcpu, 24, b);
-  areaSet(vcpu, 28, 0);
+  const at = vcpuArea(vcpu); // Rec.Gprs: RAX, RCX, RDX, RBX at 0, 8, 16, 24
+  Porffor.wasm.i32.store(at, a | 0, 0, 0);
+  Porffor.wasm.i32.store(at, 0, 0, 4);
+  Porffor.wasm.i32.store(at, c | 0, 0, 8);
+  Porffor.wasm.i32.store(at, 0, 0, 12);
+  Porffor.wasm.i32.store(at, d | 0, 0, 16);
+  Porffor.wasm.i32.store(at, 0, 0, 20);
+  Porffor.wasm.i32.store(at, b | 0, 0, 24);
+  Porffor.wasm.i32.store(at, 0, 0, 28);
 };
 export const guestRflags = (vcpu: number) => areaGet(vcpu, Rec.Rflags);
 /** CR0 and CR4 as the guest sees them. */

@@ -143,6 +143,7 @@ export class Machine {
     this.failure = null;
     this.emptyPolls = 0;
     this.hostCalls = 0;
+    this.callsByName = new Map(); // host function name -> calls
     this.stallMicros = 0;
     this.hostCallTicks = BigInt(o.hostCallTicks ?? 40);
     this.uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, dll: 0, dlm: 0, fcr: 0 };
@@ -309,6 +310,7 @@ export class Machine {
     for (let i = 0; i < count; i++) {
       const at = dv.getUint32(i * 8 + 4, true);
       list.push({ field: dv.getUint32(i * 8, true), at: at & 0x3f8, toHardware: (at & 0x80000000) !== 0 });
+      if (list.at(-1).toHardware && list.length > 1 && !list.at(-2).toHardware) this.#fail(`sim: ${who}: a to-hardware transfer after the exit ones (the shim takes them from the start of the list)`);
     }
     return list;
   }
@@ -850,6 +852,7 @@ export class Machine {
     for (const [name, fn] of Object.entries(f)) {
       counted[name] = (...args) => {
         m.hostCalls++;
+        m.callsByName.set(name, (m.callsByName.get(name) ?? 0) + 1);
         if (args.length !== arity.get(name)) m.#fail(`sim: ${name} called with ${args.length} arguments, the ABI has ${arity.get(name)}`);
         for (const a of args) if (typeof a !== 'number' || Number.isNaN(a)) m.#fail(`sim: ${name}(${args.join(', ')}): argument is not a number`);
         return fn(...args);

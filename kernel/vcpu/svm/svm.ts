@@ -36,7 +36,8 @@ let nrips = false; // caps.nrips, read once (an object property costs on the exi
 
 // What the shim's world switch moves between the VMCB and the vCPU's area (vcpu-area.ts):
 // pairs (VMCB offset, area offset), TO_HARDWARE marking what goes into the VMCB before
-// VMRUN; the rest is copied out after #VMEXIT (APM vol. 2 tables B-1, B-2).
+// VMRUN (those first); the rest is copied out after #VMEXIT (APM vol. 2 tables B-1, B-2).
+// Rec.Linear and Rec.Interruptibility have no SVM source: they stay 0 from resetVcpuArea.
 const TRANSFERS = new Uint32Array([
   RAX, Rec.Gprs + TO_HARDWARE, RSP, Rec.Gprs + 32 + TO_HARDWARE, RIP, Rec.Rip + TO_HARDWARE,
   EXIT_CODE, Rec.Code, EXIT_INFO1, Rec.Qualification, EXIT_INFO2, Rec.Info2, EXIT_INFO2, Rec.Gpa, NEXT_RIP, Rec.Raw0,
@@ -187,9 +188,6 @@ export const svmRun = (vcpu: number, cpuidFloor: boolean) => {
   // CS attributes (APM 15.5.1 packed form, the upper half of the CS field's first dword): L bit 9, D/B bit 10
   const attrib = Porffor.wasm.i32.load(a + Rec.Raw2, 0, 0) >>> 16;
   Porffor.wasm.i32.store(a + Rec.CodeSize, (attrib & 0x200) !== 0 ? 64 : (attrib & 0x400) !== 0 ? 32 : 16, 0, 0);
-  Porffor.wasm.i32.store(a + Rec.Interruptibility, 0, 0, 0);
-  Porffor.wasm.i32.store(a + Rec.Linear, 0, 0, 0);
-  Porffor.wasm.i32.store(a + Rec.Linear + 4, 0, 0, 0);
   let reason = ExitReason.Other;
   let length = 0;
   let access = 0;

@@ -124,7 +124,7 @@ let cr4Owned = 0;
 
 // What the shim moves between the current VMCS and the vCPU's area (vcpu-area.ts) in the
 // same host call as the entry: pairs (field encoding, area offset), TO_HARDWARE marking the
-// VMWRITEs before entry; the rest are VMREADs after the exit (SDM vol. 3D appendix B;
+// VMWRITEs before entry (those first); the rest are VMREADs after the exit (SDM vol. 3D appendix B;
 // exit-information fields SDM 25.9, 28.2). One host call instead of one per field.
 const TRANSFERS = new Uint32Array([
   GUEST_RSP, Rec.Gprs + 32 + TO_HARDWARE, GUEST_RIP, Rec.Rip + TO_HARDWARE, GUEST_INTERRUPTIBILITY, Rec.Interruptibility + TO_HARDWARE,
