@@ -183,10 +183,10 @@ export const svmRun = (vcpu: number, cpuidFloor: boolean) => {
   Porffor.wasm.i32.store(vmcb + TLB_CONTROL, 0, 0, 0); // a flush asked for is done
   Porffor.wasm.i32.store(vmcb + EVENT_INJECT, 0, 0, 0);
   Porffor.wasm.i32.store(vmcb + EVENT_INJECT + 4, 0, 0, 0);
-  const code = Porffor.wasm.i32.load(a + Rec.Code + 4, 0, 0) === -1 ? -1 : Porffor.wasm.i32.load(a + Rec.Code, 0, 0) >>> 0;
-  Porffor.wasm.i32.store(a + Rec.Code, code | 0, 0, 0);
+  // EXITCODE: -1 (all ones) is VMEXIT_INVALID; the others fit in the low half (APM appendix C)
+  const code = Porffor.wasm.i32.load(a + Rec.Code + 4, 0, 0) === -1 ? -1 : Porffor.wasm.i32.load(a + Rec.Code, 0, 0);
   // CS attributes (APM 15.5.1 packed form, the upper half of the CS field's first dword): L bit 9, D/B bit 10
-  const attrib = Porffor.wasm.i32.load(a + Rec.Raw2, 0, 0) >>> 16;
+  const attrib = Porffor.wasm.i32.load16_u(a + Rec.Raw2 + 2, 0, 0);
   Porffor.wasm.i32.store(a + Rec.CodeSize, (attrib & 0x200) !== 0 ? 64 : (attrib & 0x400) !== 0 ? 32 : 16, 0, 0);
   let reason = ExitReason.Other;
   let length = 0;

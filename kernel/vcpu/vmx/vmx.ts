@@ -121,6 +121,8 @@ const vpidFlushPending = new Uint8Array(MAX_VCPUS);
 
 let cr0Owned = 0; // CR0/CR4 bits the host owns (guest/host masks, SDM 25.6.6): the guest reads them from the shadows
 let cr4Owned = 0;
+let cr0Guest = 0; // the complements: the bits the guest owns
+let cr4Guest = 0;
 
 // What the shim moves between the current VMCS and the vCPU's area (vcpu-area.ts) in the
 // same host call as the entry: pairs (field encoding, area offset), TO_HARDWARE marking the
@@ -191,6 +193,8 @@ export const vmxEnable = () => {
   // sees its own values in the read shadows. Unrestricted guest frees PE and PG (SDM 26.3.1.1).
   cr0Owned = (((cr0Fixed0 & ~(Cr0.PE | Cr0.PG)) | ~cr0Fixed1) & 0xffffffff) >>> 0;
   cr4Owned = ((cr4Fixed0 | ~cr4Fixed1) & 0xffffffff) >>> 0;
+  cr0Guest = ~cr0Owned >>> 0;
+  cr4Guest = ~cr4Owned >>> 0;
   rdmsr(Msr.VmxEptVpidCap);
   inveptType = !caps.invept ? 0 : (msr[0] & (1 << 25)) !== 0 ? 1 : (msr[0] & (1 << 26)) !== 0 ? 2 : 0;
   invvpidType = !caps.invvpid ? 0 : (msr[1] & (1 << 9)) !== 0 ? 1 : (msr[1] & (1 << 10)) !== 0 ? 2 : 0;
@@ -468,8 +472,8 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
       return ExitReason.InvalidState;
     }
     // the guest's CR0/CR4: its own bits, and the shadow's where the host owns them (SDM 25.6.6)
-    Porffor.wasm.i32.store(a + Rec.Cr0, (Porffor.wasm.i32.load(a + Rec.Raw0, 0, 0) & ~cr0Owned) | (Porffor.wasm.i32.load(a + Rec.Cr0, 0, 0) & cr0Owned), 0, 0);
-    Porffor.wasm.i32.store(a + Rec.Cr4, (Porffor.wasm.i32.load(a + Rec.Raw1, 0, 0) & ~cr4Owned) | (Porffor.wasm.i32.load(a + Rec.Cr4, 0, 0) & cr4Owned), 0, 0);
+    Porffor.wasm.i32.store(a + Rec.Cr0, (Porffor.wasm.i32.load(a + Rec.Raw0, 0, 0) & cr0Guest) | (Porffor.wasm.i32.load(a + Rec.Cr0, 0, 0) & cr0Owned), 0, 0);
+    Porffor.wasm.i32.store(a + Rec.Cr4, (Porffor.wasm.i32.load(a + Rec.Raw1, 0, 0) & cr4Guest) | (Porffor.wasm.i32.load(a + Rec.Cr4, 0, 0) & cr4Owned), 0, 0);
     // CS access rights (SDM 25.4.1 table 25-2): L bit 13, D/B bit 14
     const ar = Porffor.wasm.i32.load(a + Rec.Raw2, 0, 0);
     Porffor.wasm.i32.store(a + Rec.CodeSize, (ar & 0x2000) !== 0 ? 64 : (ar & 0x4000) !== 0 ? 32 : 16, 0, 0);
