@@ -257,27 +257,27 @@ export const svmInjectException = (vcpu: number, vector: number, errorCode: numb
 /** The VMCB field that holds MSR `index` for the guest (APM vol. 2 table B-2), or -1. */
 export const svmMsrField = (index: number) => {
   switch (index) {
-    case 0xc0000081:
+    case Msr.Star:
       return 0x600; // STAR
-    case 0xc0000082:
+    case Msr.Lstar:
       return 0x608; // LSTAR
-    case 0xc0000083:
+    case Msr.Cstar:
       return 0x610; // CSTAR
-    case 0xc0000084:
+    case Msr.Sfmask:
       return 0x618; // SFMASK
-    case 0xc0000102:
+    case Msr.KernelGsBase:
       return 0x620; // KernelGsBase
-    case 0x174:
+    case Msr.SysenterCs:
       return 0x628; // SYSENTER_CS
-    case 0x175:
+    case Msr.SysenterEsp:
       return 0x630; // SYSENTER_ESP
-    case 0x176:
+    case Msr.SysenterEip:
       return 0x638; // SYSENTER_EIP
-    case 0x277:
+    case Msr.Pat:
       return 0x668; // G_PAT
-    case 0xc0000100:
+    case Msr.FsBase:
       return 0x448; // FS.base
-    case 0xc0000101:
+    case Msr.GsBase:
       return 0x458; // GS.base
   }
   return -1;

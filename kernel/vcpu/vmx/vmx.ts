@@ -84,7 +84,7 @@ let current = -1; // the vCPU whose VMCS is current (VMPTRLD)
 // exit stores them back there and loads the host's from a second area (SDM 25.7.2, 25.8.2,
 // 28.4, 26.4). One page per vCPU: the guest's entries at 0, the host's at 0x800; entries
 // are 16 bytes: index u32, reserved u32, value u64 (SDM table 25-15).
-const SWITCHED_MSRS = [0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102]; // STAR, LSTAR, CSTAR, SFMASK, KernelGsBase
+const SWITCHED_MSRS = [Msr.Star, Msr.Lstar, Msr.Cstar, Msr.Sfmask, Msr.KernelGsBase];
 const msrPage = new Float64Array(MAX_VCPUS);
 const hasMsrPage = new Uint8Array(MAX_VCPUS);
 const msrEntry = new Uint32Array(4);
@@ -294,15 +294,15 @@ const hostFields = () => {
   put64(HOST_TR_BASE, hostTrBase());
   put64(HOST_GDTR_BASE, hostValue(HostField.GdtBase));
   put64(HOST_IDTR_BASE, hostValue(HostField.IdtBase));
-  rdmsr(0xc0000100);
+  rdmsr(Msr.FsBase);
   put(HOST_FS_BASE, msr[0], msr[1]);
-  rdmsr(0xc0000101);
+  rdmsr(Msr.GsBase);
   put(HOST_GS_BASE, msr[0], msr[1]);
-  rdmsr(0x174);
+  rdmsr(Msr.SysenterCs);
   put(HOST_SYSENTER_CS, msr[0], 0);
-  rdmsr(0x175);
+  rdmsr(Msr.SysenterEsp);
   put(HOST_SYSENTER_ESP, msr[0], msr[1]);
-  rdmsr(0x176);
+  rdmsr(Msr.SysenterEip);
   put(HOST_SYSENTER_EIP, msr[0], msr[1]);
   rdmsr(Msr.Efer);
   put(HOST_EFER, msr[0], msr[1]);
@@ -605,17 +605,17 @@ export const vmxInjectException = (vcpu: number, vector: number, errorCode: numb
 /** The VMCS field that holds MSR `index` for the guest, or -1. */
 export const vmxMsrField = (index: number) => {
   switch (index) {
-    case 0x174:
+    case Msr.SysenterCs:
       return GUEST_SYSENTER_CS;
-    case 0x175:
+    case Msr.SysenterEsp:
       return GUEST_SYSENTER_ESP;
-    case 0x176:
+    case Msr.SysenterEip:
       return GUEST_SYSENTER_EIP;
-    case 0x277:
+    case Msr.Pat:
       return hasPat ? GUEST_PAT : -1;
-    case 0xc0000100:
+    case Msr.FsBase:
       return GUEST_FS_BASE;
-    case 0xc0000101:
+    case Msr.GsBase:
       return GUEST_GS_BASE;
   }
   for (let i = 0; i < SWITCHED_MSRS.length; i++) if (SWITCHED_MSRS[i] === index) return MSR_FIELD + i;
