@@ -80,20 +80,81 @@ pub fn hv_wrmsr(msr: f64, lo: f64, hi: f64) void {
     cpu.wrmsr(toU32(msr), (@as(u64, toU32(hi)) << 32) | toU32(lo));
 }
 
-pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, gprsAddr: f64, fxAddr: f64, cpuidFloor: f64) void {
-    const gprs = linear("hv_svm_run", gprsAddr, 128);
-    const fx = linear("hv_svm_run", fxAddr, 512);
+// ---- A vCPU's area (kernel/vcpu/vcpu-area.ts) and the transfer lists that fill it ----
+
+const AREA_BYTES = 1024;
+/// A transfer-list entry's mark: area -> hardware before entry (else hardware -> area after
+/// exit). Marked entries come first in the list.
+const TO_HARDWARE: u32 = 0x8000_0000;
+const MAX_TRANSFERS = 64;
+
+/// The vCPU area at areaAddr: in linear memory, 16-aligned (its FXSAVE area at +512 must be).
+fn vcpuArea(comptime who: []const u8, areaAddr: f64) [*]u8 {
+    const area = linear(who, areaAddr, AREA_BYTES);
+    if (@intFromPtr(area.ptr) & 15 != 0) fault.show("misaligned world-switch area", who);
+    return area.ptr;
+}
+
+/// The transfer list: count pairs of u32 (hardware field, area offset | TO_HARDWARE).
+fn transferList(comptime who: []const u8, addr: f64, count: f64) []const u8 {
+    const n = toU32(count);
+    if (n > MAX_TRANSFERS) fault.show("transfer list too long", who);
+    return linear(who, addr, n * 8);
+}
+
+fn entryField(list: []const u8, i: usize) u32 {
+    return std.mem.readIntLittle(u32, list[i * 8 ..][0..4]);
+}
+fn entryAt(list: []const u8, i: usize) u32 {
+    return std.mem.readIntLittle(u32, list[i * 8 + 4 ..][0..4]);
+}
+/// The u64 slot at an area offset, kept inside the area and 8-aligned.
+fn areaSlot(area: [*]u8, at: u32) *u64 {
+    return @ptrCast(@alignCast(area + (at & (AREA_BYTES - 8))));
+}
+
+/// How many entries at the start of the list go to the hardware (TO_HARDWARE entries come first).
+fn toHardwareCount(list: []const u8) usize {
+    var i: usize = 0;
+    while (i < list.len / 8 and entryAt(list, i) & TO_HARDWARE != 0) : (i += 1) {}
+    return i;
+}
+
+/// SVM, before VMRUN: entries [0, split) from the area into the VMCB (identity-mapped linear memory).
+fn svmToVmcb(vmcb: usize, area: [*]u8, list: []const u8, split: usize) void {
+    var i: usize = 0;
+    while (i < split) : (i += 1) {
+        const field: *volatile u64 = @ptrFromInt(vmcb + (entryField(list, i) & 0xff8));
+        field.* = areaSlot(area, entryAt(list, i)).*;
+    }
+}
+
+/// SVM, after #VMEXIT: entries [split, end) from the VMCB into the area.
+fn svmFromVmcb(vmcb: usize, area: [*]u8, list: []const u8, split: usize) void {
+    var i: usize = split;
+    while (i < list.len / 8) : (i += 1) {
+        const field: *volatile u64 = @ptrFromInt(vmcb + (entryField(list, i) & 0xff8));
+        areaSlot(area, entryAt(list, i)).* = field.*;
+    }
+}
+
+pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, areaAddr: f64, transfersAddr: f64, transferCount: f64, cpuidFloor: f64) void {
+    const area = vcpuArea("hv_svm_run", areaAddr);
+    const list = transferList("hv_svm_run", transfersAddr, transferCount);
     const vmcb = @intFromPtr(linear("hv_svm_run", vmcbAddr, 4096).ptr); // linear memory is identity-mapped
-    if (@intFromPtr(gprs.ptr) & 7 != 0 or @intFromPtr(fx.ptr) & 15 != 0 or vmcb & 0xfff != 0) fault.show("misaligned world-switch area", "hv_svm_run");
+    if (vmcb & 0xfff != 0) fault.show("misaligned world-switch area", "hv_svm_run");
+    const split = toHardwareCount(list);
+    svmToVmcb(vmcb, area, list, split);
     while (true) {
-        svm.zv_svm_run(vmcb, physical(hostSaveLo, hostSaveHi), @ptrCast(@alignCast(gprs.ptr)), fx.ptr);
-        if (cpuidFloor != 1) return;
+        svm.zv_svm_run(vmcb, physical(hostSaveLo, hostSaveHi), area);
+        if (cpuidFloor != 1) break;
         // Benchmark floor: resume a CPUID exit here (APM B: EXITCODE 0x70, guest RIP 0x578).
         const exit_code: *volatile u64 = @ptrFromInt(vmcb + 0x70);
-        if (exit_code.* != 0x72) return;
+        if (exit_code.* != 0x72) break;
         const rip: *volatile u64 = @ptrFromInt(vmcb + 0x578);
         rip.* += 2;
     }
+    svmFromVmcb(vmcb, area, list, split);
 }
 
 // ---- Intel VMX (boot/vmx.zig): the instructions, one call each; the VMCS is the kernel's ----
@@ -134,19 +195,35 @@ pub fn hv_invvpid(kind: f64, vpid: f64) f64 {
     return @floatFromInt(vmx.invvpid(toU32(kind), toU32(vpid)));
 }
 
-pub fn hv_vmx_run(gprsAddr: f64, fxAddr: f64, launched: f64, cpuidFloor: f64) f64 {
-    const gprs = linear("hv_vmx_run", gprsAddr, 128);
-    const fx = linear("hv_vmx_run", fxAddr, 512);
-    if (@intFromPtr(gprs.ptr) & 7 != 0 or @intFromPtr(fx.ptr) & 15 != 0) fault.show("misaligned world-switch area", "hv_vmx_run");
+/// VMX, before entry: VMWRITEs of entries [0, split) from the area into the current VMCS.
+fn vmxToVmcs(area: [*]u8, list: []const u8, split: usize) void {
+    var i: usize = 0;
+    while (i < split) : (i += 1) _ = vmx.vmwrite(entryField(list, i), areaSlot(area, entryAt(list, i)).*);
+}
+
+/// VMX, after the VM exit: VMREADs of entries [split, end) into the area.
+fn vmxFromVmcs(area: [*]u8, list: []const u8, split: usize) void {
+    var i: usize = split;
+    while (i < list.len / 8) : (i += 1) areaSlot(area, entryAt(list, i)).* = vmx.vmread(entryField(list, i));
+}
+
+pub fn hv_vmx_run(areaAddr: f64, transfersAddr: f64, transferCount: f64, launched: f64, cpuidFloor: f64) f64 {
+    const area = vcpuArea("hv_vmx_run", areaAddr);
+    const list = transferList("hv_vmx_run", transfersAddr, transferCount);
+    const split = toHardwareCount(list);
+    vmxToVmcs(area, list, split);
     var resume_it: u64 = if (launched != 0) 1 else 0;
     while (true) {
-        const r = vmx.zv_vmx_run(@ptrCast(@alignCast(gprs.ptr)), fx.ptr, resume_it);
-        if (r != 0 or cpuidFloor != 1) return @floatFromInt(r);
+        const r = vmx.zv_vmx_run(area, resume_it);
+        if (r != 0) return @floatFromInt(r);
+        if (cpuidFloor != 1) break;
         // Benchmark floor: resume a CPUID exit (basic reason 10, SDM appendix C) here.
-        if (vmx.vmread(0x4402) & 0xffff != 10) return 0;
+        if (vmx.vmread(0x4402) & 0xffff != 10) break;
         _ = vmx.vmwrite(0x681e, vmx.vmread(0x681e) + vmx.vmread(0x440c)); // GUEST_RIP += instruction length
         resume_it = 1;
     }
+    vmxFromVmcs(area, list, split);
+    return 0;
 }
 
 pub fn hv_host_state(outAddr: f64) void {

@@ -4,6 +4,7 @@
 //!
 //! Every instruction reports its outcome the SDM 31.2 way: 0 VMsucceed, 1 VMfailInvalid
 //! (CF), 2 VMfailValid (ZF; the reason is in the VM-instruction error field).
+const regs = @import("guest_regs.zig");
 
 /// The VMX status of the flags an instruction just set.
 inline fn status(cf: u8, zf: u8) u8 {
@@ -188,16 +189,14 @@ pub fn selectors() [7]u16 {
     return s;
 }
 
-export var zv_vmx_host_fx_area: [512]u8 align(16) = undefined;
-
-/// zv_vmx_run(gprs: rcx, guest_fx: rdx, launched: r8), Microsoft x64 ABI: enters the
-/// current VMCS's guest (VMLAUNCH when launched is 0, else VMRESUME) with the guest GPRs
-/// (16 u64 in register-number order; rsp unused: it is GUEST_RSP in the VMCS) and FXSAVE
-/// area, and returns at its VM exit (0) or when entry fails (1 VMfailInvalid, 2 VMfailValid).
-/// HOST_RSP and HOST_RIP are written here (the stack and the return point below); VM exit
-/// leaves GDTR/IDTR limits at 0xFFFF and RFLAGS.IF clear (SDM 28.5.2, 28.5.3), so both
-/// are put back as they were.
-pub extern fn zv_vmx_run(gprs: [*]u64, guest_fx: [*]u8, launched: u64) callconv(.Win64) u64;
+/// zv_vmx_run(area: rcx, launched: rdx), Microsoft x64 ABI: enters the current VMCS's
+/// guest (VMLAUNCH when launched is 0, else VMRESUME) with the register file of the vCPU
+/// area (kernel/vcpu/vcpu-area.ts; RSP is GUEST_RSP, which boot/host.zig writes from it),
+/// loaded and stored by the sequences of boot/guest_regs.zig, and returns at its VM exit
+/// (0) or when entry fails (1 VMfailInvalid, 2 VMfailValid). HOST_RSP and HOST_RIP are
+/// written here (the stack and the return point below); VM exit leaves GDTR/IDTR limits at
+/// 0xFFFF and RFLAGS.IF clear (SDM 28.5.2, 28.5.3), so both are put back as they were.
+pub extern fn zv_vmx_run(area: [*]u8, launched: u64) callconv(.Win64) u64;
 
 comptime {
     asm (
@@ -218,30 +217,17 @@ comptime {
         \\  sidt 16(%rsp)
         \\  pushq %rdx
         \\  pushq %rcx
-        \\  leaq zv_vmx_host_fx_area(%rip), %rax
-        \\  fxsave (%rax)
-        \\  fxrstor (%rdx)
-        \\  movq $0x6c14, %rax
-        \\  vmwrite %rsp, %rax
-        \\  leaq 2f(%rip), %rbx
-        \\  movq $0x6c16, %rax
-        \\  vmwrite %rbx, %rax
         \\  movq %rcx, %rax
-        \\  cmpq $0, %r8
-        \\  movq 8(%rax), %rcx
-        \\  movq 16(%rax), %rdx
-        \\  movq 24(%rax), %rbx
-        \\  movq 40(%rax), %rbp
-        \\  movq 48(%rax), %rsi
-        \\  movq 56(%rax), %rdi
-        \\  movq 64(%rax), %r8
-        \\  movq 72(%rax), %r9
-        \\  movq 80(%rax), %r10
-        \\  movq 88(%rax), %r11
-        \\  movq 96(%rax), %r12
-        \\  movq 104(%rax), %r13
-        \\  movq 112(%rax), %r14
-        \\  movq 120(%rax), %r15
+        \\
+    ++ regs.fx_to_guest ++
+        \\  movq $0x6c14, %rcx
+        \\  vmwrite %rsp, %rcx
+        \\  leaq 2f(%rip), %rbx
+        \\  movq $0x6c16, %rcx
+        \\  vmwrite %rbx, %rcx
+        \\  cmpq $0, 8(%rsp)
+        \\
+    ++ regs.load_gprs ++
         \\  movq 0(%rax), %rax
         \\  jne 1f
         \\  vmlaunch
@@ -256,28 +242,19 @@ comptime {
         \\2:
         \\  pushq %rax
         \\  movq 8(%rsp), %rax
-        \\  movq %rcx, 8(%rax)
-        \\  movq %rdx, 16(%rax)
-        \\  movq %rbx, 24(%rax)
-        \\  movq %rbp, 40(%rax)
-        \\  movq %rsi, 48(%rax)
-        \\  movq %rdi, 56(%rax)
-        \\  movq %r8, 64(%rax)
-        \\  movq %r9, 72(%rax)
-        \\  movq %r10, 80(%rax)
-        \\  movq %r11, 88(%rax)
-        \\  movq %r12, 96(%rax)
-        \\  movq %r13, 104(%rax)
-        \\  movq %r14, 112(%rax)
-        \\  movq %r15, 120(%rax)
+        \\
+    ++ regs.store_gprs ++
         \\  popq %rcx
         \\  movq %rcx, 0(%rax)
-        \\  movq 8(%rsp), %rax
-        \\  fxsave (%rax)
+        \\
+    ++ regs.fx_to_host ++
         \\  xorl %ebx, %ebx
+        \\  jmp 6f
         \\5:
-        \\  leaq zv_vmx_host_fx_area(%rip), %rax
-        \\  fxrstor (%rax)
+        \\  movq 0(%rsp), %rax
+        \\
+    ++ regs.fx_to_host ++
+        \\6:
         \\  addq $16, %rsp
         \\  lgdt 0(%rsp)
         \\  lidt 16(%rsp)

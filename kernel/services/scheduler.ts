@@ -34,7 +34,7 @@ const runSlice = (slot: number, sliceTicks: number) => {
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
     const reason = enterGuest(vcpu, vmCpuidFloor[slot] !== 0);
     const exitAt = ticksSinceBoot();
-    trace(TracePoint.VmExit, slot + 1, reason, exitCode(), 0);
+    trace(TracePoint.VmExit, slot + 1, reason, exitCode(vcpu), 0);
     vmExits[slot * EXIT_REASON_COUNT + reason]++; // the metrics are published from here
     const action = handleExit(slot, vcpu, reason);
     const done = ticksSinceBoot();

@@ -3,31 +3,35 @@
 // shared exit dispatch (kernel/vm/exits.ts), the scheduler and the VM lifecycle use only
 // this; the svm (kernel/vcpu/svm) and vmx (kernel/vcpu/vmx) back ends implement it. Which
 // one runs is chosen once, at enable: SVM on AMD, VMX (with EPT) on Intel.
+//
+// Every call names its vCPU. What an exit says and the guest's registers are read from the
+// vCPU's register file and exit record (vcpu-area.ts), which the back end filled at the
+// exit: no vendor test and no host call on those reads. Writes to RIP and the GPRs go to
+// the same place and reach the hardware at the next entry. The rest (MSRs the back end
+// keeps, EFER, event injection, TLB flushes, migration state) goes to the back end.
 import { caps } from '../cpu/capabilities';
+import { Access, advanceRip, areaGet, areaGet64, areaSet, isVcpu, placeVcpuAreas, Rec, vcpuArea } from './vcpu-area';
+import { ExitReason } from './exit-reason';
 import {
-  SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmAdvanceRip, svmCr3Hi, svmCr3Lo, svmCr4, svmIoRipDelta, svmNextRipDelta, svmRipHi, svmRipLo, svmSegmentBaseHi,
-  svmSegmentBaseLo, svmCr0, svmCreateVcpu, svmCsAttrib, svmDestroyVcpu, svmEferLo, svmEnable, svmExitCode, svmExitInfo1Lo,
-  svmExitInfo2, svmField32, svmGprHi, svmGprLo, svmInjectException, svmMsrField, svmRflags, svmRip, svmRun,
-  svmSetAbcd, svmSetEferLo, svmSetField32, svmSetGpr,
+  SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmCreateVcpu, svmDestroyVcpu, svmEnable, svmInjectException,
+  svmMsrField, svmMsrHi, svmMsrLo, svmRun, svmSetEferLo, svmSetMsr,
 } from './svm/svm';
 import {
-  vmxAdvanceRip, vmxCodeSize, vmxCr0, vmxCr3Hi, vmxCr3Lo, vmxCr4, vmxCreateVcpu, vmxDestroyVcpu, vmxDisable, vmxEferLo,
-  vmxEnable, vmxExitCode, vmxFaultAddress, vmxFlushTlb, vmxGprHi, vmxGprLo, vmxInjectException, vmxInstructionLength,
-  vmxLoadState, vmxMsrField, vmxMsrHi, vmxMsrIsWrite, vmxMsrLo, vmxQualification, vmxRflags, vmxRip, vmxRipHi, vmxRipLo,
-  vmxRun, vmxSaveState, vmxSegmentBaseHi, vmxSegmentBaseLo, vmxSetAbcd, vmxSetEferLo, vmxSetGpr, vmxSetMsr,
+  vmxCreateVcpu, vmxDestroyVcpu, vmxDisable, vmxEnable, vmxFlushTlb, vmxInjectException, vmxLoadState, vmxMsrField,
+  vmxMsrHi, vmxMsrLo, vmxRun, vmxSaveState, vmxSetEferLo, vmxSetMsr,
 } from './vmx/vmx';
 import { nestedEptDirtyBits, nestedFormatEpt, nestedPageSizes } from '../memory/nested-paging';
 
 export const enum VcpuError {
   NoBackEnd = -20, // neither SVM nor VMX
+  BadVcpu = -21, // not a vCPU number (0 <= vcpu < MAX_VCPUS)
 }
 
-let vmxOn = 0; // 1: the VMX back end runs (chosen at enable; a number: cheaper to test on every call than a boolean)
-let nrips = false; // caps.nrips, read once (an object property costs on the exit path)
+let vmxOn = 0; // 1: the VMX back end runs (chosen at enable; a number: cheaper to test than a boolean)
 
 /** Turns hardware virtualization on; 0 or a back end's error (SvmError, VmxError < 0). */
 export const enableVirtualization = () => {
-  nrips = caps.nrips;
+  placeVcpuAreas();
   if (caps.svm) {
     vmxOn = 0;
     nestedFormatEpt(false);
@@ -50,92 +54,94 @@ export const disableVirtualization = () => {
 };
 
 /** vCPU `vcpu` for a guest whose memory the nested tables at `nptRoot` map, in 32-bit protected mode (Multiboot state). */
-export const createVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) =>
-  vmxOn === 1 ? vmxCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : caps.svm ? svmCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : VcpuError.NoBackEnd;
+export const createVcpu = (vcpu: number, nptRoot: number, entry: number, eax: number, ebx: number) => {
+  if (!isVcpu(vcpu)) return VcpuError.BadVcpu;
+  return vmxOn === 1 ? vmxCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : caps.svm ? svmCreateVcpu(vcpu, nptRoot, entry, eax, ebx) : VcpuError.NoBackEnd;
+};
 
 export const destroyVcpu = (vcpu: number) => {
   if (vmxOn === 1) vmxDestroyVcpu(vcpu);
   else if (caps.svm) svmDestroyVcpu(vcpu);
 };
 
-/** Runs the vCPU until its next exit; returns the ExitReason. cpuidFloor: the benchmark floor only. */
-export const enterGuest = (vcpu: number, cpuidFloor: boolean) => (vmxOn === 1 ? vmxRun(vcpu, cpuidFloor) : svmRun(vcpu, cpuidFloor));
-
-/** The back end's own code for the last exit (SVM EXITCODE, VMX basic exit reason), for reports. */
-export const exitCode = () => (vmxOn === 1 ? vmxExitCode() : svmExitCode());
-
-// ---- guest state of the vCPU that exited last ----
-/** RIP as a double: for reports only (exact below 2^53); the dispatch uses the halves. */
-export const guestRip = () => (vmxOn === 1 ? vmxRip() : svmRip());
-export const guestRipLo = () => (vmxOn === 1 ? vmxRipLo() : svmRipLo());
-export const guestRipHi = () => (vmxOn === 1 ? vmxRipHi() : svmRipHi());
-/** advance_rip: RIP += len, 64-bit. */
-export const advanceGuestRip = (len: number) => (vmxOn === 1 ? vmxAdvanceRip(len) : svmAdvanceRip(len));
-export const guestGprLo = (vcpu: number, r: number) => (vmxOn === 1 ? vmxGprLo(vcpu, r) : svmGprLo(vcpu, r));
-export const guestGprHi = (vcpu: number, r: number) => (vmxOn === 1 ? vmxGprHi(vcpu, r) : svmGprHi(vcpu, r));
-export const setGuestGpr = (vcpu: number, r: number, lo: number, hi: number) => (vmxOn === 1 ? vmxSetGpr(vcpu, r, lo, hi) : svmSetGpr(vcpu, r, lo, hi));
-/** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (what CPUID returns). */
-export const setGuestAbcd = (vcpu: number, a: number, b: number, c: number, d: number) =>
-  vmxOn === 1 ? vmxSetAbcd(vcpu, a, b, c, d) : svmSetAbcd(vcpu, a, b, c, d);
-export const guestRflags = () => (vmxOn === 1 ? vmxRflags() : svmRflags());
-/** CR0 and CR4 as the guest sees them. */
-export const guestCr0 = () => (vmxOn === 1 ? vmxCr0() : svmCr0());
-export const guestCr3Lo = () => (vmxOn === 1 ? vmxCr3Lo() : svmCr3Lo());
-export const guestCr3Hi = () => (vmxOn === 1 ? vmxCr3Hi() : svmCr3Hi());
-export const guestCr4 = () => (vmxOn === 1 ? vmxCr4() : svmCr4());
-/** Segment bases (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS), low and high 32 bits. */
-export const guestSegmentBaseLo = (seg: number) => (vmxOn === 1 ? vmxSegmentBaseLo(seg) : svmSegmentBaseLo(seg));
-export const guestSegmentBaseHi = (seg: number) => (vmxOn === 1 ? vmxSegmentBaseHi(seg) : svmSegmentBaseHi(seg));
-/** 64, 32 or 16: the code size of the guest's CS (L, then D/B). */
-export const guestCodeSize = () => {
-  if (vmxOn === 1) return vmxCodeSize();
-  const attrib = svmCsAttrib();
-  return (attrib & 0x200) !== 0 ? 64 : (attrib & 0x400) !== 0 ? 32 : 16;
+/**
+ * Runs vCPU `vcpu` until its next exit, which its exit record then describes; returns the
+ * ExitReason (InvalidState for a vCPU number that is not one). cpuidFloor: the benchmark floor only.
+ */
+export const enterGuest = (vcpu: number, cpuidFloor: boolean) => {
+  if (!isVcpu(vcpu)) return ExitReason.InvalidState;
+  return vmxOn === 1 ? vmxRun(vcpu, cpuidFloor) : svmRun(vcpu, cpuidFloor);
 };
-export const guestEferLo = () => (vmxOn === 1 ? vmxEferLo() : svmEferLo());
+
+// ---- vCPU `vcpu`'s last exit (its exit record) ----
+/** The ExitReason of the last exit. */
+export const exitReason = (vcpu: number) => areaGet(vcpu, Rec.Reason);
+/** The back end's own code for the last exit (SVM EXITCODE, VMX basic exit reason; -1 failed entry), for reports. */
+export const exitCode = (vcpu: number) => areaGet(vcpu, Rec.Code) | 0;
+/** I/O exits: IN/INS (true) or OUT/OUTS. */
+export const ioIsIn = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.Write) === 0;
+export const ioIsString = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.String) !== 0;
+export const ioIsRep = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.Rep) !== 0;
+export const ioPort = (vcpu: number) => areaGet(vcpu, Rec.Access) >>> 16;
+/** 1, 2 or 4 bytes. */
+export const ioSize = (vcpu: number) => (areaGet(vcpu, Rec.Access) >>> 4) & 15;
+/** MSR exits: RDMSR (false) or WRMSR (true). */
+export const msrIsWrite = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.Write) !== 0;
+/** The guest-physical address of a nested page fault (SVM NPF, VMX EPT violation). */
+export const faultAddress = (vcpu: number) => areaGet64(vcpu, Rec.Gpa);
+/** The exiting instruction's length when the hardware reports it (VMX; SVM IOIO, NRIPS), else 0. */
+export const hardwareInstructionLength = (vcpu: number) => areaGet(vcpu, Rec.Length);
+
+// ---- vCPU `vcpu`'s registers (between an exit and the next entry) ----
+/** RIP as a double: for reports only (exact below 2^53); the dispatch uses the halves. */
+export const guestRip = (vcpu: number) => areaGet64(vcpu, Rec.Rip);
+export const guestRipLo = (vcpu: number) => areaGet(vcpu, Rec.Rip);
+export const guestRipHi = (vcpu: number) => areaGet(vcpu, Rec.Rip + 4);
+/** advance_rip: RIP += len, 64-bit. */
+export const advanceGuestRip = (vcpu: number, len: number) => advanceRip(vcpu, len);
+export const guestGprLo = (vcpu: number, r: number) => areaGet(vcpu, (r & 15) * 8);
+export const guestGprHi = (vcpu: number, r: number) => areaGet(vcpu, (r & 15) * 8 + 4);
+export const setGuestGpr = (vcpu: number, r: number, lo: number, hi: number) => {
+  areaSet(vcpu, (r & 15) * 8, lo);
+  areaSet(vcpu, (r & 15) * 8 + 4, hi);
+};
+/** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (what CPUID returns, SDM vol. 2A CPUID). */
+export const setGuestAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => {
+  const at = vcpuArea(vcpu); // Rec.Gprs: RAX, RCX, RDX, RBX at 0, 8, 16, 24
+  Porffor.wasm.i32.store(at, a | 0, 0, 0);
+  Porffor.wasm.i32.store(at, 0, 0, 4);
+  Porffor.wasm.i32.store(at, c | 0, 0, 8);
+  Porffor.wasm.i32.store(at, 0, 0, 12);
+  Porffor.wasm.i32.store(at, d | 0, 0, 16);
+  Porffor.wasm.i32.store(at, 0, 0, 20);
+  Porffor.wasm.i32.store(at, b | 0, 0, 24);
+  Porffor.wasm.i32.store(at, 0, 0, 28);
+};
+export const guestRflags = (vcpu: number) => areaGet(vcpu, Rec.Rflags);
+/** CR0 and CR4 as the guest sees them. */
+export const guestCr0 = (vcpu: number) => areaGet(vcpu, Rec.Cr0);
+export const guestCr3Lo = (vcpu: number) => areaGet(vcpu, Rec.Cr3);
+export const guestCr3Hi = (vcpu: number) => areaGet(vcpu, Rec.Cr3 + 4);
+export const guestCr4 = (vcpu: number) => areaGet(vcpu, Rec.Cr4);
+/** Segment bases (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS), low and high 32 bits. */
+export const guestSegmentBaseLo = (vcpu: number, seg: number) => areaGet(vcpu, Rec.SegmentBases + (seg % 6) * 8);
+export const guestSegmentBaseHi = (vcpu: number, seg: number) => areaGet(vcpu, Rec.SegmentBases + (seg % 6) * 8 + 4);
+/** 64, 32 or 16: the code size of the guest's CS (L, then D/B). */
+export const guestCodeSize = (vcpu: number) => areaGet(vcpu, Rec.CodeSize);
+export const guestEferLo = (vcpu: number) => areaGet(vcpu, Rec.Efer);
 /** Sets the guest's EFER (low half); the back end keeps what it needs (SVM: SVME; VMX: LMA as the processor made it). */
-export const setGuestEferLo = (lo: number) => (vmxOn === 1 ? vmxSetEferLo(lo) : svmSetEferLo((lo | 0x1000) >>> 0));
+export const setGuestEferLo = (vcpu: number, lo: number) => (vmxOn === 1 ? vmxSetEferLo(vcpu, lo) : svmSetEferLo(vcpu, lo));
 
 /** MSRs the back end keeps in its guest state (SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, KernelGsBase, PAT, FS/GS base). */
 export const guestMsrHeld = (index: number) => (vmxOn === 1 ? vmxMsrField(index) : svmMsrField(index)) >= 0;
-export const guestMsrLo = (index: number) => (vmxOn === 1 ? vmxMsrLo(index) : svmField32(svmMsrField(index)));
-export const guestMsrHi = (index: number) => (vmxOn === 1 ? vmxMsrHi(index) : svmField32(svmMsrField(index) + 4));
-export const setGuestMsr = (index: number, lo: number, hi: number) => {
-  if (vmxOn === 1) {
-    vmxSetMsr(index, lo, hi);
-    return;
-  }
-  const field = svmMsrField(index);
-  svmSetField32(field, lo);
-  svmSetField32(field + 4, hi);
-};
+export const guestMsrLo = (vcpu: number, index: number) => (vmxOn === 1 ? vmxMsrLo(vcpu, index) : svmMsrLo(vcpu, index));
+export const guestMsrHi = (vcpu: number, index: number) => (vmxOn === 1 ? vmxMsrHi(vcpu, index) : svmMsrHi(vcpu, index));
+export const setGuestMsr = (vcpu: number, index: number, lo: number, hi: number) =>
+  vmxOn === 1 ? vmxSetMsr(vcpu, index, lo, hi) : svmSetMsr(vcpu, index, lo, hi);
 
-// ---- what the last exit says ----
-// I/O: SVM EXITINFO1 (APM vol. 2 15.10.2: TYPE bit 0, STR 2, REP 3, SZ8/16/32 bits 4-6,
-// port 31:16); VMX exit qualification (SDM 28.2.1 table 28-5: size-1 bits 2:0, IN bit 3,
-// string 4, REP 5, port 31:16).
-const ioInfo = () => (vmxOn === 1 ? vmxQualification() : svmExitInfo1Lo());
-export const ioIsIn = () => (ioInfo() & (vmxOn === 1 ? 8 : 1)) !== 0;
-export const ioIsString = () => (ioInfo() & (vmxOn === 1 ? 0x10 : 4)) !== 0;
-export const ioPort = () => ioInfo() >>> 16;
-export const ioSize = () => {
-  const info = ioInfo();
-  if (vmxOn === 1) return (info & 7) + 1;
-  return (info & 0x10) !== 0 ? 1 : (info & 0x20) !== 0 ? 2 : 4;
-};
-export const ioIsRep = () => (ioInfo() & (vmxOn === 1 ? 0x20 : 8)) !== 0;
-/** Length of the I/O instruction as the hardware says it (SVM: EXITINFO2 = next RIP; VMX: the exit instruction length), or 0. */
-export const ioInstructionLength = () => (vmxOn === 1 ? vmxInstructionLength() : svmIoRipDelta());
-/** RDMSR (false) or WRMSR (true). */
-export const msrIsWrite = () => (vmxOn === 1 ? vmxMsrIsWrite() : svmExitInfo1Lo() === 1);
-/** The guest-physical address of a nested page fault (SVM NPF, VMX EPT violation). */
-export const faultAddress = () => (vmxOn === 1 ? vmxFaultAddress() : svmExitInfo2());
-/** The exiting instruction's length when the hardware reports it (SVM: NRIPS; VMX: always), else 0. */
-export const hardwareInstructionLength = () => (vmxOn === 1 ? vmxInstructionLength() : nrips ? svmNextRipDelta() : 0);
-
-/** Queues exception `vector` for the next entry, with an error code when >= 0. */
-export const injectException = (vector: number, errorCode: number) =>
-  vmxOn === 1 ? vmxInjectException(vector, errorCode) : svmInjectException(vector, errorCode);
+/** Queues exception `vector` for vCPU `vcpu`'s next entry, with an error code when >= 0. */
+export const injectException = (vcpu: number, vector: number, errorCode: number) =>
+  vmxOn === 1 ? vmxInjectException(vcpu, vector, errorCode) : svmInjectException(vcpu, vector, errorCode);
 
 /** Makes the vCPU's next entry flush its TLB (after its nested page tables changed). */
 export const flushGuestTlb = (vcpu: number) => (vmxOn === 1 ? vmxFlushTlb(vcpu) : svmFlushTlb(vcpu));

@@ -1,16 +1,21 @@
-// The shared exit dispatch: what Zerovisor does for each vendor-neutral ExitReason.
-// Instruction lengths come from the hardware where it says them (SVM IOIO's EXITINFO2,
+// The shared exit dispatch: what Zerovisor does for each vendor-neutral ExitReason. It reads
+// the vCPU's exit record and register file (kernel/vcpu/vcpu-area.ts, through vcpu.ts) and
+// writes back through the same interface, naming the vCPU each time.
+// Instruction lengths come from the hardware where it says them (VMX, SVM IOIO's EXITINFO2,
 // NRIPS) and otherwise from decoding the guest's bytes at RIP (paging off: CS.base + RIP
-// is guest-physical). Port I/O goes to the devices on the VM's bus (devices/board.ts,
-// devices/bus.ts); the MSRs emulated here keep their state with the vCPU (vcpu-msrs.ts).
+// is guest-physical); where an exit is decoded anyway (INS/OUTS) and the hardware gives a
+// length too, the two must agree. Port I/O goes to the devices on the VM's bus
+// (devices/board.ts, devices/bus.ts), and so do accesses to their MMIO ranges
+// (mmio-access.ts); the MSRs emulated here keep their state with the vCPU (vcpu-msrs.ts).
 import { dataAddress } from '../host/memory';
 import { ExitReason } from '../vcpu/exit-reason';
 import {
   advanceGuestRip, exitCode, faultAddress, guestCodeSize, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld, guestMsrHi,
   guestMsrLo, guestRflags, guestRip, guestRipHi, guestRipLo, guestSegmentBaseHi, guestSegmentBaseLo, hardwareInstructionLength,
-  injectException, ioInstructionLength, ioIsIn, ioIsRep, ioIsString, ioPort, ioSize, msrIsWrite, setGuestAbcd,
+  injectException, ioIsIn, ioIsRep, ioIsString, ioPort, ioSize, msrIsWrite, setGuestAbcd,
   setGuestEferLo, setGuestGpr, setGuestMsr,
 } from '../vcpu/vcpu';
+import { Efer, Gpr, Rflags, Vector } from '../lib/x86';
 import { guestCpuidAnswer } from './cpuid-policy';
 import { MsrAccess, msrAccess, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTRR_CAP, MSR_MTRR_DEF_TYPE, MSR_TSC } from './msr-policy';
 import { guestRead, guestWrite } from './guest-memory';
@@ -49,25 +54,25 @@ const stop = (reason: number, detail: number) => {
 };
 
 /** Fetches up to 15 bytes at CS:RIP into fetchBuf, through the guest's paging; how many. */
-const fetchAtRip = (slot: number) => {
+const fetchAtRip = (slot: number, vcpu: number) => {
   if (fetchAddr < 0) fetchAddr = dataAddress(fetchBuf);
-  const size = guestCodeSize();
+  const size = guestCodeSize(vcpu);
   let hi = 0;
   let lo = 0;
   if (size === 64) {
-    hi = guestRipHi(); // CS.base is 0 in 64-bit mode (SDM vol. 3A 3.4.4)
-    lo = guestRipLo();
-  } else lo = (guestSegmentBaseLo(1) + (size === 16 ? guestRipLo() & 0xffff : guestRipLo())) >>> 0;
+    hi = guestRipHi(vcpu); // CS.base is 0 in 64-bit mode (SDM vol. 3A 3.4.4)
+    lo = guestRipLo(vcpu);
+  } else lo = (guestSegmentBaseLo(vcpu, 1) + (size === 16 ? guestRipLo(vcpu) & 0xffff : guestRipLo(vcpu))) >>> 0;
   const inPage = 4096 - (lo & 0xfff);
   const first = inPage < 15 ? inPage : 15;
-  const gpa = guestPhysical(slot, hi, lo);
+  const gpa = guestPhysical(slot, vcpu, hi, lo);
   if (gpa < 0) return 0;
   let n = first;
   while (n > 0 && !guestRead(slot, gpa, fetchAddr, n)) n--;
   if (n < first || first === 15) return n;
   // the instruction may go on in the next page
   const nextLo = lo + first;
-  const next = guestPhysical(slot, nextLo > 0xffffffff && size === 64 ? (hi + 1) >>> 0 : hi, nextLo >>> 0);
+  const next = guestPhysical(slot, vcpu, nextLo > 0xffffffff && size === 64 ? (hi + 1) >>> 0 : hi, nextLo >>> 0);
   if (next < 0) return first;
   let m = 15 - first;
   while (m > 0 && !guestRead(slot, next, fetchAddr + first, m)) m--;
@@ -75,48 +80,38 @@ const fetchAtRip = (slot: number) => {
 };
 
 /** The decoded length of the guest instruction at RIP, or 0. */
-const decodedLength = (slot: number) => {
-  const n = fetchAtRip(slot);
+const decodedLength = (slot: number, vcpu: number) => {
+  const n = fetchAtRip(slot, vcpu);
   if (n === 0) return 0;
   // the exits' own instructions without prefixes, the usual case: CPUID 0F A2, RDMSR 0F 32,
   // WRMSR 0F 30 (SDM vol. 2 opcode map A-3); HLT F4, VMMCALL 0F 01 D9 fall to the decoder
   const b1 = fetchBuf[1];
   if (fetchBuf[0] === 0x0f && n >= 2 && (b1 === 0xa2 || b1 === 0x32 || b1 === 0x30)) return 2;
-  return instructionLength(fetchBuf, 0, n, guestCodeSize());
+  return instructionLength(fetchBuf, 0, n, guestCodeSize(vcpu));
 };
 
-/** Length of the instruction at RIP: the hardware's where it says it (NRIPS), else decoded; 0 if unknown. */
-const currentLength = (slot: number) => {
-  const decoded = decodedLength(slot);
-  const hardware = hardwareInstructionLength();
-  if (hardware === 0) return decoded;
-  // both sources: they must agree (where decoding is possible at all)
-  if (decoded > 0 && decoded !== hardware) {
-    countNripsMismatch();
-    logQuiet(Level.Warn, Category.Cpu, 'vm.nripsMismatch', slot + 1, guestRip(), hardware, decoded);
-  }
-  return hardware;
+/** Where the hardware's length and the decoder's both exist, they must agree (NRIPS, VMX). */
+const checkLength = (slot: number, vcpu: number, decoded: number) => {
+  const hardware = hardwareInstructionLength(vcpu);
+  if (hardware === 0 || decoded === 0 || decoded === hardware) return;
+  countNripsMismatch();
+  logQuiet(Level.Warn, Category.Cpu, 'vm.nripsMismatch', slot + 1, guestRip(vcpu), hardware, decoded);
 };
 
-const advance = (slot: number) => {
-  const len = currentLength(slot);
+/** RIP past the exiting instruction: the hardware's length where it says it, else decoded; false if unknown. */
+const advance = (slot: number, vcpu: number) => {
+  let len = hardwareInstructionLength(vcpu);
+  if (len === 0) len = decodedLength(slot, vcpu);
   if (len === 0) return false;
-  advanceGuestRip(len);
+  advanceGuestRip(vcpu, len);
   return true;
-};
-
-/** Past an I/O instruction: the hardware gives its length for I/O exits. */
-const advanceIo = (slot: number) => {
-  const len = ioInstructionLength();
-  if (len > 0) advanceGuestRip(len);
-  else advance(slot);
 };
 
 const onCpuid = (slot: number, vcpu: number) => {
   const at = guestCpuidAnswer(guestGprLo(vcpu, 0), guestGprLo(vcpu, 1));
   setGuestAbcd(vcpu, Porffor.wasm.i32.load(at, 0, 0) >>> 0, Porffor.wasm.i32.load(at, 0, 4) >>> 0,
     Porffor.wasm.i32.load(at, 0, 8) >>> 0, Porffor.wasm.i32.load(at, 0, 12) >>> 0);
-  return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xa20f);
+  return advance(slot, vcpu) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xa20f);
 };
 
 /** IN's result: AL/AX keep the rest of RAX; a 32-bit EAX write zero-extends (SDM vol. 1 3.4.1.1). */
@@ -156,16 +151,16 @@ const portWrite = (slot: number, port: number, size: number, value: number) => {
   return true;
 };
 
-// IOIO EXITINFO1 (APM vol. 2 section 15.10.2): bit 0 IN, 2 string, 3 REP, 4-6 size, 7-9 address size, 16-31 port.
+// The record's I/O access (port, size, direction, string, REP): kernel/vcpu/vcpu-area.ts Rec.Access.
 const onIo = (slot: number, vcpu: number) => {
-  const input = ioIsIn();
-  const port = ioPort();
-  const size = ioSize();
-  if (ioIsString()) return onStringIo(slot, vcpu, input, port, size);
+  const input = ioIsIn(vcpu);
+  const port = ioPort(vcpu);
+  const size = ioSize(vcpu);
+  if (ioIsString(vcpu)) return onStringIo(slot, vcpu, input, port, size);
   const rax = guestGprLo(vcpu, 0);
   if (input) setInResult(vcpu, rax, portRead(slot, port, size), size);
   const going = input || portWrite(slot, port, size, rax);
-  advanceIo(slot); // also past the write that stopped the VM
+  advance(slot, vcpu); // also past the write that stopped the VM
   return going ? ExitAction.Continue : ExitAction.Stop;
 };
 
@@ -176,12 +171,12 @@ const stringBytes = new Uint8Array(4);
 let stringAt = -1;
 
 /** Moves one element between guest memory at linear hi:lo and stringBytes; false when not mapped or not the VM's. */
-const moveElement = (slot: number, hi: number, lo: number, size: number, toGuest: boolean) => {
+const moveElement = (slot: number, vcpu: number, hi: number, lo: number, size: number, toGuest: boolean) => {
   if (stringAt < 0) stringAt = dataAddress(stringBytes);
   for (let i = 0; i < size; i++) {
     // byte by byte: an element may straddle two pages
     const l = lo + i;
-    const gpa = guestPhysical(slot, l > 0xffffffff ? (hi + 1) >>> 0 : hi, l >>> 0);
+    const gpa = guestPhysical(slot, vcpu, l > 0xffffffff ? (hi + 1) >>> 0 : hi, l >>> 0);
     if (gpa < 0) return false;
     if (toGuest ? !guestWrite(slot, gpa, stringAt + i, 1) : !guestRead(slot, gpa, stringAt + i, 1)) return false;
   }
@@ -206,19 +201,22 @@ const onStringIo = (slot: number, vcpu: number, input: boolean, port: number, si
   // The instruction itself says the address size and, for OUTS, the segment (INS always
   // writes ES:rDI): SVM gives them only with decode assists (QEMU TCG leaves EXITINFO1's
   // address-size bits clear), so it is decoded, through the guest's paging.
-  const n = fetchAtRip(slot);
-  if (n === 0 || instructionLength(fetchBuf, 0, n, guestCodeSize()) === 0 || decodedOp !== (input ? Op.Ins : Op.Outs)) {
+  const n = fetchAtRip(slot, vcpu);
+  const length = n === 0 ? 0 : instructionLength(fetchBuf, 0, n, guestCodeSize(vcpu));
+  if (length === 0 || decodedOp !== (input ? Op.Ins : Op.Outs)) {
     return stop(StopReason.UnsupportedInstruction, port);
   }
+  checkLength(slot, vcpu, length);
+  const past = hardwareInstructionLength(vcpu) > 0 ? hardwareInstructionLength(vcpu) : length;
   const addressSize = decodedAddressSize;
-  const rep = ioIsRep() || decodedRep === 1;
+  const rep = ioIsRep(vcpu) || decodedRep === 1;
   const segment = decodedSegment;
-  const code64 = guestCodeSize() === 64;
+  const code64 = guestCodeSize(vcpu) === 64;
   const based = !code64 || segment >= 4; // in 64-bit mode only FS and GS have a base
-  const baseLo = based ? guestSegmentBaseLo(segment) : 0;
-  const baseHi = based && code64 ? guestSegmentBaseHi(segment) : 0;
-  const reg = input ? 7 : 6;
-  const delta = (guestRflags() & 0x400) !== 0 ? -size : size; // DF
+  const baseLo = based ? guestSegmentBaseLo(vcpu, segment) : 0;
+  const baseHi = based && code64 ? guestSegmentBaseHi(vcpu, segment) : 0;
+  const reg = input ? Gpr.Rdi : Gpr.Rsi;
+  const delta = (guestRflags(vcpu) & Rflags.DF) !== 0 ? -size : size;
   let count = 1;
   if (rep) {
     const rcx = guestGprLo(vcpu, 1);
@@ -235,47 +233,47 @@ const onStringIo = (slot: number, vcpu: number, input: boolean, port: number, si
     if (input) {
       const value = portRead(slot, port, size);
       for (let i = 0; i < size; i++) stringBytes[i] = (value >>> (i * 8)) & 0xff;
-      if (!moveElement(slot, hi, lo, size, true)) return stop(StopReason.UnsupportedInstruction, port);
+      if (!moveElement(slot, vcpu, hi, lo, size, true)) return stop(StopReason.UnsupportedInstruction, port);
     } else {
-      if (!moveElement(slot, hi, lo, size, false)) return stop(StopReason.UnsupportedInstruction, port);
+      if (!moveElement(slot, vcpu, hi, lo, size, false)) return stop(StopReason.UnsupportedInstruction, port);
       going = portWrite(slot, port, size, stringBytes[0] + stringBytes[1] * 0x100 + stringBytes[2] * 0x10000 + stringBytes[3] * 0x1000000);
     }
     stepRegister(vcpu, reg, delta, addressSize);
     if (rep) stepRegister(vcpu, 1, -1, addressSize);
     done++;
     if (!going) {
-      advanceIo(slot);
+      advanceGuestRip(vcpu, past);
       return ExitAction.Stop;
     }
   }
-  if (done >= count) advanceIo(slot); // else RIP stays: the REP goes on at the next entry
+  if (done >= count) advanceGuestRip(vcpu, past); // else RIP stays: the REP goes on at the next entry
   return ExitAction.Continue;
 };
 
-const denyMsr = (slot: number, index: number, write: boolean) => {
+const denyMsr = (slot: number, vcpu: number, index: number, write: boolean) => {
   vmDeniedMsrs[slot]++;
   logQuiet(Level.Info, Category.Cpu, write ? 'vm.msrWriteDenied' : 'vm.msrReadDenied', slot + 1, index);
-  injectException(13, 0); // #GP(0), RIP stays on the instruction
+  injectException(vcpu, Vector.GeneralProtection, 0); // #GP(0), RIP stays on the instruction
   return ExitAction.Continue;
 };
 
 const msrValue = new Uint32Array(2);
 
 const onMsr = (slot: number, vcpu: number) => {
-  const write = msrIsWrite();
+  const write = msrIsWrite(vcpu);
   const index = guestGprLo(vcpu, 1);
-  if (msrAccess(index, write) === MsrAccess.Denied) return denyMsr(slot, index, write);
+  if (msrAccess(index, write) === MsrAccess.Denied) return denyMsr(slot, vcpu, index, write);
   const lo = guestGprLo(vcpu, 0);
   const hi = guestGprLo(vcpu, 2);
   const held = guestMsrHeld(index);
   if (write) {
-    if (index === MSR_EFER) setGuestEferLo((lo & 0xd01) >>> 0); // SCE, LME, NXE as asked
+    if (index === MSR_EFER) setGuestEferLo(vcpu, (lo & 0xd01) >>> 0); // SCE, LME, NXE as asked
     else if (index === MSR_MTRR_DEF_TYPE) setMtrrDefType(vcpu, lo);
-    else if (held) setGuestMsr(index, lo, hi);
+    else if (held) setGuestMsr(vcpu, index, lo, hi);
   } else {
     msrValue[0] = 0;
     msrValue[1] = 0;
-    if (index === MSR_EFER) msrValue[0] = guestEferLo() & ~0x1000; // SVME is the host's
+    if (index === MSR_EFER) msrValue[0] = guestEferLo(vcpu) & ~Efer.SVME; // SVME is the host's
     else if (index === MSR_APIC_BASE) msrValue[0] = 0xfee00900; // BSP, enabled, default base
     else if (index === MSR_MISC_ENABLE) msrValue[0] = 1;
     else if (index === MSR_MTRR_CAP) msrValue[0] = 0;
@@ -285,24 +283,24 @@ const onMsr = (slot: number, vcpu: number) => {
       msrValue[1] = Math.floor(t / 4294967296) >>> 0;
       msrValue[0] = (t - msrValue[1] * 4294967296) >>> 0;
     } else if (held) {
-      msrValue[0] = guestMsrLo(index);
-      msrValue[1] = guestMsrHi(index);
+      msrValue[0] = guestMsrLo(vcpu, index);
+      msrValue[1] = guestMsrHi(vcpu, index);
     }
     setGuestGpr(vcpu, 0, msrValue[0], 0);
     setGuestGpr(vcpu, 2, msrValue[1], 0);
   }
-  return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0x320f);
+  return advance(slot, vcpu) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0x320f);
 };
 
-const onHlt = (slot: number) => {
-  if ((guestRflags() & 0x200) === 0) return stop(StopReason.HaltedWithInterruptsOff, guestRip());
-  if (!advance(slot)) return stop(StopReason.UnsupportedInstruction, 0xf4);
+const onHlt = (slot: number, vcpu: number) => {
+  if ((guestRflags(vcpu) & Rflags.IF) === 0) return stop(StopReason.HaltedWithInterruptsOff, guestRip(vcpu));
+  if (!advance(slot, vcpu)) return stop(StopReason.UnsupportedInstruction, 0xf4);
   return ExitAction.Yield;
 };
 
 const onHypercall = (slot: number, vcpu: number) => {
   setGuestGpr(vcpu, 0, 0xffffffff, 0xffffffff); // no hypercalls yet: -1 (unsupported)
-  return advance(slot) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xd9010f);
+  return advance(slot, vcpu) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0xd9010f);
 };
 
 /** Outside the VM's RAM: a device's MMIO range (the access is emulated), or memory the VM does not own (it stops). */
@@ -310,10 +308,10 @@ const onNestedPageFault = (slot: number, vcpu: number, gpa: number) => {
   const d = mmioDeviceAt(gpa);
   if (d < 0) return stop(StopReason.NestedPageFault, gpa);
   const offset = mmioOffset();
-  const n = fetchAtRip(slot);
-  const result = n === 0 ? MmioResult.Undecodable : emulateMmio(slot, vcpu, d, offset, fetchBuf, n, guestCodeSize());
+  const n = fetchAtRip(slot, vcpu);
+  const result = n === 0 ? MmioResult.Undecodable : emulateMmio(slot, vcpu, d, offset, fetchBuf, n, guestCodeSize(vcpu));
   if (result === MmioResult.Undecodable) return stop(StopReason.UnsupportedInstruction, gpa);
-  advanceGuestRip(mmioInstructionLength);
+  advanceGuestRip(vcpu, mmioInstructionLength);
   if (result === MmioResult.Stop) return stop(stopRequestReason(), stopRequestDetail());
   return ExitAction.Continue;
 };
@@ -328,19 +326,19 @@ export const handleExit = (slot: number, vcpu: number, reason: number) => {
     case ExitReason.Msr:
       return onMsr(slot, vcpu);
     case ExitReason.Hlt:
-      return onHlt(slot);
+      return onHlt(slot, vcpu);
     case ExitReason.Hypercall:
       return onHypercall(slot, vcpu);
     case ExitReason.ExternalInterrupt:
       return ExitAction.Yield; // a host interrupt: let the host run (time slice)
     case ExitReason.NestedPageFault:
       // a write to a page the dirty log write-protected: noted, writable again, the guest retries
-      if (dirtyLogFault(slot, faultAddress())) return ExitAction.Continue;
-      return onNestedPageFault(slot, vcpu, faultAddress());
+      if (dirtyLogFault(slot, faultAddress(vcpu))) return ExitAction.Continue;
+      return onNestedPageFault(slot, vcpu, faultAddress(vcpu));
     case ExitReason.Shutdown:
-      return stop(StopReason.TripleFault, guestRip());
+      return stop(StopReason.TripleFault, guestRip(vcpu));
     case ExitReason.InvalidState:
       return stop(StopReason.InvalidState, 0);
   }
-  return stop(StopReason.UnexpectedExit, exitCode());
+  return stop(StopReason.UnexpectedExit, exitCode(vcpu));
 };

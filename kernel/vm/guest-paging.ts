@@ -36,13 +36,14 @@ const step64 = (slot: number, table: number, index: number) => {
   return (entry[0] & LARGE) !== 0 ? -2 : frame64();
 };
 
-/** Guest-physical address of linear hi:lo for VM `slot`'s vCPU that exited last, or -1 when not mapped. */
-export const guestPhysical = (slot: number, hi: number, lo: number) => {
-  if ((guestCr0() & CR0_PG) === 0) return hi * TWO_32 + lo; // paging off: linear is physical
-  const cr4 = guestCr4();
-  if ((guestEferLo() & EFER_LMA) !== 0) {
+/** Guest-physical address of linear hi:lo for VM `slot`'s vCPU `vcpu` (its registers at its last exit), or -1 when not mapped. */
+export const guestPhysical = (slot: number, vcpu: number, hi: number, lo: number) => {
+  if ((guestCr0(vcpu) & CR0_PG) === 0) return hi * TWO_32 + lo; // paging off: linear is physical
+  const cr4 = guestCr4(vcpu);
+  const cr3Lo = guestCr3Lo(vcpu);
+  if ((guestEferLo(vcpu) & EFER_LMA) !== 0) {
     // 4-level: PML4 (bits 47-39), PDPT (38-30), PD (29-21), PT (20-12)
-    const pml4 = (guestCr3Hi() & 0xfffff) * TWO_32 + ((guestCr3Lo() & 0xfffff000) >>> 0);
+    const pml4 = (guestCr3Hi(vcpu) & 0xfffff) * TWO_32 + ((cr3Lo & 0xfffff000) >>> 0);
     const pdpt = step64(slot, pml4, (hi >>> 7) & 0x1ff);
     if (pdpt < 0) return -1;
     const pd = step64(slot, pdpt, ((hi & 0x7f) << 2) | (lo >>> 30));
@@ -52,12 +53,12 @@ export const guestPhysical = (slot: number, hi: number, lo: number) => {
   }
   if ((cr4 & CR4_PAE) !== 0) {
     // PAE: 4 PDPTEs at CR3 bits 31-5, then PD and PT of 8-byte entries
-    const pdpte = ((guestCr3Lo() & 0xffffffe0) >>> 0) + (lo >>> 30) * 8;
+    const pdpte = ((cr3Lo & 0xffffffe0) >>> 0) + (lo >>> 30) * 8;
     if (!readEntry(slot, pdpte, 8) || (entry[0] & PRESENT) === 0) return -1;
     return leaf64(slot, frame64(), lo);
   }
   // 32-bit paging: PD (bits 31-22), PT (21-12); 4 MiB pages with CR4.PSE (PSE-36: PDE bits 20-13 are address bits 39-32)
-  const pde = ((guestCr3Lo() & 0xfffff000) >>> 0) + (lo >>> 22) * 4;
+  const pde = ((cr3Lo & 0xfffff000) >>> 0) + (lo >>> 22) * 4;
   if (!readEntry(slot, pde, 4) || (entry[0] & PRESENT) === 0) return -1;
   if ((entry[0] & LARGE) !== 0 && (cr4 & CR4_PSE) !== 0) {
     return ((entry[0] >>> 13) & 0xff) * TWO_32 + ((entry[0] & 0xffc00000) >>> 0) + (lo & 0x3fffff);

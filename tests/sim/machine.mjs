@@ -86,11 +86,16 @@ export class Machine {
    *   kernel's own work slow next to a guest's with more
    * @param {(run: {machine: Machine, vmcb: bigint, hostSave: bigint, gprs: BigUint64Array, fx: Uint8Array}) => void} [o.svmGuest]
    *   what one VMRUN does: a test's model of the guest, which edits the VMCB (machine.physRead/
-   *   physWrite) and the GPRs and sets an exit code; without it hv_svm_run fails the run
+   *   physWrite) and the GPRs and sets an exit code; without it hv_svm_run fails the run. As the
+   *   shim does, the transfer list's entries are copied from the vCPU area into the VMCB before
+   *   (RAX, RSP, RIP) and from the VMCB into the area after (the exit record; gprs[0] and
+   *   gprs[4] then come from the VMCB's RAX and RSP)
    * @param {(run: {machine: Machine, vmcs: Map<number, bigint>, launched: boolean, gprs: BigUint64Array, fx: Uint8Array}) => number|void} [o.vmxGuest]
    *   what one VMLAUNCH/VMRESUME does: a test's model of the guest, which edits the current
    *   VMCS's fields (by encoding) and the GPRs and sets the exit fields; returns 0 (a VM exit)
-   *   or the VMX status of a failed entry; without it hv_vmx_run fails the run
+   *   or the VMX status of a failed entry; without it hv_vmx_run fails the run. The transfer
+   *   list's VMWRITEs happen before (GUEST_RSP, GUEST_RIP, interruptibility from the vCPU
+   *   area) and its VMREADs into the area after a VM exit (gprs[4] then comes from GUEST_RSP)
    */
   constructor(o = {}) {
     this.queue = [];
@@ -138,6 +143,7 @@ export class Machine {
     this.failure = null;
     this.emptyPolls = 0;
     this.hostCalls = 0;
+    this.callsByName = new Map(); // host function name -> calls
     this.stallMicros = 0;
     this.hostCallTicks = BigInt(o.hostCallTicks ?? 40);
     this.uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, dll: 0, dlm: 0, fcr: 0 };
@@ -287,22 +293,46 @@ export class Machine {
     this.cpu.msrs[key] = value;
   }
 
-  #svmRun(vmcbAddr, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor) {
+  // ---- a vCPU's area (kernel/vcpu/vcpu-area.ts) and the transfer lists the world switches fill it by ----
+
+  /** The vCPU area at areaAddr (1024 bytes, 16-aligned) as the shim checks it. */
+  #vcpuArea(areaAddr, who) {
+    if (areaAddr % 16 !== 0) this.#fail(`sim: ${who}: misaligned vCPU area (GPRs, FXSAVE at +512)`);
+    return this.#bytes(areaAddr, 1024, who);
+  }
+
+  /** The transfer list: [{ field, at, toHardware }] from count pairs of u32. */
+  #transfers(addr, count, who) {
+    if (count > 64) this.#fail(`sim: ${who}: transfer list too long`);
+    const b = this.#bytes(addr, count * 8, who);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const list = [];
+    for (let i = 0; i < count; i++) {
+      const at = dv.getUint32(i * 8 + 4, true);
+      list.push({ field: dv.getUint32(i * 8, true), at: at & 0x3f8, toHardware: (at & 0x80000000) !== 0 });
+      if (list.at(-1).toHardware && list.length > 1 && !list.at(-2).toHardware) this.#fail(`sim: ${who}: a to-hardware transfer after the exit ones (the shim takes them from the start of the list)`);
+    }
+    return list;
+  }
+
+  #svmRun(vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount, cpuidFloor) {
     if (cpuidFloor !== 0) this.#fail('sim: the CPUID floor is for the benchmark on real SVM only');
     if (!this.svmGuest) this.#fail('sim: hv_svm_run without a guest model (Machine option svmGuest)');
     const efer = BigInt(this.cpu.msrs['0xc0000080'] ?? 0);
     if ((efer & 0x1000n) === 0n) this.#fail('sim: VMRUN with EFER.SVME clear is #UD');
     if (!(BigInt(this.cpu.msrs['0xc0010117'] ?? 0) > 0n)) this.#fail('sim: VMRUN without VM_HSAVE_PA');
-    if (gprsAddr % 8 !== 0 || fxAddr % 16 !== 0) this.#fail('sim: hv_svm_run: misaligned GPR or FXSAVE area');
+    const a = this.#vcpuArea(areaAddr, 'hv_svm_run');
+    const list = this.#transfers(transfersAddr, transferCount, 'hv_svm_run');
     // linear memory starts page-aligned on the real machine, so a page-aligned offset is a page-aligned address
     if (vmcbAddr % 4096 !== 0) this.#fail(`sim: VMRUN of a VMCB at linear 0x${vmcbAddr.toString(16)} that is not page-aligned`);
-    const g = this.#bytes(gprsAddr, 128, 'hv_svm_run');
-    this.#bytes(fxAddr, 512, 'hv_svm_run');
     this.#bytes(vmcbAddr, 4096, 'hv_svm_run');
     this.svmRuns++;
-    const gprs = new BigUint64Array(g.buffer, g.byteOffset, 16);
+    const area = new BigUint64Array(a.buffer, a.byteOffset, 128);
     const vmcb = new Uint8Array(this.memory.buffer, vmcbAddr, 4096);
-    this.svmGuest({ machine: this, vmcbKey: vmcbAddr, vmcb, hostSave: (BigInt(hostHi) << 32n) | BigInt(hostLo), gprs, fx: new Uint8Array(this.memory.buffer, fxAddr, 512) });
+    const fields = new BigUint64Array(this.memory.buffer, vmcbAddr, 512);
+    for (const t of list) if (t.toHardware) fields[(t.field & 0xff8) / 8] = area[t.at / 8];
+    this.svmGuest({ machine: this, vmcbKey: vmcbAddr, vmcb, hostSave: (BigInt(hostHi) << 32n) | BigInt(hostLo), gprs: area.subarray(0, 16), fx: new Uint8Array(this.memory.buffer, areaAddr + 512, 512) });
+    for (const t of list) if (!t.toHardware) area[t.at / 8] = fields[(t.field & 0xff8) / 8];
   }
 
   // ---- VMX (the instructions check what the SDM's would; a test's vmxGuest model plays the guest) ----
@@ -347,15 +377,21 @@ export class Machine {
     return 0;
   }
 
-  #vmxRun(gprsAddr, fxAddr, launched, cpuidFloor) {
+  #vmxRun(areaAddr, transfersAddr, transferCount, launched, cpuidFloor) {
     if (cpuidFloor !== 0) this.#fail('sim: the CPUID floor is for the benchmark on real VMX only');
     if (!this.vmxGuest) this.#fail('sim: hv_vmx_run without a guest model (Machine option vmxGuest)');
+    const a = this.#vcpuArea(areaAddr, 'hv_vmx_run');
+    const list = this.#transfers(transfersAddr, transferCount, 'hv_vmx_run');
     if (this.vmx.current === null) return 1;
-    if (gprsAddr % 8 !== 0 || fxAddr % 16 !== 0) this.#fail('sim: hv_vmx_run: misaligned GPR or FXSAVE area');
-    const g = this.#bytes(gprsAddr, 128, 'hv_vmx_run');
+    const vmcs = this.vmx.vmcs.get(this.vmx.current);
+    const area = new BigUint64Array(a.buffer, a.byteOffset, 128);
+    for (const t of list) if (t.toHardware) vmcs.set(t.field, area[t.at / 8]);
     this.vmx.runs++;
-    return this.vmxGuest({ machine: this, vmcs: this.vmx.vmcs.get(this.vmx.current), launched: launched !== 0,
-      gprs: new BigUint64Array(g.buffer, g.byteOffset, 16), fx: this.#bytes(fxAddr, 512, 'hv_vmx_run') }) ?? 0;
+    const status = this.vmxGuest({ machine: this, vmcs, launched: launched !== 0,
+      gprs: area.subarray(0, 16), fx: this.#bytes(areaAddr + 512, 512, 'hv_vmx_run') }) ?? 0;
+    if (status !== 0) return status;
+    for (const t of list) if (!t.toHardware) area[t.at / 8] = vmcs.get(t.field) ?? 0n;
+    return 0;
   }
 
   #hostState(outAddr) {
@@ -644,7 +680,7 @@ export class Machine {
       hv_cpuid: (leaf, subleaf, outAddr) => m.#cpuid(leaf, subleaf, outAddr),
       hv_rdmsr: (msr, outAddr) => m.#rdmsr(msr, outAddr),
       hv_wrmsr: (msr, lo, hi) => m.#wrmsr(msr, lo, hi),
-      hv_svm_run: (vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor) => m.#svmRun(vmcbLo, vmcbHi, hostLo, hostHi, gprsAddr, fxAddr, cpuidFloor),
+      hv_svm_run: (vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount, cpuidFloor) => m.#svmRun(vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount, cpuidFloor),
       hv_vmx_on: (lo, hi) => m.#vmxOn(lo, hi),
       hv_vmx_off: () => {
         m.vmx.on = null;
@@ -675,7 +711,7 @@ export class Machine {
         return 0;
       },
       hv_invvpid: () => 0,
-      hv_vmx_run: (gprsAddr, fxAddr, launched, cpuidFloor) => m.#vmxRun(gprsAddr, fxAddr, launched, cpuidFloor),
+      hv_vmx_run: (areaAddr, transfersAddr, transferCount, launched, cpuidFloor) => m.#vmxRun(areaAddr, transfersAddr, transferCount, launched, cpuidFloor),
       hv_host_state: (outAddr) => m.#hostState(outAddr),
       hv_write_cr: (which, lo, hi) => {
         const value = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -816,6 +852,7 @@ export class Machine {
     for (const [name, fn] of Object.entries(f)) {
       counted[name] = (...args) => {
         m.hostCalls++;
+        m.callsByName.set(name, (m.callsByName.get(name) ?? 0) + 1);
         if (args.length !== arity.get(name)) m.#fail(`sim: ${name} called with ${args.length} arguments, the ABI has ${arity.get(name)}`);
         for (const a of args) if (typeof a !== 'number' || Number.isNaN(a)) m.#fail(`sim: ${name}(${args.join(', ')}): argument is not a number`);
         return fn(...args);

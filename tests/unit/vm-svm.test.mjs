@@ -451,12 +451,15 @@ test('two VMs take turns and keep their own RIP, registers, FPU state and MSRs',
   }
 });
 
-test('the same two VMs show it when the dispatch works on the other VM\'s VMCB (each vCPU must select its own)', () => {
-  const module = variantModule('svm-no-select', [
-    { file: 'kernel/vcpu/svm/svm.ts', from: /svmSelect\(vcpu\);\n  hv_svm_run/, to: 'hv_svm_run' },
+test('the same two VMs show it when the world switch uses one register file and exit record for both (each vCPU must have its own)', () => {
+  const module = variantModule('svm-one-area', [
+    { file: 'kernel/vcpu/svm/svm.ts', from: /const a = vcpuArea\(vcpu\);\n  hv_svm_run/, to: 'const a = vcpuArea(0);\n  hv_svm_run' },
   ]);
-  const { model, out } = run({ module, scripts: { a: twoVmScript('a', 3, 3), b: twoVmScript('b', 3, 4) }, input: TWO_VMS });
-  const statuses = vmList(out('vm list')).map((r) => [r.name, r.status]);
+  let statuses = null; // stays null when the guest model itself trips over the mixed-up registers
+  try {
+    const { out } = run({ module, scripts: { a: twoVmScript('a', 3, 3), b: twoVmScript('b', 3, 4) }, input: TWO_VMS });
+    statuses = vmList(out('vm list')).map((r) => [r.name, r.status]);
+  } catch {}
   assert.notDeepEqual(statuses, [['a', '3'], ['b', '4']], 'the two VMs do not both end as their guests asked');
 });
 

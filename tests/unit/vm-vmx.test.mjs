@@ -261,3 +261,26 @@ test('the SYSCALL MSRs (no VMCS fields) go through the VM-entry/exit MSR areas: 
   assert.deepEqual(host.map(([i]) => i), guest.map(([i]) => i));
   assert.ok(host.every(([, value]) => value === 0n), 'the host\'s own values (0 on this machine), not the guest\'s');
 });
+
+test('the exit record: the world switch\'s one host call fills it (the VMREADs are in the shim), RIP goes back from the record', () => {
+  const CPUIDS = 40;
+  const steps = [
+    ...Array.from({ length: CPUIDS }, () => ({ reason: 10, length: 2, regs: { 0: 0n, 1: 0n } })), // CPUID leaf 0
+    { reason: 30, length: 1, qual: 0xf4 << 16, regs: { 0: 5n } }, // OUT 0xF4, AL
+  ];
+  const g = scriptedGuest(steps);
+  const reads = [];
+  const handler = (run) => {
+    reads.push((m?.callsByName.get('hv_vmread') ?? 0) + (m?.callsByName.get('hv_vmread_hi') ?? 0) + (m?.callsByName.get('hv_vmwrite') ?? 0));
+    run.vmcs.set(0x681c, 0x7000n + BigInt(reads.length)); // the guest moves its stack
+    return g.handler(run);
+  };
+  let m = null;
+  const r = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r'], vmxGuest: (x) => { m = x.machine; return handler(x); } });
+  assert.ok(r.out('vm info x').some((l) => /Exit status: 5/.test(l)), r.out('vm info x').join('\n'));
+  assert.equal(g.seen.length, CPUIDS + 1);
+  // between the second entry and the last, CPUID exits cost no VMREAD/VMWRITE host call: the record has all the dispatch reads
+  assert.equal(reads.at(-1) - reads[1], 0, `VMREAD/VMWRITE host calls on ${CPUIDS - 1} CPUID exits`);
+  assert.equal(g.seen.at(-1).rip, 0x100000n + BigInt(CPUIDS * 2), 'RIP advanced in the record, written back at each entry');
+  assert.equal(theVmcs(r.m).get(0x681c), 0x7000n + BigInt(CPUIDS + 1), 'GUEST_RSP as the guest left it (read into the register file and written back at each entry)');
+});

@@ -1,29 +1,30 @@
 // The AMD SVM back end (APM vol. 2 chapter 15): enabling SVM, one VMCB per vCPU, the
-// intercepts Zerovisor needs, VMRUN through the shim's world switch, and the exit
-// information in vendor-neutral form. VMCBs live in linear memory (vmcb.ts); guest GPRs
-// other than RAX/RSP live in a 16 x u64 array the shim loads and stores around VMRUN.
+// intercepts Zerovisor needs, VMRUN through the shim's world switch, and each exit in the
+// vCPU's vendor-neutral exit record. VMCBs live in linear memory (vmcb.ts); the guest's
+// GPRs (RAX and RSP included) and FXSAVE area are its register file (../vcpu-area.ts),
+// which the shim loads and stores around VMRUN.
 import { dataAddress } from '../../host/memory';
 import { allocatePages, freePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
 import { caps } from '../../cpu/capabilities';
 import { msr, rdmsr } from '../../cpu/cpuid';
 import { ExitReason } from '../exit-reason';
 import { trace, TracePoint } from '../../diag/trace';
+import { Efer, Gpr, Msr } from '../../lib/x86';
+import {
+  Access, areaGet, areaSet, areaToBytes, bytesToArea, MAX_VCPUS, Rec, resetVcpuArea, ripDelta, TO_HARDWARE, vcpuArea,
+} from '../vcpu-area';
 import {
   CLEAN_BITS, CPL, CR0, CR3, CR4, CS, DR6, DR7, DS, EFER, ES, EVENT_INJECT, EXIT_CODE, EXIT_CPUID, EXIT_HLT, EXIT_INFO1,
   EXIT_INFO2, EXIT_INTR, EXIT_IOIO, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID,
   IDTR, INTERCEPT_MISC1, INTERCEPT_MISC2, IOPM_BASE, LDTR, MISC1_CPUID, MISC1_HLT, MISC1_INTR, MISC1_IOIO, MISC1_MSR,
   MISC1_NMI, MISC1_SHUTDOWN, MISC2_CLGI, MISC2_SKINIT, MISC2_STGI, MISC2_VMLOAD, MISC2_VMMCALL, MISC2_VMRUN, MISC2_VMSAVE,
-  MAX_VCPUS, MSRPM_BASE, TLB_CONTROL, NESTED_CR3, NEXT_RIP, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32, get64,
+  MSRPM_BASE, TLB_CONTROL, NESTED_CR3, NEXT_RIP, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32,
   selectVmcb, set32, set64, setSegment, vmcbAddress,
 } from './vmcb';
 
 export { MAX_VCPUS };
 
-const IA32_EFER = 0xc0000080;
-const EFER_SVME = 1 << 12;
-const VM_HSAVE_PA = 0xc0010117;
-
-let selectedVcpu = -1; // whose VMCB the accessors work on (the last run or created)
+let selectedVcpu = -1; // whose VMCB the setup accessors (vmcb.ts get32/set32) work on
 let hostSavePage = -1; // VMSAVE area of the host
 let hostSaveLo = 0;
 let hostSaveHi = 0;
@@ -31,25 +32,20 @@ let hsavePage = -1; // VM_HSAVE_PA
 let iopmPages = -1; // 12 KiB: intercept every port
 let msrpmPages = -1; // 8 KiB: intercept every MSR
 let enabled = false;
+let nrips = false; // caps.nrips, read once (an object property costs on the exit path)
 
-// Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned.
-// (bytes: a typed array's data need not start 4-aligned)
-const gprBytes = new Uint8Array(MAX_VCPUS * 128 + 8);
-let gprBase = -1; // offset of vCPU 0's rax in gprBytes
-let gprAddress0 = 0; // its linear address
-const fxBytes = new Uint8Array(MAX_VCPUS * 512 + 16);
-let fxBase = -1;
-let fxAddress0 = 0;
-
-const alignViews = () => {
-  if (gprBase >= 0) return;
-  const g = dataAddress(gprBytes);
-  gprBase = (Math.ceil(g / 8) * 8 - g) >>> 0;
-  gprAddress0 = g + gprBase;
-  const f = dataAddress(fxBytes);
-  fxBase = (Math.ceil(f / 16) * 16 - f) >>> 0;
-  fxAddress0 = f + fxBase;
-};
+// What the shim's world switch moves between the VMCB and the vCPU's area (vcpu-area.ts):
+// pairs (VMCB offset, area offset), TO_HARDWARE marking what goes into the VMCB before
+// VMRUN (those first); the rest is copied out after #VMEXIT (APM vol. 2 tables B-1, B-2).
+// Rec.Linear and Rec.Interruptibility have no SVM source: they stay 0 from resetVcpuArea.
+const TRANSFERS = new Uint32Array([
+  RAX, Rec.Gprs + TO_HARDWARE, RSP, Rec.Gprs + 32 + TO_HARDWARE, RIP, Rec.Rip + TO_HARDWARE,
+  EXIT_CODE, Rec.Code, EXIT_INFO1, Rec.Qualification, EXIT_INFO2, Rec.Info2, EXIT_INFO2, Rec.Gpa, NEXT_RIP, Rec.Raw0,
+  RAX, Rec.Gprs, RSP, Rec.Gprs + 32, RIP, Rec.Rip, RFLAGS, Rec.Rflags, CR0, Rec.Cr0, CR3, Rec.Cr3, CR4, Rec.Cr4,
+  EFER, Rec.Efer, CS, Rec.Raw2, ES + 8, Rec.SegmentBases, CS + 8, Rec.SegmentBases + 8, SS + 8, Rec.SegmentBases + 16,
+  DS + 8, Rec.SegmentBases + 24, FS + 8, Rec.SegmentBases + 32, GS + 8, Rec.SegmentBases + 40,
+]);
+let transfersAt = 0;
 
 export const enum SvmError {
   NotOffered = -10,
@@ -78,7 +74,8 @@ export const svmEnable = () => {
   if (!caps.svm) return SvmError.NotOffered;
   if (caps.svmDisabled) return SvmError.DisabledByFirmware;
   if (!caps.npt) return SvmError.NoNestedPaging;
-  alignViews();
+  transfersAt = dataAddress(TRANSFERS);
+  nrips = caps.nrips;
   selectedVcpu = -1;
   hsavePage = allocatePages(1, 1, 0);
   hostSavePage = allocatePages(1, 1, 0);
@@ -94,9 +91,9 @@ export const svmEnable = () => {
   }
   hostSaveLo = hostAddressLo(hostSavePage);
   hostSaveHi = hostAddressHi(hostSavePage);
-  rdmsr(IA32_EFER);
-  hv_wrmsr(IA32_EFER, (msr[0] | EFER_SVME) >>> 0, msr[1]);
-  hv_wrmsr(VM_HSAVE_PA, hostAddressLo(hsavePage), hostAddressHi(hsavePage));
+  rdmsr(Msr.Efer);
+  hv_wrmsr(Msr.Efer, (msr[0] | Efer.SVME) >>> 0, msr[1]);
+  hv_wrmsr(Msr.VmHsavePa, hostAddressLo(hsavePage), hostAddressHi(hsavePage));
   enabled = true;
   return 0;
 };
@@ -142,7 +139,7 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
   setSegment(LDTR, 0, 0x082, 0xffff, 0);
   setSegment(TR, 0, 0x08b, 0xffff, 0);
   set32(CPL, 0);
-  set64(EFER, EFER_SVME); // the guest's EFER.SVME must be set (APM 15.5.1 consistency checks)
+  set64(EFER, Efer.SVME); // the guest's EFER.SVME must be set (APM 15.5.1 consistency checks)
   set64(CR0, 0x11); // PE | ET
   set64(CR3, 0);
   set64(CR4, 0);
@@ -154,17 +151,12 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
   set64(RAX, eax);
   set32(G_PAT, 0x00070406);
   set32(G_PAT + 4, 0x00070406);
-  // GPRs: all zero but EBX; FPU state: FCW 0x37f, MXCSR 0x1f80 (the reset values)
-  alignViews();
-  const g = gprBase + vcpu * 128;
-  for (let i = 0; i < 128; i++) gprBytes[g + i] = 0;
-  for (let i = 0; i < 4; i++) gprBytes[g + 24 + i] = (ebx >>> (i * 8)) & 0xff; // rbx = register 3
-  const f = fxBase + vcpu * 512;
-  for (let i = 0; i < 512; i++) fxBytes[f + i] = 0;
-  fxBytes[f] = 0x7f;
-  fxBytes[f + 1] = 0x03;
-  fxBytes[f + 24] = 0x80;
-  fxBytes[f + 25] = 0x1f;
+  // the register file: all zero but EAX, EBX, RIP; FPU state at its reset values
+  resetVcpuArea(vcpu);
+  areaSet(vcpu, Rec.Gprs, eax);
+  areaSet(vcpu, Rec.Gprs + Gpr.Rbx * 8, ebx);
+  areaSet(vcpu, Rec.Rip, entry);
+  areaSet(vcpu, Rec.Efer, Efer.SVME);
   return 0;
 };
 
@@ -174,172 +166,131 @@ export const svmDestroyVcpu = (vcpu: number) => {
   clearVmcb();
 };
 
-let lastExitCode = 0;
-
 /** Makes the next VMRUN of vCPU `vcpu` flush the TLB (TLB_CONTROL = 1, APM 15.16): after nested-table changes. */
 export const svmFlushTlb = (vcpu: number) => {
   Porffor.wasm.i32.store8(vmcbAddress(vcpu) + TLB_CONTROL, 1, 0, 0);
 };
 
-/** Runs vCPU `vcpu` until its next #VMEXIT; returns the vendor-neutral ExitReason. */
+/**
+ * Runs vCPU `vcpu` until its next #VMEXIT and fills its exit record (vcpu-area.ts): the
+ * shim copied the VMCB's fields in; here the vendor-neutral reason, instruction length,
+ * code size and I/O or MSR access are derived from them. Returns the ExitReason.
+ */
 export const svmRun = (vcpu: number, cpuidFloor: boolean) => {
-  svmSelect(vcpu);
-  hv_svm_run(vmcbAddress(vcpu), hostSaveLo, hostSaveHi, gprAddress0 + vcpu * 128, fxAddress0 + vcpu * 512, cpuidFloor ? 1 : 0);
-  set32(TLB_CONTROL, 0); // a flush asked for is done
-  set32(EVENT_INJECT, 0);
-  set32(EVENT_INJECT + 4, 0);
-  const lo = get32(EXIT_CODE);
-  const hi = get32(EXIT_CODE + 4);
-  lastExitCode = hi === 0xffffffff ? -1 : lo;
-  switch (lastExitCode) {
+  const vmcb = vmcbAddress(vcpu);
+  const a = vcpuArea(vcpu);
+  hv_svm_run(vmcb, hostSaveLo, hostSaveHi, a, transfersAt, TRANSFERS.length / 2, cpuidFloor ? 1 : 0);
+  Porffor.wasm.i32.store(vmcb + TLB_CONTROL, 0, 0, 0); // a flush asked for is done
+  Porffor.wasm.i32.store(vmcb + EVENT_INJECT, 0, 0, 0);
+  Porffor.wasm.i32.store(vmcb + EVENT_INJECT + 4, 0, 0, 0);
+  // EXITCODE: -1 (all ones) is VMEXIT_INVALID; the others fit in the low half (APM appendix C)
+  const code = Porffor.wasm.i32.load(a + Rec.Code + 4, 0, 0) === -1 ? -1 : Porffor.wasm.i32.load(a + Rec.Code, 0, 0);
+  // CS attributes (APM 15.5.1 packed form, the upper half of the CS field's first dword): L bit 9, D/B bit 10
+  const attrib = Porffor.wasm.i32.load16_u(a + Rec.Raw2 + 2, 0, 0);
+  Porffor.wasm.i32.store(a + Rec.CodeSize, (attrib & 0x200) !== 0 ? 64 : (attrib & 0x400) !== 0 ? 32 : 16, 0, 0);
+  let reason = ExitReason.Other;
+  let length = 0;
+  let access = 0;
+  switch (code) {
     case EXIT_CPUID:
-      return ExitReason.Cpuid;
-    case EXIT_IOIO:
-      return ExitReason.Io;
+      reason = ExitReason.Cpuid;
+      break;
+    case EXIT_IOIO: {
+      // EXITINFO1 (APM 15.10.2): TYPE bit 0 (1 = IN), STR bit 2, REP bit 3, SZ8/16/32 bits 4-6, port 31:16;
+      // EXITINFO2 is the next RIP, for every IOIO exit
+      const info = Porffor.wasm.i32.load(a + Rec.Qualification, 0, 0) >>> 0;
+      const size = (info & 0x10) !== 0 ? 1 : (info & 0x20) !== 0 ? 2 : 4;
+      access = ((info & 1) !== 0 ? 0 : Access.Write) | ((info & 4) !== 0 ? Access.String : 0) | ((info & 8) !== 0 ? Access.Rep : 0) | (size << 4) | (info & 0xffff0000);
+      length = ripDelta(vcpu, Rec.Info2);
+      reason = ExitReason.Io;
+      break;
+    }
     case EXIT_MSR:
-      return ExitReason.Msr;
+      access = Porffor.wasm.i32.load(a + Rec.Qualification, 0, 0) === 1 ? Access.Write : 0; // EXITINFO1: 1 WRMSR, 0 RDMSR (APM 15.11)
+      reason = ExitReason.Msr;
+      break;
     case EXIT_HLT:
-      return ExitReason.Hlt;
+      reason = ExitReason.Hlt;
+      break;
     case EXIT_VMMCALL:
-      return ExitReason.Hypercall;
+      reason = ExitReason.Hypercall;
+      break;
     case EXIT_NPF:
-      return ExitReason.NestedPageFault;
+      reason = ExitReason.NestedPageFault;
+      break;
     case EXIT_SHUTDOWN:
-      return ExitReason.Shutdown;
+      reason = ExitReason.Shutdown;
+      break;
     case EXIT_INTR:
     case EXIT_NMI:
-      return ExitReason.ExternalInterrupt;
+      reason = ExitReason.ExternalInterrupt;
+      break;
     case -1:
-      return ExitReason.InvalidState;
+      reason = ExitReason.InvalidState;
+      break;
   }
-  return ExitReason.Other;
+  if (reason !== ExitReason.Io && nrips) length = ripDelta(vcpu, Rec.Raw0); // NRIP - RIP (NRIPS, APM 15.7.1)
+  Porffor.wasm.i32.store(a + Rec.Access, access | 0, 0, 0);
+  Porffor.wasm.i32.store(a + Rec.Length, length, 0, 0);
+  Porffor.wasm.i32.store(a + Rec.Reason, reason, 0, 0);
+  return reason;
 };
 
-/** The raw SVM exit code of the last exit (-1 for VMEXIT_INVALID). */
-export const svmExitCode = () => lastExitCode;
-
-// ---- guest state of the selected vCPU ----
-
-/** Linear address of GPR `r` (x86 register number 0-15) of vCPU `vcpu` in the shim's array. */
-const gprAt = (vcpu: number, r: number) => gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128 + (r & 15) * 8;
-
-/** GPR `r` of vCPU `vcpu`, low 32 bits / high 32 bits (RAX and RSP live in the VMCB). */
-export const svmGprLo = (vcpu: number, r: number) => {
-  if (r === 0) return get32(RAX);
-  if (r === 4) return get32(RSP);
-  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 0) >>> 0;
+/** The guest's EFER (low half) from a WRMSR: EFER.SVME stays set (APM 15.5.1 consistency checks). */
+export const svmSetEferLo = (vcpu: number, lo: number) => {
+  const value = (lo | Efer.SVME) >>> 0;
+  Porffor.wasm.i32.store(vmcbAddress(vcpu) + EFER, value | 0, 0, 0);
+  areaSet(vcpu, Rec.Efer, value);
 };
-export const svmGprHi = (vcpu: number, r: number) => {
-  if (r === 0) return get32(RAX + 4);
-  if (r === 4) return get32(RSP + 4);
-  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 4) >>> 0;
-};
-export const svmSetGpr = (vcpu: number, r: number, lo: number, hi: number) => {
-  if (r === 0) {
-    set32(RAX, lo);
-    set32(RAX + 4, hi);
-  } else if (r === 4) {
-    set32(RSP, lo);
-    set32(RSP + 4, hi);
-  } else {
-    const at = gprAt(vcpu, r);
-    Porffor.wasm.i32.store(at, lo | 0, 0, 0);
-    Porffor.wasm.i32.store(at, hi | 0, 0, 4);
-  }
-};
-/** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (a CPUID result, SDM vol. 2A CPUID). */
-export const svmSetAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => {
-  set32(RAX, a);
-  set32(RAX + 4, 0);
-  const at = gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128;
-  Porffor.wasm.i32.store(at, c | 0, 0, 8); // rcx
-  Porffor.wasm.i32.store(at, 0, 0, 12);
-  Porffor.wasm.i32.store(at, d | 0, 0, 16); // rdx
-  Porffor.wasm.i32.store(at, 0, 0, 20);
-  Porffor.wasm.i32.store(at, b | 0, 0, 24); // rbx
-  Porffor.wasm.i32.store(at, 0, 0, 28);
-};
-
-export const svmRip = () => get64(RIP);
-export const svmRipLo = () => get32(RIP);
-export const svmRipHi = () => get32(RIP + 4);
-/** RIP += len (64-bit, carry into the high half). */
-export const svmAdvanceRip = (len: number) => {
-  const lo = get32(RIP) + len;
-  set32(RIP, lo >>> 0);
-  if (lo > 0xffffffff) set32(RIP + 4, (get32(RIP + 4) + 1) >>> 0);
-};
-/** `to` - RIP for a 64-bit `to` at VMCB offset `field`, when it is 1..15; else 0. */
-const ripDelta = (field: number) => {
-  const toLo = get32(field);
-  const toHi = get32(field + 4);
-  const ripLo = get32(RIP);
-  const ripHi = get32(RIP + 4);
-  const delta = (toLo - ripLo) >>> 0;
-  const hiOk = toLo >= ripLo ? toHi === ripHi : toHi === ((ripHi + 1) >>> 0);
-  return hiOk && delta >= 1 && delta <= 15 ? delta : 0;
-};
-/** NRIP - RIP (NRIPS, APM 15.7.1), or 0. */
-export const svmNextRipDelta = () => ripDelta(NEXT_RIP);
-/** IOIO's next RIP (EXITINFO2, APM 15.10.2) - RIP, or 0. */
-export const svmIoRipDelta = () => ripDelta(EXIT_INFO2);
-export const svmCr3Lo = () => get32(CR3);
-export const svmCr3Hi = () => get32(CR3 + 4);
-export const svmCr4 = () => get32(CR4);
-/** Base of segment register `seg` (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS; the VMCB keeps them in that order, table B-2). */
-export const svmSegmentBaseLo = (seg: number) => get32(ES + (seg % 6) * 16 + 8);
-export const svmSegmentBaseHi = (seg: number) => get32(ES + (seg % 6) * 16 + 12);
-export const svmRflags = () => get32(RFLAGS);
-export const svmCr0 = () => get32(CR0);
-export const svmEferLo = () => get32(EFER);
-export const svmSetEferLo = (lo: number) => set32(EFER, lo);
-/** CS attributes: bit 9 L (long), bit 10 D/B (32-bit). */
-export const svmCsAttrib = () => get32(CS) >>> 16;
-export const svmExitInfo1Lo = () => get32(EXIT_INFO1);
-export const svmExitInfo2 = () => get64(EXIT_INFO2);
 
 /** Queues exception `vector` for the next VMRUN (EVENTINJ, APM 15.20), with an error code when >= 0. */
-export const svmInjectException = (vector: number, errorCode: number) => {
+export const svmInjectException = (vcpu: number, vector: number, errorCode: number) => {
   const valid = 1 << 31;
   const type = 3 << 8; // exception
   const ev = errorCode >= 0 ? 1 << 11 : 0;
-  set32(EVENT_INJECT, (vector | type | ev | valid) >>> 0);
-  trace(TracePoint.EventInject, selectedVcpu, vector, 3, errorCode);
-  set32(EVENT_INJECT + 4, errorCode >= 0 ? errorCode >>> 0 : 0);
+  const at = vmcbAddress(vcpu) + EVENT_INJECT;
+  Porffor.wasm.i32.store(at, (vector | type | ev | valid) | 0, 0, 0);
+  trace(TracePoint.EventInject, vcpu, vector, 3, errorCode);
+  Porffor.wasm.i32.store(at, errorCode >= 0 ? errorCode | 0 : 0, 0, 4);
 };
 
 /** The VMCB field that holds MSR `index` for the guest (APM vol. 2 table B-2), or -1. */
 export const svmMsrField = (index: number) => {
   switch (index) {
-    case 0xc0000081:
+    case Msr.Star:
       return 0x600; // STAR
-    case 0xc0000082:
+    case Msr.Lstar:
       return 0x608; // LSTAR
-    case 0xc0000083:
+    case Msr.Cstar:
       return 0x610; // CSTAR
-    case 0xc0000084:
+    case Msr.Sfmask:
       return 0x618; // SFMASK
-    case 0xc0000102:
+    case Msr.KernelGsBase:
       return 0x620; // KernelGsBase
-    case 0x174:
+    case Msr.SysenterCs:
       return 0x628; // SYSENTER_CS
-    case 0x175:
+    case Msr.SysenterEsp:
       return 0x630; // SYSENTER_ESP
-    case 0x176:
+    case Msr.SysenterEip:
       return 0x638; // SYSENTER_EIP
-    case 0x277:
+    case Msr.Pat:
       return 0x668; // G_PAT
-    case 0xc0000100:
+    case Msr.FsBase:
       return 0x448; // FS.base
-    case 0xc0000101:
+    case Msr.GsBase:
       return 0x458; // GS.base
   }
   return -1;
 };
 
-/** The raw 32-bit halves of a VMCB field of the selected vCPU. */
-export const svmField32 = (offset: number) => get32(offset);
-export const svmSetField32 = (offset: number, value: number) => set32(offset, value);
+/** MSR `index` (one svmMsrField holds) of vCPU `vcpu`, low / high 32 bits. */
+export const svmMsrLo = (vcpu: number, index: number) => Porffor.wasm.i32.load(vmcbAddress(vcpu) + svmMsrField(index), 0, 0) >>> 0;
+export const svmMsrHi = (vcpu: number, index: number) => Porffor.wasm.i32.load(vmcbAddress(vcpu) + svmMsrField(index), 0, 4) >>> 0;
+export const svmSetMsr = (vcpu: number, index: number, lo: number, hi: number) => {
+  const at = vmcbAddress(vcpu) + svmMsrField(index);
+  Porffor.wasm.i32.store(at, lo | 0, 0, 0);
+  Porffor.wasm.i32.store(at, hi | 0, 0, 4);
+};
 
 
 // ---- vCPU state for live migration: "SVM1", the VMCB state save area (0x400-0x6FF,
@@ -353,15 +304,20 @@ export const SVM_STATE_BYTES = 4 + SAVE_BYTES + 128 + 512;
 /** Writes vCPU `vcpu`'s state to out[off, + SVM_STATE_BYTES); false when out is too short. */
 export const svmSaveState = (vcpu: number, out: Uint8Array, off: number) => {
   if (off < 0 || off + SVM_STATE_BYTES > out.length) return false;
-  alignViews();
   const v = vcpu & (MAX_VCPUS - 1);
+  // RAX, RSP and RIP as the register file has them (what the next VMRUN would load)
+  svmSelect(v);
+  set32(RAX, areaGet(v, Rec.Gprs));
+  set32(RAX + 4, areaGet(v, Rec.Gprs + 4));
+  set32(RSP, areaGet(v, Rec.Gprs + 32));
+  set32(RSP + 4, areaGet(v, Rec.Gprs + 36));
+  set32(RIP, areaGet(v, Rec.Rip));
+  set32(RIP + 4, areaGet(v, Rec.Rip + 4));
   const vmcb = vmcbAddress(v) + SAVE_AREA;
-  const gprs = gprAddress0 + v * 128;
-  const fx = fxAddress0 + v * 512;
   for (let i = 0; i < 4; i++) out[off + i] = (STATE_TAG >>> (i * 8)) & 0xff;
   for (let i = 0; i < SAVE_BYTES; i++) out[off + 4 + i] = Porffor.wasm.i32.load8_u(vmcb + i, 0, 0);
-  for (let i = 0; i < 128; i++) out[off + 4 + SAVE_BYTES + i] = Porffor.wasm.i32.load8_u(gprs + i, 0, 0);
-  for (let i = 0; i < 512; i++) out[off + 4 + SAVE_BYTES + 128 + i] = Porffor.wasm.i32.load8_u(fx + i, 0, 0);
+  areaToBytes(v, Rec.Gprs, 128, out, off + 4 + SAVE_BYTES);
+  areaToBytes(v, Rec.Fx, 512, out, off + 4 + SAVE_BYTES + 128);
   return true;
 };
 
@@ -374,17 +330,22 @@ export const svmLoadState = (vcpu: number, src: Uint8Array, off: number, len: nu
   if (len !== SVM_STATE_BYTES || off < 0 || off + len > src.length) return false;
   const tag = (src[off] | (src[off + 1] << 8) | (src[off + 2] << 16) | (src[off + 3] << 24)) >>> 0;
   if (tag !== STATE_TAG) return false;
-  alignViews();
   const v = vcpu & (MAX_VCPUS - 1);
   const vmcb = vmcbAddress(v) + SAVE_AREA;
-  const gprs = gprAddress0 + v * 128;
-  const fx = fxAddress0 + v * 512;
   for (let i = 0; i < SAVE_BYTES; i++) Porffor.wasm.i32.store8(vmcb + i, src[off + 4 + i], 0, 0);
-  for (let i = 0; i < 128; i++) Porffor.wasm.i32.store8(gprs + i, src[off + 4 + SAVE_BYTES + i], 0, 0);
-  for (let i = 0; i < 512; i++) Porffor.wasm.i32.store8(fx + i, src[off + 4 + SAVE_BYTES + 128 + i], 0, 0);
+  bytesToArea(v, Rec.Gprs, 128, src, off + 4 + SAVE_BYTES);
+  bytesToArea(v, Rec.Fx, 512, src, off + 4 + SAVE_BYTES + 128);
   svmSelect(v);
-  set32(EFER, get32(EFER) | EFER_SVME);
-  Porffor.wasm.i32.store16(fx + 26, 0, 0, 0); // MXCSR bits 16-31 (the area's bytes 24-27)
+  set32(EFER, get32(EFER) | Efer.SVME);
+  // RAX, RSP and RIP into the register file from the VMCB's save area (where the state keeps them)
+  areaSet(v, Rec.Gprs, get32(RAX));
+  areaSet(v, Rec.Gprs + 4, get32(RAX + 4));
+  areaSet(v, Rec.Gprs + 32, get32(RSP));
+  areaSet(v, Rec.Gprs + 36, get32(RSP + 4));
+  areaSet(v, Rec.Rip, get32(RIP));
+  areaSet(v, Rec.Rip + 4, get32(RIP + 4));
+  areaSet(v, Rec.Efer, get32(EFER));
+  Porffor.wasm.i32.store16(vcpuArea(v) + Rec.Fx + 26, 0, 0, 0); // MXCSR bits 16-31 (the area's bytes 24-27)
   set32(EVENT_INJECT, 0);
   set32(EVENT_INJECT + 4, 0);
   return true;

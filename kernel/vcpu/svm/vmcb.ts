@@ -5,8 +5,9 @@
 // Linear memory may move when it grows; that is harmless: the address is taken afresh for
 // each VMRUN and the VMCB clean bits stay 0 (APM 15.15), so the CPU caches nothing of it.
 import { dataAddress } from '../../host/memory';
+import { MAX_VCPUS } from '../vcpu-area';
 
-export const MAX_VCPUS = 8;
+export { MAX_VCPUS };
 const PAGE = 4096;
 
 // Control area (table B-1).

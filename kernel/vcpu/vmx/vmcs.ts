@@ -56,6 +56,7 @@ export const CR4_MASK = 0x6002;
 export const CR0_SHADOW = 0x6004;
 export const CR4_SHADOW = 0x6006;
 export const EXIT_QUALIFICATION = 0x6400;
+export const GUEST_LINEAR_ADDRESS = 0x640a;
 export const GUEST_CR0 = 0x6800;
 export const GUEST_CR3 = 0x6802;
 export const GUEST_CR4 = 0x6804;

@@ -1,10 +1,14 @@
 // The Intel VMX back end (SDM vol. 3C chapters 24-31): enabling VMX, one VMCS per vCPU
 // built from the capability MSRs, EPT (kernel/memory/nested-paging.ts in its EPT format),
-// VMLAUNCH/VMRESUME through the shim, and the exit information in vendor-neutral form.
+// VMLAUNCH/VMRESUME through the shim, and each exit in the vCPU's vendor-neutral exit record.
 // VMCSs are pages from the page allocator (their physical address must not move while
-// they are in use, SDM 25.11.1); guest GPRs but RSP live in a 16 x u64 array the shim
-// loads and stores around the entry, as in the svm back end.
+// they are in use, SDM 25.11.1); the guest's GPRs (RSP included) and FXSAVE area are its
+// register file (../vcpu-area.ts), which the shim loads and stores around the entry.
 import { dataAddress } from '../../host/memory';
+import { Cr0, Efer, Msr } from '../../lib/x86';
+import {
+  Access, areaGet, areaSet, areaToBytes, bytesToArea, MAX_VCPUS, Rec, resetVcpuArea, TO_HARDWARE, vcpuArea, advanceRip,
+} from '../vcpu-area';
 import { allocatePages, hostAddressHi, hostAddressLo } from '../../memory/page-allocator';
 import { caps } from '../../cpu/capabilities';
 import { msr, rdmsr } from '../../cpu/cpuid';
@@ -20,14 +24,14 @@ import {
   EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, GUEST_ACTIVITY, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
   GUEST_DEBUGCTL, GUEST_DR7, GUEST_EFER, GUEST_ES_ACCESS, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_SELECTOR, GUEST_FS_BASE,
   GUEST_GDTR_LIMIT, GUEST_GS_BASE, GUEST_IDTR_LIMIT, GUEST_INTERRUPTIBILITY, GUEST_PAT, GUEST_PENDING_DEBUG,
-  GUEST_PHYSICAL_ADDRESS, GUEST_RFLAGS, GUEST_RIP, GUEST_RSP, GUEST_SYSENTER_CS, GUEST_SYSENTER_EIP,
+  GUEST_PHYSICAL_ADDRESS, GUEST_LINEAR_ADDRESS, GUEST_RFLAGS, GUEST_RIP, GUEST_RSP, GUEST_SYSENTER_CS, GUEST_SYSENTER_EIP,
   GUEST_SYSENTER_ESP, HOST_CR0, HOST_CR3, HOST_CR4, HOST_EFER, HOST_ES_SELECTOR, HOST_FS_BASE, HOST_GDTR_BASE,
   HOST_GS_BASE, HOST_IDTR_BASE, HOST_PAT, HOST_SYSENTER_CS, HOST_SYSENTER_EIP, HOST_SYSENTER_ESP, HOST_TR_BASE,
   HOST_TR_SELECTOR, PIN_CONTROLS, PREEMPTION_TIMER, PROC_CONTROLS, PROC_CONTROLS2, VMCS_LINK_POINTER,
   VPID, vmread, vmreadHi, vmwrite, vmwrite64, EXIT_MSR_STORE_ADDRESS, EXIT_MSR_LOAD_ADDRESS, ENTRY_MSR_LOAD_ADDRESS,
 } from './vmcs';
 
-export const MAX_VCPUS = 8;
+export { MAX_VCPUS };
 
 export const enum VmxError {
   NotOffered = -40,
@@ -41,17 +45,9 @@ export const enum VmxError {
   HostTss = -48,
 }
 
-const IA32_FEATURE_CONTROL = 0x3a;
-const IA32_VMX_CR0_FIXED0 = 0x486;
-const IA32_VMX_CR0_FIXED1 = 0x487;
-const IA32_VMX_CR4_FIXED0 = 0x488;
-const IA32_VMX_CR4_FIXED1 = 0x489;
-const IA32_VMX_PROCBASED_CTLS2 = 0x48b;
 // controls MSRs: pin, proc, exit, entry (A.3-A.5), and their "true" forms (A.3.1)
-const CTLS_MSR = [0x481, 0x482, 0x483, 0x484];
-const TRUE_CTLS_MSR = [0x48d, 0x48e, 0x48f, 0x490];
-const IA32_EFER = 0xc0000080;
-const IA32_PAT = 0x277;
+const CTLS_MSR = [Msr.VmxPinbasedCtls, Msr.VmxProcbasedCtls, Msr.VmxExitCtls, Msr.VmxEntryCtls];
+const TRUE_CTLS_MSR = [Msr.VmxTruePinbasedCtls, Msr.VmxTrueProcbasedCtls, Msr.VmxTrueExitCtls, Msr.VmxTrueEntryCtls];
 
 // Controls (SDM 25.6.1, 25.6.2, 25.7.1, 25.8.1).
 const PIN_EXTERNAL_INTERRUPT = 1 << 0;
@@ -74,11 +70,6 @@ const ENTRY_IA32E_GUEST = 1 << 9;
 const ENTRY_LOAD_PAT = 1 << 14;
 const ENTRY_LOAD_EFER = 1 << 15;
 
-const CR0_PE = 1;
-const CR0_PG = 0x80000000;
-const EFER_LME = 0x100;
-const EFER_LMA = 0x400;
-
 let enabled = false;
 let vmxonPage = -1;
 const vmcsPage = new Float64Array(MAX_VCPUS); // physical address, when hasVmcs (kept for the slot's next vCPU)
@@ -93,7 +84,7 @@ let current = -1; // the vCPU whose VMCS is current (VMPTRLD)
 // exit stores them back there and loads the host's from a second area (SDM 25.7.2, 25.8.2,
 // 28.4, 26.4). One page per vCPU: the guest's entries at 0, the host's at 0x800; entries
 // are 16 bytes: index u32, reserved u32, value u64 (SDM table 25-15).
-const SWITCHED_MSRS = [0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102]; // STAR, LSTAR, CSTAR, SFMASK, KernelGsBase
+const SWITCHED_MSRS = [Msr.Star, Msr.Lstar, Msr.Cstar, Msr.Sfmask, Msr.KernelGsBase];
 const msrPage = new Float64Array(MAX_VCPUS);
 const hasMsrPage = new Uint8Array(MAX_VCPUS);
 const msrEntry = new Uint32Array(4);
@@ -127,26 +118,26 @@ let preemptionTicks = 0;
 let inveptType = 0; // 1 single-context, 2 all-context, 0 none (IA32_VMX_EPT_VPID_CAP bits 25, 26)
 let invvpidType = 0; // 1 single-context, 2 all-context, 0 none (bits 41, 42)
 const vpidFlushPending = new Uint8Array(MAX_VCPUS);
-const IA32_VMX_EPT_VPID_CAP = 0x48c;
 
-// Guest GPRs: 16 u64 (lo, hi u32) per vCPU, 8-byte aligned; FXSAVE areas 512 bytes, 16-aligned
-// (bytes: a typed array's data need not start 4-aligned).
-const gprBytes = new Uint8Array(MAX_VCPUS * 128 + 8);
-let gprBase = -1; // offset of vCPU 0's rax in gprBytes
-let gprAddress0 = 0;
-const fxBytes = new Uint8Array(MAX_VCPUS * 512 + 16);
-let fxBase = -1;
-let fxAddress0 = 0;
+let cr0Owned = 0; // CR0/CR4 bits the host owns (guest/host masks, SDM 25.6.6): the guest reads them from the shadows
+let cr4Owned = 0;
+let cr0Guest = 0; // the complements: the bits the guest owns
+let cr4Guest = 0;
 
-const alignViews = () => {
-  if (gprBase >= 0) return;
-  const g = dataAddress(gprBytes);
-  gprBase = (Math.ceil(g / 8) * 8 - g) >>> 0;
-  gprAddress0 = g + gprBase;
-  const f = dataAddress(fxBytes);
-  fxBase = (Math.ceil(f / 16) * 16 - f) >>> 0;
-  fxAddress0 = f + fxBase;
-};
+// What the shim moves between the current VMCS and the vCPU's area (vcpu-area.ts) in the
+// same host call as the entry: pairs (field encoding, area offset), TO_HARDWARE marking the
+// VMWRITEs before entry (those first); the rest are VMREADs after the exit (SDM vol. 3D appendix B;
+// exit-information fields SDM 25.9, 28.2). One host call instead of one per field.
+const TRANSFERS = new Uint32Array([
+  GUEST_RSP, Rec.Gprs + 32 + TO_HARDWARE, GUEST_RIP, Rec.Rip + TO_HARDWARE, GUEST_INTERRUPTIBILITY, Rec.Interruptibility + TO_HARDWARE,
+  EXIT_REASON, Rec.Code, EXIT_QUALIFICATION, Rec.Qualification, EXIT_INSTRUCTION_LENGTH, Rec.Length,
+  GUEST_PHYSICAL_ADDRESS, Rec.Gpa, GUEST_LINEAR_ADDRESS, Rec.Linear, GUEST_RSP, Rec.Gprs + 32, GUEST_RIP, Rec.Rip,
+  GUEST_RFLAGS, Rec.Rflags, GUEST_CR0, Rec.Raw0, CR0_SHADOW, Rec.Cr0, GUEST_CR3, Rec.Cr3, GUEST_CR4, Rec.Raw1,
+  CR4_SHADOW, Rec.Cr4, GUEST_EFER, Rec.Efer, GUEST_CS_ACCESS, Rec.Raw2, GUEST_INTERRUPTIBILITY, Rec.Interruptibility,
+  GUEST_ES_BASE, Rec.SegmentBases, GUEST_ES_BASE + 2, Rec.SegmentBases + 8, GUEST_ES_BASE + 4, Rec.SegmentBases + 16,
+  GUEST_ES_BASE + 6, Rec.SegmentBases + 24, GUEST_ES_BASE + 8, Rec.SegmentBases + 32, GUEST_ES_BASE + 10, Rec.SegmentBases + 40,
+]);
+let transfersAt = 0;
 
 /** `wanted` adjusted by a controls MSR just read: allowed-0 bits forced on, only allowed-1 bits kept (SDM A.3.1). */
 const adjust = (wanted: number) => ((wanted | msr[0]) & msr[1]) >>> 0;
@@ -172,7 +163,7 @@ export const vmxEnable = () => {
   if (caps.vmxLocked && !caps.vmxOutsideSmx) return VmxError.DisabledByFirmware;
   if (!caps.ept || !caps.eptWalk4 || !caps.eptWriteBack) return VmxError.NoEpt;
   if (!caps.unrestrictedGuest) return VmxError.NoUnrestrictedGuest;
-  alignViews();
+  transfersAt = dataAddress(TRANSFERS);
   // Controls first: nothing changes in the machine unless they all fit.
   const pin = controlSet(0, PIN_EXTERNAL_INTERRUPT | PIN_NMI | (caps.preemptionTimer ? PIN_PREEMPTION_TIMER : 0), PIN_EXTERNAL_INTERRUPT);
   const procNeeded = PROC_HLT | PROC_UNCONDITIONAL_IO | PROC_SECONDARY;
@@ -180,7 +171,7 @@ export const vmxEnable = () => {
   const exitNeeded = EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER;
   const exit = controlSet(2, exitNeeded | EXIT_SAVE_PAT | EXIT_LOAD_PAT, exitNeeded);
   const entry = controlSet(3, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, ENTRY_LOAD_EFER);
-  rdmsr(IA32_VMX_PROCBASED_CTLS2);
+  rdmsr(Msr.VmxProcbasedCtls2);
   const proc2Needed = PROC2_EPT | PROC2_UNRESTRICTED;
   const proc2 = adjust(proc2Needed | (caps.vpid ? PROC2_VPID : 0) | PROC2_RDTSCP | PROC2_INVPCID);
   if (pin < 0 || proc < 0 || exit < 0 || entry < 0 || (proc2 & proc2Needed) !== proc2Needed) return VmxError.MissingControl;
@@ -190,15 +181,21 @@ export const vmxEnable = () => {
   controls[3] = entry;
   controls[4] = proc2;
   hasPat = (exit & EXIT_LOAD_PAT) !== 0 && (entry & ENTRY_LOAD_PAT) !== 0;
-  rdmsr(IA32_VMX_CR0_FIXED0);
+  rdmsr(Msr.VmxCr0Fixed0);
   cr0Fixed0 = msr[0];
-  rdmsr(IA32_VMX_CR0_FIXED1);
+  rdmsr(Msr.VmxCr0Fixed1);
   cr0Fixed1 = msr[0];
-  rdmsr(IA32_VMX_CR4_FIXED0);
+  rdmsr(Msr.VmxCr4Fixed0);
   cr4Fixed0 = msr[0];
-  rdmsr(IA32_VMX_CR4_FIXED1);
+  rdmsr(Msr.VmxCr4Fixed1);
   cr4Fixed1 = msr[0];
-  rdmsr(IA32_VMX_EPT_VPID_CAP);
+  // CR0/CR4: bits the processor fixes in VMX operation are the host's (mask); the guest
+  // sees its own values in the read shadows. Unrestricted guest frees PE and PG (SDM 26.3.1.1).
+  cr0Owned = (((cr0Fixed0 & ~(Cr0.PE | Cr0.PG)) | ~cr0Fixed1) & 0xffffffff) >>> 0;
+  cr4Owned = ((cr4Fixed0 | ~cr4Fixed1) & 0xffffffff) >>> 0;
+  cr0Guest = ~cr0Owned >>> 0;
+  cr4Guest = ~cr4Owned >>> 0;
+  rdmsr(Msr.VmxEptVpidCap);
   inveptType = !caps.invept ? 0 : (msr[0] & (1 << 25)) !== 0 ? 1 : (msr[0] & (1 << 26)) !== 0 ? 2 : 0;
   invvpidType = !caps.invvpid ? 0 : (msr[1] & (1 << 9)) !== 0 ? 1 : (msr[1] & (1 << 10)) !== 0 ? 2 : 0;
   if (vmxonPage < 0) {
@@ -208,7 +205,7 @@ export const vmxEnable = () => {
   writeRevision(vmxonPage);
   // IA32_FEATURE_CONTROL: lock with VMX outside SMX when the firmware left it open (SDM 24.7).
   if (!caps.vmxLocked) {
-    hv_wrmsr(IA32_FEATURE_CONTROL, 0x5, 0);
+    hv_wrmsr(Msr.FeatureControl, 0x5, 0);
     caps.vmxLocked = true;
     caps.vmxOutsideSmx = true;
   }
@@ -297,20 +294,20 @@ const hostFields = () => {
   put64(HOST_TR_BASE, hostTrBase());
   put64(HOST_GDTR_BASE, hostValue(HostField.GdtBase));
   put64(HOST_IDTR_BASE, hostValue(HostField.IdtBase));
-  rdmsr(0xc0000100);
+  rdmsr(Msr.FsBase);
   put(HOST_FS_BASE, msr[0], msr[1]);
-  rdmsr(0xc0000101);
+  rdmsr(Msr.GsBase);
   put(HOST_GS_BASE, msr[0], msr[1]);
-  rdmsr(0x174);
+  rdmsr(Msr.SysenterCs);
   put(HOST_SYSENTER_CS, msr[0], 0);
-  rdmsr(0x175);
+  rdmsr(Msr.SysenterEsp);
   put(HOST_SYSENTER_ESP, msr[0], msr[1]);
-  rdmsr(0x176);
+  rdmsr(Msr.SysenterEip);
   put(HOST_SYSENTER_EIP, msr[0], msr[1]);
-  rdmsr(IA32_EFER);
+  rdmsr(Msr.Efer);
   put(HOST_EFER, msr[0], msr[1]);
   if (hasPat) {
-    rdmsr(IA32_PAT);
+    rdmsr(Msr.Pat);
     put(HOST_PAT, msr[0], msr[1]);
   }
 };
@@ -369,10 +366,6 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   eptpLo[v] = hostAddressLo(eptp);
   eptpHi[v] = hostAddressHi(eptp);
   put(EPT_POINTER, eptpLo[v], eptpHi[v]);
-  // CR0/CR4: bits the processor fixes in VMX operation are the host's (mask); the guest
-  // sees its own values in the read shadows. Unrestricted guest frees PE and PG (SDM 26.3.1.1).
-  const cr0Owned = (((cr0Fixed0 & ~(CR0_PE | CR0_PG)) | ~cr0Fixed1) & 0xffffffff) >>> 0;
-  const cr4Owned = ((cr4Fixed0 | ~cr4Fixed1) & 0xffffffff) >>> 0;
   put(CR0_MASK, cr0Owned, 0);
   put(CR4_MASK, cr4Owned, 0);
   put(CR0_SHADOW, 0x11, 0);
@@ -409,19 +402,12 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   if ((controls[0] & PIN_PREEMPTION_TIMER) !== 0) put(PREEMPTION_TIMER, preemptionTicks, 0);
   hostFields();
   if (writesFailed !== 0) return VmxError.VmcsFailed;
-  // GPRs: all zero but EAX and EBX; FPU state: FCW 0x37f, MXCSR 0x1f80 (the reset values)
-  const g = gprBase + v * 128;
-  for (let i = 0; i < 128; i++) gprBytes[g + i] = 0;
-  for (let i = 0; i < 4; i++) {
-    gprBytes[g + i] = (eax >>> (i * 8)) & 0xff; // rax = register 0
-    gprBytes[g + 24 + i] = (ebx >>> (i * 8)) & 0xff; // rbx = register 3
-  }
-  const f = fxBase + v * 512;
-  for (let i = 0; i < 512; i++) fxBytes[f + i] = 0;
-  fxBytes[f] = 0x7f;
-  fxBytes[f + 1] = 0x03;
-  fxBytes[f + 24] = 0x80;
-  fxBytes[f + 25] = 0x1f;
+  // the register file: all zero but EAX, EBX, RIP (RSP 0 as GUEST_RSP); FPU state at its reset values
+  resetVcpuArea(v);
+  areaSet(v, Rec.Gprs, eax);
+  areaSet(v, Rec.Gprs + 24, ebx); // rbx = register 3
+  areaSet(v, Rec.Rip, entry);
+  areaSet(v, Rec.Cr0, 0x11);
   return 0;
 };
 
@@ -437,28 +423,34 @@ export const vmxDestroyVcpu = (vcpu: number) => {
 
 /** Guest CR0 = value with the bits VMX fixes (SDM A.7; PE and PG free with unrestricted guest). */
 const setCr0 = (v: number, value: number) => {
-  const fixed0 = cr0Fixed0 & ~(CR0_PE | CR0_PG);
+  const fixed0 = cr0Fixed0 & ~(Cr0.PE | Cr0.PG);
   put(GUEST_CR0, ((value | fixed0) & cr0Fixed1) >>> 0, 0);
 };
 const setCr4 = (v: number, value: number) => {
   put(GUEST_CR4, ((value | cr4Fixed0) & cr4Fixed1) >>> 0, 0);
 };
 
-let lastReason = 0; // basic exit reason of the last exit (-1: entry failed)
-let msrWrite = false;
-
 /** Makes vCPU `vcpu`'s next entry flush its EPT-derived translations (INVEPT single-context, SDM 29.4.3.1). */
 export const vmxFlushTlb = (vcpu: number) => {
   flushPending[vcpu & (MAX_VCPUS - 1)] = 1;
 };
 
-/** Runs vCPU `vcpu` until its next VM exit; returns the vendor-neutral ExitReason. */
+/** The record of a failed entry: InvalidState, code -1. */
+const entryFailed = (v: number) => {
+  areaSet(v, Rec.Code, 0xffffffff);
+  areaSet(v, Rec.Reason, ExitReason.InvalidState);
+  return ExitReason.InvalidState;
+};
+
+/**
+ * Runs vCPU `vcpu` until its next VM exit and fills its exit record (vcpu-area.ts): the
+ * shim VMREAD the fields in TRANSFERS into it; here the vendor-neutral reason, the guest's
+ * view of CR0/CR4, the code size and the I/O or MSR access are derived. Returns the ExitReason.
+ */
 export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
   const v = vcpu & (MAX_VCPUS - 1);
-  if (!select(v)) {
-    lastReason = -1;
-    return ExitReason.InvalidState;
-  }
+  if (!select(v)) return entryFailed(v);
+  const a = vcpuArea(v);
   for (;;) {
     if (flushPending[v] !== 0) {
       if (inveptType !== 0) hv_invept(inveptType, eptpLo[v], eptpHi[v]);
@@ -468,53 +460,79 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
       if (invvpidType !== 0 && (controls[4] & PROC2_VPID) !== 0) hv_invvpid(invvpidType, v + 1);
       vpidFlushPending[v] = 0;
     }
-    const status = hv_vmx_run(gprAddress0 + v * 128, fxAddress0 + v * 512, launched[v], cpuidFloor ? 1 : 0);
-    if (status !== 0) {
-      lastReason = -1; // VMfailInvalid / VMfailValid (the VM-instruction error field says why, SDM 31.4)
+    // VMfailInvalid / VMfailValid: the VM-instruction error field says why (SDM 31.4)
+    if (hv_vmx_run(a, transfersAt, TRANSFERS.length / 2, launched[v], cpuidFloor ? 1 : 0) !== 0) return entryFailed(v);
+    launched[v] = 1;
+    const full = Porffor.wasm.i32.load(a + Rec.Code, 0, 0);
+    const basic = full & 0xffff;
+    Porffor.wasm.i32.store(a + Rec.Code, basic, 0, 0);
+    if (full < 0) {
+      // VM-entry failure (exit reason bit 31, SDM 27.8)
+      Porffor.wasm.i32.store(a + Rec.Reason, ExitReason.InvalidState, 0, 0);
       return ExitReason.InvalidState;
     }
-    launched[v] = 1;
-    const reason = vmread(EXIT_REASON);
-    lastReason = reason & 0xffff;
-    if ((reason & 0x80000000) !== 0) return ExitReason.InvalidState; // VM-entry failure (SDM 27.8)
+    // the guest's CR0/CR4: its own bits, and the shadow's where the host owns them (SDM 25.6.6)
+    Porffor.wasm.i32.store(a + Rec.Cr0, (Porffor.wasm.i32.load(a + Rec.Raw0, 0, 0) & cr0Guest) | (Porffor.wasm.i32.load(a + Rec.Cr0, 0, 0) & cr0Owned), 0, 0);
+    Porffor.wasm.i32.store(a + Rec.Cr4, (Porffor.wasm.i32.load(a + Rec.Raw1, 0, 0) & cr4Guest) | (Porffor.wasm.i32.load(a + Rec.Cr4, 0, 0) & cr4Owned), 0, 0);
+    // CS access rights (SDM 25.4.1 table 25-2): L bit 13, D/B bit 14
+    const ar = Porffor.wasm.i32.load(a + Rec.Raw2, 0, 0);
+    Porffor.wasm.i32.store(a + Rec.CodeSize, (ar & 0x2000) !== 0 ? 64 : (ar & 0x4000) !== 0 ? 32 : 16, 0, 0);
     // handled here, the guest goes on (no `continue` inside a switch: porffor leaves only the switch)
-    if (lastReason === EXIT_CR_ACCESS) {
+    if (basic === EXIT_CR_ACCESS) {
       if (onCrAccess(v)) continue;
+      Porffor.wasm.i32.store(a + Rec.Reason, ExitReason.Other, 0, 0);
       return ExitReason.Other;
     }
-    switch (lastReason) {
+    let reason = ExitReason.Other;
+    let access = 0;
+    switch (basic) {
       case EXIT_CPUID:
-        return ExitReason.Cpuid;
-      case EXIT_IO:
-        return ExitReason.Io;
+        reason = ExitReason.Cpuid;
+        break;
+      case EXIT_IO: {
+        // exit qualification (SDM 28.2.1 table 28-5): size - 1 bits 2:0, IN bit 3, string 4, REP 5, port 31:16
+        const q = Porffor.wasm.i32.load(a + Rec.Qualification, 0, 0);
+        access = ((q & 8) !== 0 ? 0 : Access.Write) | ((q & 0x10) !== 0 ? Access.String : 0) | ((q & 0x20) !== 0 ? Access.Rep : 0) | (((q & 7) + 1) << 4) | (q & 0xffff0000);
+        reason = ExitReason.Io;
+        break;
+      }
       case EXIT_RDMSR:
-        msrWrite = false;
-        return ExitReason.Msr;
+        reason = ExitReason.Msr;
+        break;
       case EXIT_WRMSR:
-        msrWrite = true;
-        return ExitReason.Msr;
+        access = Access.Write;
+        reason = ExitReason.Msr;
+        break;
       case EXIT_HLT:
-        return ExitReason.Hlt;
+        reason = ExitReason.Hlt;
+        break;
       case EXIT_VMCALL:
-        return ExitReason.Hypercall;
+        reason = ExitReason.Hypercall;
+        break;
       case EXIT_EPT_VIOLATION:
-        return ExitReason.NestedPageFault;
+        reason = ExitReason.NestedPageFault;
+        break;
       case EXIT_TRIPLE_FAULT:
-        return ExitReason.Shutdown;
+        reason = ExitReason.Shutdown;
+        break;
       case EXIT_EXTERNAL_INTERRUPT:
       case EXIT_PREEMPTION_TIMER:
-        return ExitReason.ExternalInterrupt;
-      case EXIT_EXCEPTION_NMI:
-        return ExitReason.ExternalInterrupt; // the exception bitmap is 0: an NMI
+      case EXIT_EXCEPTION_NMI: // the exception bitmap is 0: an NMI
+        reason = ExitReason.ExternalInterrupt;
+        break;
       case EXIT_EPT_MISCONFIG:
-        return ExitReason.InvalidState;
+        reason = ExitReason.InvalidState;
+        break;
     }
-    return ExitReason.Other;
+    // the instruction length is defined for instruction exits only (SDM 28.2.5)
+    if (reason === ExitReason.NestedPageFault || reason === ExitReason.ExternalInterrupt || reason === ExitReason.Shutdown) {
+      Porffor.wasm.i32.store(a + Rec.Length, 0, 0, 0);
+    }
+    Porffor.wasm.i32.store(a + Rec.Access, access | 0, 0, 0);
+    Porffor.wasm.i32.store(a + Rec.Reason, reason, 0, 0);
+    return reason;
   }
 };
-
-/** The basic exit reason of the last exit (SDM appendix C), -1 when entry failed. */
-export const vmxExitCode = () => lastReason;
 
 // ---- control-register accesses (exit qualification, SDM 28.2.1 table 28-3) ----
 
@@ -524,7 +542,7 @@ export const vmxExitCode = () => lastReason;
  * the real register gets the bits VMX fixes. False for what is not handled (the VM stops).
  */
 const onCrAccess = (v: number) => {
-  const q = vmread(EXIT_QUALIFICATION);
+  const q = areaGet(v, Rec.Qualification);
   const cr = q & 15;
   const kind = (q >>> 4) & 3;
   const r = (q >>> 8) & 15;
@@ -533,8 +551,8 @@ const onCrAccess = (v: number) => {
     put(CR0_SHADOW, vmread(CR0_SHADOW) & ~8, 0);
     put(GUEST_CR0, vmread(GUEST_CR0) & ~8, 0);
   } else if (kind === 0) {
-    const lo = vmxGprLo(v, r);
-    const hi = vmxGprHi(v, r);
+    const lo = areaGet(v, r * 8);
+    const hi = areaGet(v, r * 8 + 4);
     if (cr === 0) {
       put(CR0_SHADOW, lo, 0);
       setCr0(v, lo);
@@ -546,144 +564,87 @@ const onCrAccess = (v: number) => {
     else return false;
   } else if (kind === 1) {
     if (cr !== 3) return false; // reads of CR0/CR4 come from the shadows without exiting
-    vmxSetGpr(v, r, vmread(GUEST_CR3), vmreadHi(GUEST_CR3));
+    areaSet(v, r * 8, vmread(GUEST_CR3));
+    areaSet(v, r * 8 + 4, vmreadHi(GUEST_CR3));
   } else return false;
-  vmxAdvanceRip(vmread(EXIT_INSTRUCTION_LENGTH));
+  advanceRip(v, areaGet(v, Rec.Length));
   return true;
 };
 
 /** After the host set CR0 for the guest: EFER.LMA and the IA-32e entry control follow PG with LME (SDM 10.8.5). */
 const syncLongMode = (cr0: number) => {
   const efer = vmread(GUEST_EFER);
-  const lma = (cr0 & CR0_PG) !== 0 && (efer & EFER_LME) !== 0;
-  put(GUEST_EFER, lma ? efer | EFER_LMA : efer & ~EFER_LMA, 0);
+  const lma = (cr0 & Cr0.PG) !== 0 && (efer & Efer.LME) !== 0;
+  put(GUEST_EFER, lma ? efer | Efer.LMA : efer & ~Efer.LMA, 0);
   const entry = vmread(ENTRY_CONTROLS);
   put(ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST, 0);
 };
 
-// ---- guest state of the current vCPU ----
+// ---- guest state the back end keeps (not in the register file) ----
 
-const gprAt = (vcpu: number, r: number) => gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128 + (r & 15) * 8;
-
-/** GPR `r` of vCPU `vcpu`, low / high 32 bits (RSP lives in the VMCS). */
-export const vmxGprLo = (vcpu: number, r: number) => {
-  if (r === 4) return vmread(GUEST_RSP);
-  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 0) >>> 0;
-};
-export const vmxGprHi = (vcpu: number, r: number) => {
-  if (r === 4) return vmreadHi(GUEST_RSP);
-  return Porffor.wasm.i32.load(gprAt(vcpu, r), 0, 4) >>> 0;
-};
-export const vmxSetGpr = (vcpu: number, r: number, lo: number, hi: number) => {
-  if (r === 4) {
-    vmwrite(GUEST_RSP, lo, hi);
-    return;
-  }
-  const at = gprAt(vcpu, r);
-  Porffor.wasm.i32.store(at, lo | 0, 0, 0);
-  Porffor.wasm.i32.store(at, hi | 0, 0, 4);
-};
-/** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (a CPUID result). */
-export const vmxSetAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => {
-  const at = gprAddress0 + (vcpu & (MAX_VCPUS - 1)) * 128;
-  Porffor.wasm.i32.store(at, a | 0, 0, 0);
-  Porffor.wasm.i32.store(at, 0, 0, 4);
-  Porffor.wasm.i32.store(at, c | 0, 0, 8);
-  Porffor.wasm.i32.store(at, 0, 0, 12);
-  Porffor.wasm.i32.store(at, d | 0, 0, 16);
-  Porffor.wasm.i32.store(at, 0, 0, 20);
-  Porffor.wasm.i32.store(at, b | 0, 0, 24);
-  Porffor.wasm.i32.store(at, 0, 0, 28);
-};
-
-export const vmxRipLo = () => vmread(GUEST_RIP);
-export const vmxRipHi = () => vmreadHi(GUEST_RIP);
-export const vmxRip = () => vmreadHi(GUEST_RIP) * 4294967296 + vmread(GUEST_RIP);
-/** RIP += len (64-bit, carry into the high half). A completed instruction also ends STI/MOV SS blocking (SDM 25.4.2). */
-export const vmxAdvanceRip = (len: number) => {
-  const lo = vmread(GUEST_RIP) + len;
-  const hi = vmreadHi(GUEST_RIP);
-  vmwrite(GUEST_RIP, lo >>> 0, lo > 0xffffffff ? (hi + 1) >>> 0 : hi);
-  const blocking = vmread(GUEST_INTERRUPTIBILITY);
-  if ((blocking & 3) !== 0) vmwrite(GUEST_INTERRUPTIBILITY, blocking & ~3, 0);
-};
-/** The VM-exit instruction length (SDM 28.2.5): valid for the exits Zerovisor advances past. */
-export const vmxInstructionLength = () => vmread(EXIT_INSTRUCTION_LENGTH);
-export const vmxRflags = () => vmread(GUEST_RFLAGS);
-/** CR0 and CR4 as the guest sees them: its own bits from the shadow where the host owns them. */
-export const vmxCr0 = () => {
-  const mask = vmread(CR0_MASK);
-  return ((vmread(GUEST_CR0) & ~mask) | (vmread(CR0_SHADOW) & mask)) >>> 0;
-};
-export const vmxCr4 = () => {
-  const mask = vmread(CR4_MASK);
-  return ((vmread(GUEST_CR4) & ~mask) | (vmread(CR4_SHADOW) & mask)) >>> 0;
-};
-export const vmxCr3Lo = () => vmread(GUEST_CR3);
-export const vmxCr3Hi = () => vmreadHi(GUEST_CR3);
-/** Segment bases: 0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS (the VMCS order too). */
-export const vmxSegmentBaseLo = (seg: number) => vmread(GUEST_ES_BASE + (seg % 6) * 2);
-export const vmxSegmentBaseHi = (seg: number) => vmreadHi(GUEST_ES_BASE + (seg % 6) * 2);
-/** 64, 32 or 16: CS.L (bit 13), then CS.D/B (bit 14) of the access rights. */
-export const vmxCodeSize = () => {
-  const ar = vmread(GUEST_CS_ACCESS);
-  return (ar & 0x2000) !== 0 ? 64 : (ar & 0x4000) !== 0 ? 32 : 16;
-};
-export const vmxEferLo = () => vmread(GUEST_EFER);
 /** The guest's EFER from a WRMSR: LMA stays what the processor made it (SDM 2.2.1). */
-export const vmxSetEferLo = (lo: number) => {
-  put(GUEST_EFER, ((lo & ~EFER_LMA) | (vmread(GUEST_EFER) & EFER_LMA)) >>> 0, 0);
+export const vmxSetEferLo = (vcpu: number, lo: number) => {
+  const v = vcpu & (MAX_VCPUS - 1);
+  if (!select(v)) return;
+  const value = ((lo & ~Efer.LMA) | (vmread(GUEST_EFER) & Efer.LMA)) >>> 0;
+  put(GUEST_EFER, value, 0);
+  areaSet(v, Rec.Efer, value);
 };
-/** Exit qualification, low half. */
-export const vmxQualification = () => vmread(EXIT_QUALIFICATION);
-export const vmxMsrIsWrite = () => msrWrite;
-/** The guest-physical address of an EPT violation (SDM 28.2.1). */
-export const vmxFaultAddress = () => vmreadHi(GUEST_PHYSICAL_ADDRESS) * 4294967296 + vmread(GUEST_PHYSICAL_ADDRESS);
 
 /** Queues exception `vector` for the next entry (VM-entry interruption information, SDM 25.8.3). */
-export const vmxInjectException = (vector: number, errorCode: number) => {
+export const vmxInjectException = (vcpu: number, vector: number, errorCode: number) => {
+  const v = vcpu & (MAX_VCPUS - 1);
+  if (!select(v)) return;
   // no error code in real mode (SDM 27.2.1.3)
-  const withCode = errorCode >= 0 && (vmxCr0() & CR0_PE) !== 0;
+  const withCode = errorCode >= 0 && (areaGet(v, Rec.Cr0) & Cr0.PE) !== 0;
   vmwrite(ENTRY_INTERRUPTION_INFO, (vector | (3 << 8) | (withCode ? 1 << 11 : 0) | (1 << 31)) >>> 0, 0);
   if (withCode) vmwrite(ENTRY_EXCEPTION_ERROR, errorCode >>> 0, 0);
-  trace(TracePoint.EventInject, current, vector, 3, errorCode);
+  trace(TracePoint.EventInject, v, vector, 3, errorCode);
 };
 
 /** The VMCS field that holds MSR `index` for the guest, or -1. */
 export const vmxMsrField = (index: number) => {
   switch (index) {
-    case 0x174:
+    case Msr.SysenterCs:
       return GUEST_SYSENTER_CS;
-    case 0x175:
+    case Msr.SysenterEsp:
       return GUEST_SYSENTER_ESP;
-    case 0x176:
+    case Msr.SysenterEip:
       return GUEST_SYSENTER_EIP;
-    case 0x277:
+    case Msr.Pat:
       return hasPat ? GUEST_PAT : -1;
-    case 0xc0000100:
+    case Msr.FsBase:
       return GUEST_FS_BASE;
-    case 0xc0000101:
+    case Msr.GsBase:
       return GUEST_GS_BASE;
   }
   for (let i = 0; i < SWITCHED_MSRS.length; i++) if (SWITCHED_MSRS[i] === index) return MSR_FIELD + i;
   return -1;
 };
-export const vmxMsrLo = (index: number) => {
+/** MSR `index` (one vmxMsrField holds) of vCPU `vcpu`, low / high 32 bits. */
+export const vmxMsrLo = (vcpu: number, index: number) => {
+  const v = vcpu & (MAX_VCPUS - 1);
   const field = vmxMsrField(index);
-  if (field < MSR_FIELD) return vmread(field);
-  readMsrEntry(current, field - MSR_FIELD);
-  return msrEntry[2];
+  if (field >= MSR_FIELD) {
+    readMsrEntry(v, field - MSR_FIELD);
+    return msrEntry[2];
+  }
+  return select(v) ? vmread(field) : 0;
 };
-export const vmxMsrHi = (index: number) => {
+export const vmxMsrHi = (vcpu: number, index: number) => {
+  const v = vcpu & (MAX_VCPUS - 1);
   const field = vmxMsrField(index);
-  if (field < MSR_FIELD) return vmreadHi(field);
-  readMsrEntry(current, field - MSR_FIELD);
-  return msrEntry[3];
+  if (field >= MSR_FIELD) {
+    readMsrEntry(v, field - MSR_FIELD);
+    return msrEntry[3];
+  }
+  return select(v) ? vmreadHi(field) : 0;
 };
-export const vmxSetMsr = (index: number, lo: number, hi: number) => {
+export const vmxSetMsr = (vcpu: number, index: number, lo: number, hi: number) => {
+  const v = vcpu & (MAX_VCPUS - 1);
   const field = vmxMsrField(index);
-  if (field < MSR_FIELD) put(field, lo, hi);
-  else putMsrEntry(msrPage[current], field - MSR_FIELD, index, lo, hi);
+  if (field >= MSR_FIELD) putMsrEntry(msrPage[v], field - MSR_FIELD, index, lo, hi);
+  else if (select(v)) put(field, lo, hi);
 };
 
 // ---- vCPU state for live migration: "VMX1", the guest-state fields below as lo/hi pairs,
@@ -719,17 +680,19 @@ export const vmxSaveState = (vcpu: number, out: Uint8Array, off: number, size: n
   if (off < 0 || off + size > out.length || 4 + n * 8 + 128 + 512 + SWITCHED_MSRS.length * 8 > size) return false;
   const v = vcpu & (MAX_VCPUS - 1);
   if (!select(v)) return false;
+  // RSP, RIP and the interruptibility state as the register file has them (what the next entry would write)
+  vmwrite(GUEST_RSP, areaGet(v, Rec.Gprs + 32), areaGet(v, Rec.Gprs + 36));
+  vmwrite(GUEST_RIP, areaGet(v, Rec.Rip), areaGet(v, Rec.Rip + 4));
+  vmwrite(GUEST_INTERRUPTIBILITY, areaGet(v, Rec.Interruptibility), 0);
   for (let i = 0; i < size; i++) out[off + i] = 0;
   putLe(out, off, STATE_TAG);
   for (let i = 0; i < n; i++) {
     putLe(out, off + 4 + i * 8, vmread(STATE_FIELDS[i]));
     putLe(out, off + 8 + i * 8, vmreadHi(STATE_FIELDS[i]));
   }
-  const gprs = gprAddress0 + v * 128;
-  const fx = fxAddress0 + v * 512;
   const at = off + 4 + n * 8;
-  for (let i = 0; i < 128; i++) out[at + i] = Porffor.wasm.i32.load8_u(gprs + i, 0, 0);
-  for (let i = 0; i < 512; i++) out[at + 128 + i] = Porffor.wasm.i32.load8_u(fx + i, 0, 0);
+  areaToBytes(v, Rec.Gprs, 128, out, at);
+  areaToBytes(v, Rec.Fx, 512, out, at + 128);
   for (let i = 0; i < SWITCHED_MSRS.length; i++) {
     readMsrEntry(v, i);
     putLe(out, at + 640 + i * 8, msrEntry[2]);
@@ -750,16 +713,20 @@ export const vmxLoadState = (vcpu: number, src: Uint8Array, off: number, len: nu
   if (!select(v)) return false;
   writesFailed = 0;
   for (let i = 0; i < n; i++) put(STATE_FIELDS[i], getLe(src, off + 4 + i * 8), getLe(src, off + 8 + i * 8));
-  const lma = (vmread(GUEST_EFER) & EFER_LMA) !== 0;
+  const lma = (vmread(GUEST_EFER) & Efer.LMA) !== 0;
   const entry = vmread(ENTRY_CONTROLS);
   put(ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST, 0);
   put(ENTRY_INTERRUPTION_INFO, 0, 0);
-  const gprs = gprAddress0 + v * 128;
-  const fx = fxAddress0 + v * 512;
   const at = off + 4 + n * 8;
-  for (let i = 0; i < 128; i++) Porffor.wasm.i32.store8(gprs + i, src[at + i], 0, 0);
-  for (let i = 0; i < 512; i++) Porffor.wasm.i32.store8(fx + i, src[at + 128 + i], 0, 0);
-  Porffor.wasm.i32.store16(fx + 26, 0, 0, 0); // MXCSR bits 16-31
+  bytesToArea(v, Rec.Gprs, 128, src, at);
+  bytesToArea(v, Rec.Fx, 512, src, at + 128);
+  Porffor.wasm.i32.store16(vcpuArea(v) + Rec.Fx + 26, 0, 0, 0); // MXCSR bits 16-31
+  // the register file's RSP, RIP and interruptibility from the state's fields (RSP's GPR slot is not used)
+  areaSet(v, Rec.Gprs + 32, vmread(GUEST_RSP));
+  areaSet(v, Rec.Gprs + 36, vmreadHi(GUEST_RSP));
+  areaSet(v, Rec.Rip, vmread(GUEST_RIP));
+  areaSet(v, Rec.Rip + 4, vmreadHi(GUEST_RIP));
+  areaSet(v, Rec.Interruptibility, vmread(GUEST_INTERRUPTIBILITY));
   for (let i = 0; i < SWITCHED_MSRS.length; i++) putMsrEntry(msrPage[v], i, SWITCHED_MSRS[i], getLe(src, at + 640 + i * 8), getLe(src, at + 644 + i * 8));
   flushPending[v] = 1;
   return writesFailed === 0;
