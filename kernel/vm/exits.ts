@@ -15,9 +15,9 @@ import {
   injectException, ioIsIn, ioIsRep, ioIsString, ioPort, ioSize, msrIsWrite, setGuestAbcd,
   setGuestEferLo, setGuestGpr, setGuestMsr,
 } from '../vcpu/vcpu';
-import { Efer, Gpr, Rflags, Vector } from '../lib/x86';
+import { Efer, Gpr, Msr, Rflags, Vector } from '../lib/x86';
 import { guestCpuidAnswer } from './cpuid-policy';
-import { MsrAccess, msrAccess, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTRR_CAP, MSR_MTRR_DEF_TYPE, MSR_TSC } from './msr-policy';
+import { MsrAccess, msrAccess } from './msr-policy';
 import { guestRead, guestWrite } from './guest-memory';
 import { StopReason, vmDeniedMsrs, vmUnknownPorts } from './vm-table';
 import {
@@ -267,18 +267,18 @@ const onMsr = (slot: number, vcpu: number) => {
   const hi = guestGprLo(vcpu, 2);
   const held = guestMsrHeld(index);
   if (write) {
-    if (index === MSR_EFER) setGuestEferLo(vcpu, (lo & 0xd01) >>> 0); // SCE, LME, NXE as asked
-    else if (index === MSR_MTRR_DEF_TYPE) setMtrrDefType(vcpu, lo);
+    if (index === Msr.Efer) setGuestEferLo(vcpu, (lo & 0xd01) >>> 0); // SCE, LME, NXE as asked
+    else if (index === Msr.MtrrDefType) setMtrrDefType(vcpu, lo);
     else if (held) setGuestMsr(vcpu, index, lo, hi);
   } else {
     msrValue[0] = 0;
     msrValue[1] = 0;
-    if (index === MSR_EFER) msrValue[0] = guestEferLo(vcpu) & ~Efer.SVME; // SVME is the host's
-    else if (index === MSR_APIC_BASE) msrValue[0] = 0xfee00900; // BSP, enabled, default base
-    else if (index === MSR_MISC_ENABLE) msrValue[0] = 1;
-    else if (index === MSR_MTRR_CAP) msrValue[0] = 0;
-    else if (index === MSR_MTRR_DEF_TYPE) msrValue[0] = mtrrDefTypeOf(vcpu);
-    else if (index === MSR_TSC) {
+    if (index === Msr.Efer) msrValue[0] = guestEferLo(vcpu) & ~Efer.SVME; // SVME is the host's
+    else if (index === Msr.ApicBase) msrValue[0] = 0xfee00900; // BSP, enabled, default base
+    else if (index === Msr.MiscEnable) msrValue[0] = 1;
+    else if (index === Msr.MtrrCap) msrValue[0] = 0;
+    else if (index === Msr.MtrrDefType) msrValue[0] = mtrrDefTypeOf(vcpu);
+    else if (index === Msr.Tsc) {
       const t = ticksSinceBoot();
       msrValue[1] = Math.floor(t / 4294967296) >>> 0;
       msrValue[0] = (t - msrValue[1] * 4294967296) >>> 0;

@@ -7,14 +7,11 @@
 import { dataAddress } from '../host/memory';
 import { guestCr0, guestCr3Hi, guestCr3Lo, guestCr4, guestEferLo } from '../vcpu/vcpu';
 import { guestRead } from './guest-memory';
+import { Cr0, Cr4, Efer } from '../lib/x86';
 
 const TWO_32 = 4294967296;
 const PRESENT = 1;
 const LARGE = 0x80; // PS
-const CR0_PG = 0x80000000;
-const CR4_PSE = 0x10;
-const CR4_PAE = 0x20;
-const EFER_LMA = 0x400;
 
 const entry = new Uint32Array(2);
 let entryAt = -1;
@@ -38,10 +35,10 @@ const step64 = (slot: number, table: number, index: number) => {
 
 /** Guest-physical address of linear hi:lo for VM `slot`'s vCPU `vcpu` (its registers at its last exit), or -1 when not mapped. */
 export const guestPhysical = (slot: number, vcpu: number, hi: number, lo: number) => {
-  if ((guestCr0(vcpu) & CR0_PG) === 0) return hi * TWO_32 + lo; // paging off: linear is physical
+  if ((guestCr0(vcpu) & Cr0.PG) === 0) return hi * TWO_32 + lo; // paging off: linear is physical
   const cr4 = guestCr4(vcpu);
   const cr3Lo = guestCr3Lo(vcpu);
-  if ((guestEferLo(vcpu) & EFER_LMA) !== 0) {
+  if ((guestEferLo(vcpu) & Efer.LMA) !== 0) {
     // 4-level: PML4 (bits 47-39), PDPT (38-30), PD (29-21), PT (20-12)
     const pml4 = (guestCr3Hi(vcpu) & 0xfffff) * TWO_32 + ((cr3Lo & 0xfffff000) >>> 0);
     const pdpt = step64(slot, pml4, (hi >>> 7) & 0x1ff);
@@ -51,7 +48,7 @@ export const guestPhysical = (slot: number, vcpu: number, hi: number, lo: number
     if (pd < 0) return -1;
     return leaf64(slot, pd, lo);
   }
-  if ((cr4 & CR4_PAE) !== 0) {
+  if ((cr4 & Cr4.PAE) !== 0) {
     // PAE: 4 PDPTEs at CR3 bits 31-5, then PD and PT of 8-byte entries
     const pdpte = ((cr3Lo & 0xffffffe0) >>> 0) + (lo >>> 30) * 8;
     if (!readEntry(slot, pdpte, 8) || (entry[0] & PRESENT) === 0) return -1;
@@ -60,7 +57,7 @@ export const guestPhysical = (slot: number, vcpu: number, hi: number, lo: number
   // 32-bit paging: PD (bits 31-22), PT (21-12); 4 MiB pages with CR4.PSE (PSE-36: PDE bits 20-13 are address bits 39-32)
   const pde = ((cr3Lo & 0xfffff000) >>> 0) + (lo >>> 22) * 4;
   if (!readEntry(slot, pde, 4) || (entry[0] & PRESENT) === 0) return -1;
-  if ((entry[0] & LARGE) !== 0 && (cr4 & CR4_PSE) !== 0) {
+  if ((entry[0] & LARGE) !== 0 && (cr4 & Cr4.PSE) !== 0) {
     return ((entry[0] >>> 13) & 0xff) * TWO_32 + ((entry[0] & 0xffc00000) >>> 0) + (lo & 0x3fffff);
   }
   const pte = ((entry[0] & 0xfffff000) >>> 0) + ((lo >>> 12) & 0x3ff) * 4;
