@@ -63,7 +63,8 @@ export const enum Access {
 export const TO_HARDWARE = 0x80000000;
 
 const bytes = new Uint8Array(MAX_VCPUS * AREA_BYTES + 64);
-let area0 = -1; // linear address of vCPU 0's area, 64-aligned
+/** Linear address of vCPU 0's area, 64-aligned (vCPU v's is area0 + v * AREA_BYTES); read-only outside this file. */
+export let area0 = -1;
 
 /** Places the areas (once; before any vCPU exists). */
 export const placeVcpuAreas = () => {
