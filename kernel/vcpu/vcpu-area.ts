@@ -1,7 +1,7 @@
 // The one guest register file and exit record, per vCPU, shared by both back ends.
 //
 // Each vCPU has one area of AREA_BYTES in linear memory (placed and aligned once, at
-// enable), which the shim's world switch (boot/guest-regs.zig, used by boot/svm.zig and
+// enable), which the shim's world switch (boot/guest_regs.zig, used by boot/svm.zig and
 // boot/vmx.zig) works on directly:
 //
 //   [0, 128)     the 16 general-purpose registers as u64 (lo, hi u32) in x86 register-number
