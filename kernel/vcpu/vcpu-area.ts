@@ -1,7 +1,7 @@
 // The one guest register file and exit record, per vCPU, shared by both back ends.
 //
 // Each vCPU has one area of AREA_BYTES in linear memory (placed and aligned once, at
-// enable), which the shim's world switch (boot/guest-regs.zig, used by boot/svm.zig and
+// enable), which the shim's world switch (boot/guest_regs.zig, used by boot/svm.zig and
 // boot/vmx.zig) works on directly:
 //
 //   [0, 128)     the 16 general-purpose registers as u64 (lo, hi u32) in x86 register-number
@@ -63,7 +63,8 @@ export const enum Access {
 export const TO_HARDWARE = 0x80000000;
 
 const bytes = new Uint8Array(MAX_VCPUS * AREA_BYTES + 64);
-let area0 = -1; // linear address of vCPU 0's area, 64-aligned
+/** Linear address of vCPU 0's area, 64-aligned (vCPU v's is area0 + v * AREA_BYTES); read-only outside this file. */
+export let area0 = -1;
 
 /** Places the areas (once; before any vCPU exists). */
 export const placeVcpuAreas = () => {

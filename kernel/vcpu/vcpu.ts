@@ -10,7 +10,7 @@
 // the same place and reach the hardware at the next entry. The rest (MSRs the back end
 // keeps, EFER, event injection, TLB flushes, migration state) goes to the back end.
 import { caps } from '../cpu/capabilities';
-import { Access, advanceRip, areaGet, areaGet64, areaSet, isVcpu, placeVcpuAreas, Rec, vcpuArea } from './vcpu-area';
+import { Access, advanceRip, area0, AREA_BYTES, areaGet, areaGet64, isVcpu, placeVcpuAreas, Rec } from './vcpu-area';
 import { ExitReason } from './exit-reason';
 import {
   SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmCreateVcpu, svmDestroyVcpu, svmEnable, svmInjectException,
@@ -74,40 +74,53 @@ export const enterGuest = (vcpu: number, cpuidFloor: boolean) => {
 };
 
 // ---- vCPU `vcpu`'s last exit (its exit record) ----
+// The reads below are on every exit's path: each is one load from the vCPU's area, written
+// out in place (a helper call and every bitwise operator cost porffor dozens of instructions).
+// `vcpu` is a vCPU number (enterGuest and createVcpu refuse others); `r` a register number 0-15.
 /** The ExitReason of the last exit. */
-export const exitReason = (vcpu: number) => areaGet(vcpu, Rec.Reason);
+export const exitReason = (vcpu: number) => Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Reason, 0, 0);
 /** The back end's own code for the last exit (SVM EXITCODE, VMX basic exit reason; -1 failed entry), for reports. */
-export const exitCode = (vcpu: number) => areaGet(vcpu, Rec.Code) | 0;
+export const exitCode = (vcpu: number) => Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Code, 0, 0);
 /** I/O exits: IN/INS (true) or OUT/OUTS. */
-export const ioIsIn = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.Write) === 0;
-export const ioIsString = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.String) !== 0;
-export const ioIsRep = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.Rep) !== 0;
-export const ioPort = (vcpu: number) => areaGet(vcpu, Rec.Access) >>> 16;
+export const ioIsIn = (vcpu: number) => (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Access, 0, 0) & Access.Write) === 0;
+export const ioIsString = (vcpu: number) => (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Access, 0, 0) & Access.String) !== 0;
+export const ioIsRep = (vcpu: number) => (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Access, 0, 0) & Access.Rep) !== 0;
+export const ioPort = (vcpu: number) => Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Access, 0, 0) >>> 16;
 /** 1, 2 or 4 bytes. */
-export const ioSize = (vcpu: number) => (areaGet(vcpu, Rec.Access) >>> 4) & 15;
+export const ioSize = (vcpu: number) => (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Access, 0, 0) >>> 4) & 15;
 /** MSR exits: RDMSR (false) or WRMSR (true). */
-export const msrIsWrite = (vcpu: number) => (areaGet(vcpu, Rec.Access) & Access.Write) !== 0;
+export const msrIsWrite = (vcpu: number) => (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Access, 0, 0) & Access.Write) !== 0;
 /** The guest-physical address of a nested page fault (SVM NPF, VMX EPT violation). */
 export const faultAddress = (vcpu: number) => areaGet64(vcpu, Rec.Gpa);
 /** The exiting instruction's length when the hardware reports it (VMX; SVM IOIO, NRIPS), else 0. */
-export const hardwareInstructionLength = (vcpu: number) => areaGet(vcpu, Rec.Length);
+export const hardwareInstructionLength = (vcpu: number) => Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Length, 0, 0);
 
 // ---- vCPU `vcpu`'s registers (between an exit and the next entry) ----
 /** RIP as a double: for reports only (exact below 2^53); the dispatch uses the halves. */
 export const guestRip = (vcpu: number) => areaGet64(vcpu, Rec.Rip);
-export const guestRipLo = (vcpu: number) => areaGet(vcpu, Rec.Rip);
+export const guestRipLo = (vcpu: number) => {
+  const v = Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Rip, 0, 0);
+  return v < 0 ? v + 4294967296 : v;
+};
 export const guestRipHi = (vcpu: number) => areaGet(vcpu, Rec.Rip + 4);
 /** advance_rip: RIP += len, 64-bit. */
 export const advanceGuestRip = (vcpu: number, len: number) => advanceRip(vcpu, len);
-export const guestGprLo = (vcpu: number, r: number) => areaGet(vcpu, (r & 15) * 8);
-export const guestGprHi = (vcpu: number, r: number) => areaGet(vcpu, (r & 15) * 8 + 4);
+export const guestGprLo = (vcpu: number, r: number) => {
+  const v = Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + r * 8, 0, 0);
+  return v < 0 ? v + 4294967296 : v;
+};
+export const guestGprHi = (vcpu: number, r: number) => {
+  const v = Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + r * 8 + 4, 0, 0);
+  return v < 0 ? v + 4294967296 : v;
+};
 export const setGuestGpr = (vcpu: number, r: number, lo: number, hi: number) => {
-  areaSet(vcpu, (r & 15) * 8, lo);
-  areaSet(vcpu, (r & 15) * 8 + 4, hi);
+  const at = area0 + vcpu * AREA_BYTES + r * 8;
+  Porffor.wasm.i32.store(at, lo | 0, 0, 0);
+  Porffor.wasm.i32.store(at, hi | 0, 0, 4);
 };
 /** RAX, RBX, RCX, RDX = a, b, c, d zero-extended (what CPUID returns, SDM vol. 2A CPUID). */
 export const setGuestAbcd = (vcpu: number, a: number, b: number, c: number, d: number) => {
-  const at = vcpuArea(vcpu); // Rec.Gprs: RAX, RCX, RDX, RBX at 0, 8, 16, 24
+  const at = area0 + vcpu * AREA_BYTES; // Rec.Gprs: RAX, RCX, RDX, RBX at 0, 8, 16, 24
   Porffor.wasm.i32.store(at, a | 0, 0, 0);
   Porffor.wasm.i32.store(at, 0, 0, 4);
   Porffor.wasm.i32.store(at, c | 0, 0, 8);
@@ -127,7 +140,7 @@ export const guestCr4 = (vcpu: number) => areaGet(vcpu, Rec.Cr4);
 export const guestSegmentBaseLo = (vcpu: number, seg: number) => areaGet(vcpu, Rec.SegmentBases + (seg % 6) * 8);
 export const guestSegmentBaseHi = (vcpu: number, seg: number) => areaGet(vcpu, Rec.SegmentBases + (seg % 6) * 8 + 4);
 /** 64, 32 or 16: the code size of the guest's CS (L, then D/B). */
-export const guestCodeSize = (vcpu: number) => areaGet(vcpu, Rec.CodeSize);
+export const guestCodeSize = (vcpu: number) => Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.CodeSize, 0, 0);
 export const guestEferLo = (vcpu: number) => areaGet(vcpu, Rec.Efer);
 /** Sets the guest's EFER (low half); the back end keeps what it needs (SVM: SVME; VMX: LMA as the processor made it). */
 export const setGuestEferLo = (vcpu: number, lo: number) => (vmxOn === 1 ? vmxSetEferLo(vcpu, lo) : svmSetEferLo(vcpu, lo));
