@@ -83,6 +83,8 @@ pub fn hv_wrmsr(msr: f64, lo: f64, hi: f64) void {
 // ---- A vCPU's area (kernel/vcpu/vcpu-area.ts) and the transfer lists that fill it ----
 
 const AREA_BYTES = 1024;
+/// Rec.Control: flags the kernel sets for the world switch (bit 0: the CPUID floor).
+const AREA_CONTROL: u32 = 328;
 /// A transfer-list entry's mark: area -> hardware before entry (else hardware -> area after
 /// exit). Marked entries come first in the list.
 const TO_HARDWARE: u32 = 0x8000_0000;
@@ -113,6 +115,11 @@ fn areaSlot(area: [*]u8, at: u32) *u64 {
     return @ptrCast(@alignCast(area + (at & (AREA_BYTES - 8))));
 }
 
+/// The exit-cost benchmark's floor (kernel/vcpu/vcpu-area.ts Rec.Control bit 0): the world switch resumes CPUID exits itself.
+fn cpuidFloor(area: [*]u8) bool {
+    return areaSlot(area, AREA_CONTROL).* & 1 != 0;
+}
+
 /// How many entries at the start of the list go to the hardware (TO_HARDWARE entries come first).
 fn toHardwareCount(list: []const u8) usize {
     var i: usize = 0;
@@ -138,7 +145,7 @@ fn svmFromVmcb(vmcb: usize, area: [*]u8, list: []const u8, split: usize) void {
     }
 }
 
-pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, areaAddr: f64, transfersAddr: f64, transferCount: f64, cpuidFloor: f64) void {
+pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, areaAddr: f64, transfersAddr: f64, transferCount: f64) void {
     const area = vcpuArea("hv_svm_run", areaAddr);
     const list = transferList("hv_svm_run", transfersAddr, transferCount);
     const vmcb = @intFromPtr(linear("hv_svm_run", vmcbAddr, 4096).ptr); // linear memory is identity-mapped
@@ -147,7 +154,7 @@ pub fn hv_svm_run(vmcbAddr: f64, hostSaveLo: f64, hostSaveHi: f64, areaAddr: f64
     svmToVmcb(vmcb, area, list, split);
     while (true) {
         svm.zv_svm_run(vmcb, physical(hostSaveLo, hostSaveHi), area);
-        if (cpuidFloor != 1) break;
+        if (!cpuidFloor(area)) break;
         // Benchmark floor: resume a CPUID exit here (APM B: EXITCODE 0x70, guest RIP 0x578).
         const exit_code: *volatile u64 = @ptrFromInt(vmcb + 0x70);
         if (exit_code.* != 0x72) break;
@@ -207,7 +214,7 @@ fn vmxFromVmcs(area: [*]u8, list: []const u8, split: usize) void {
     while (i < list.len / 8) : (i += 1) areaSlot(area, entryAt(list, i)).* = vmx.vmread(entryField(list, i));
 }
 
-pub fn hv_vmx_run(areaAddr: f64, transfersAddr: f64, transferCount: f64, launched: f64, cpuidFloor: f64) f64 {
+pub fn hv_vmx_run(areaAddr: f64, transfersAddr: f64, transferCount: f64, launched: f64) f64 {
     const area = vcpuArea("hv_vmx_run", areaAddr);
     const list = transferList("hv_vmx_run", transfersAddr, transferCount);
     const split = toHardwareCount(list);
@@ -216,7 +223,7 @@ pub fn hv_vmx_run(areaAddr: f64, transfersAddr: f64, transferCount: f64, launche
     while (true) {
         const r = vmx.zv_vmx_run(area, resume_it);
         if (r != 0) return @floatFromInt(r);
-        if (cpuidFloor != 1) break;
+        if (!cpuidFloor(area)) break;
         // Benchmark floor: resume a CPUID exit (basic reason 10, SDM appendix C) here.
         if (vmx.vmread(0x4402) & 0xffff != 10) break;
         _ = vmx.vmwrite(0x681e, vmx.vmread(0x681e) + vmx.vmread(0x440c)); // GUEST_RIP += instruction length

@@ -15,6 +15,8 @@ import { changeState, createError, createVm, CreateError, destroyVm, enableError
 import { SvmError } from '../vcpu/svm/svm';
 import { VmxError } from '../vcpu/vmx/vmx';
 import { waitTurn } from './wait';
+import { setCpuidFloor } from '../vcpu/vcpu';
+import { vcpuOf } from '../vm/vcpu-table';
 import {
   findVm, MAX_VMS, StopReason, vmEntry, vmExits, vmExitStatus, vmMemMiB, vmName, vmPath, vmRamBase, vmRunTicks,
   VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks,
@@ -100,8 +102,9 @@ const vmCreate = () => {
     sayError('vm.missing');
     return Status.Failed;
   }
-  const slot = createVm(name, mem, token(image), cmdline >= 0 ? token(cmdline) : null, entry, floor);
+  const slot = createVm(name, mem, token(image), cmdline >= 0 ? token(cmdline) : null, entry);
   if (slot >= 0) {
+    if (floor) setCpuidFloor(vcpuOf(slot, 0), true);
     say('vm.created', slot + 1, vmName(slot), mem, vmEntry[slot]);
     const hz = tscHz() > 0 ? tscHz() : 1e9;
     say('vm.createdIn', (vmCreateTicks[slot] * 1000) / hz, vmCreateTicks[slot]);

@@ -8,7 +8,7 @@ import { enterGuest, exitCode } from '../vcpu/vcpu';
 import { trace, TracePoint } from '../diag/trace';
 import { ExitAction, handleExit, stopDetail, stopReason } from '../vm/exits';
 import { stopVm } from '../vm/lifecycle';
-import { MAX_VMS, VmState, vmCpuidFloor, vmExits, vmIdleUntil, vmRunTicks, vmState } from '../vm/vm-table';
+import { MAX_VMS, VmState, vmExits, vmIdleUntil, vmRunTicks, vmState } from '../vm/vm-table';
 import { guestOutputReady } from '../vm/vm-events';
 import { vcpuOf } from '../vm/vcpu-table';
 import { observeExitTicks } from '../vm/vm-metrics';
@@ -32,7 +32,7 @@ const runSlice = (slot: number, sliceTicks: number) => {
   let before = start; // two TSC reads per exit: at the exit and after handling it (the next entry)
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
-    const reason = enterGuest(vcpu, vmCpuidFloor[slot] !== 0);
+    const reason = enterGuest(vcpu);
     const exitAt = ticksSinceBoot();
     trace(TracePoint.VmExit, slot + 1, reason, exitCode(vcpu), 0);
     vmExits[slot * EXIT_REASON_COUNT + reason]++; // the metrics are published from here

@@ -22,8 +22,9 @@
 // be handled later or elsewhere: everything the shared dispatch (kernel/vm/exits.ts) reads
 // is in it, in vendor-neutral form.
 import { dataAddress } from '../host/memory';
+import { MAX_VCPUS } from '../lib/limits';
 
-export const MAX_VCPUS = 8;
+export { MAX_VCPUS };
 export const AREA_BYTES = 1024;
 
 /** Byte offsets in a vCPU's area. Exit-record slots are u64 (lo at +0, hi at +4). */
@@ -49,6 +50,7 @@ export const enum Rec {
   Raw0 = 304, // back-end scratch: VMX GUEST_CR0, SVM NEXT_RIP
   Raw1 = 312, // VMX GUEST_CR4
   Raw2 = 320, // VMX CS access rights; SVM CS selector, attributes, limit
+  Control = 328, // read by the shim at entry: bit 0, the exit-cost benchmark's floor (the shim resumes CPUID exits itself; set only by vm create --cpuid-floor)
   Fx = 512,
 }
 

@@ -60,17 +60,23 @@ export const createVcpu = (vcpu: number, nptRoot: number, entry: number, eax: nu
 };
 
 export const destroyVcpu = (vcpu: number) => {
+  if (!isVcpu(vcpu)) return;
   if (vmxOn === 1) vmxDestroyVcpu(vcpu);
   else if (caps.svm) svmDestroyVcpu(vcpu);
 };
 
 /**
  * Runs vCPU `vcpu` until its next exit, which its exit record then describes; returns the
- * ExitReason (InvalidState for a vCPU number that is not one). cpuidFloor: the benchmark floor only.
+ * ExitReason (InvalidState for a vCPU number that is not one).
  */
-export const enterGuest = (vcpu: number, cpuidFloor: boolean) => {
+export const enterGuest = (vcpu: number) => {
   if (!isVcpu(vcpu)) return ExitReason.InvalidState;
-  return vmxOn === 1 ? vmxRun(vcpu, cpuidFloor) : svmRun(vcpu, cpuidFloor);
+  return vmxOn === 1 ? vmxRun(vcpu) : svmRun(vcpu);
+};
+
+/** The exit-cost benchmark's floor for vCPU `vcpu` (vm create --cpuid-floor): the shim resumes its CPUID exits itself, without the kernel. */
+export const setCpuidFloor = (vcpu: number, on: boolean) => {
+  if (isVcpu(vcpu)) Porffor.wasm.i32.store(area0 + vcpu * AREA_BYTES + Rec.Control, on ? 1 : 0, 0, 0);
 };
 
 // ---- vCPU `vcpu`'s last exit (its exit record) ----
@@ -157,12 +163,17 @@ export const injectException = (vcpu: number, vector: number, errorCode: number)
   vmxOn === 1 ? vmxInjectException(vcpu, vector, errorCode) : svmInjectException(vcpu, vector, errorCode);
 
 /** Makes the vCPU's next entry flush its TLB (after its nested page tables changed). */
-export const flushGuestTlb = (vcpu: number) => (vmxOn === 1 ? vmxFlushTlb(vcpu) : svmFlushTlb(vcpu));
+export const flushGuestTlb = (vcpu: number) => {
+  if (!isVcpu(vcpu)) return;
+  if (vmxOn === 1) vmxFlushTlb(vcpu);
+  else svmFlushTlb(vcpu);
+};
 
 // ---- vCPU state for live migration (tagged by back end: a state moves between hosts of one vendor) ----
 export const VCPU_STATE_BYTES = SVM_STATE_BYTES;
 /** Writes vCPU `vcpu`'s state to out[off, + VCPU_STATE_BYTES); false when it does not fit. */
-export const saveVcpuState = (vcpu: number, out: Uint8Array, off: number) => (vmxOn === 1 ? vmxSaveState(vcpu, out, off, VCPU_STATE_BYTES) : svmSaveState(vcpu, out, off));
+export const saveVcpuState = (vcpu: number, out: Uint8Array, off: number) =>
+  isVcpu(vcpu) && (vmxOn === 1 ? vmxSaveState(vcpu, out, off, VCPU_STATE_BYTES) : svmSaveState(vcpu, out, off));
 /** Sets a created vCPU from saved state; false (nothing changed) when it is not state of this back end. */
 export const loadVcpuState = (vcpu: number, src: Uint8Array, off: number, len: number) =>
-  vmxOn === 1 ? vmxLoadState(vcpu, src, off, len, VCPU_STATE_BYTES) : svmLoadState(vcpu, src, off, len);
+  isVcpu(vcpu) && (vmxOn === 1 ? vmxLoadState(vcpu, src, off, len, VCPU_STATE_BYTES) : svmLoadState(vcpu, src, off, len));

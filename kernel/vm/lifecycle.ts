@@ -23,7 +23,7 @@ import { resetBoard } from './devices/board';
 import {
   freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
   vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
-  vmStartTicks, VmState, vmState, vmStopDetail, vmCpuidFloor, vmCreateTicks, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
+  vmStartTicks, VmState, vmState, vmStopDetail, vmCreateTicks, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
 } from './vm-table';
 
 export const MAX_VM_MIB = 4096;
@@ -77,7 +77,7 @@ const release = (slot: number) => {
  * flat binary loaded at 1 MiB and entered at `flatEntry` when that is >= 0), `cmdline` for
  * Multiboot. Returns its slot, or -1 with createError set.
  */
-export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span | null, flatEntry: number, cpuidFloor: boolean) => {
+export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span | null, flatEntry: number) => {
   const began = ticksSinceBoot();
   const slot = freeSlot();
   if (slot < 0) return fail(CreateError.NoSlot);
@@ -118,7 +118,7 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
     release(slot);
     return fail(CreateError.NoMemory);
   }
-  initVmState(slot, cpuidFloor, began);
+  initVmState(slot, began);
   return slot;
 };
 
@@ -154,7 +154,7 @@ const noPath = new Span(new Uint32Array(1));
  * pages come from the peer) and a vCPU whose state the peer sends. Its slot, or -1 with
  * createError set.
  */
-export const createIncomingVm = (name: Span, memMiB: number, cpuidFloor: boolean) => {
+export const createIncomingVm = (name: Span, memMiB: number) => {
   const began = ticksSinceBoot();
   const slot = freeSlot();
   if (slot < 0) return fail(CreateError.NoSlot);
@@ -174,12 +174,12 @@ export const createIncomingVm = (name: Span, memMiB: number, cpuidFloor: boolean
     release(slot);
     return fail(CreateError.NoMemory);
   }
-  initVmState(slot, cpuidFloor, began);
+  initVmState(slot, began);
   return slot;
 };
 
 /** A new VM's bookkeeping: devices reset, Created, counters zero; audited. */
-const initVmState = (slot: number, cpuidFloor: boolean, began: number) => {
+const initVmState = (slot: number, began: number) => {
   const memMiB = vmMemMiB[slot];
   resetBoard(slot);
   resetExitState(vcpuOf(slot, 0));
@@ -193,7 +193,6 @@ const initVmState = (slot: number, cpuidFloor: boolean, began: number) => {
   vmIdleUntil[slot] = 0;
   retireExitCounts(slot); // the id's exit counters keep counting up
   for (let r = 0; r < EXIT_REASON_COUNT; r++) vmExits[slot * EXIT_REASON_COUNT + r] = 0;
-  vmCpuidFloor[slot] = cpuidFloor ? 1 : 0;
   vmCreateTicks[slot] = ticksSinceBoot() - began;
   audit(AuditEvent.VmCreate, slot + 1, 0, 'vm.audit.create', vmName(slot), memMiB);
   logQuiet(Level.Info, Category.Vm, 'vm.audit.create', vmName(slot), memMiB);

@@ -51,7 +51,6 @@ export const vmDeniedMsrs = new Float64Array(MAX_VMS);
 export const vmStartTicks = new Float64Array(MAX_VMS);
 export const vmRunTicks = new Float64Array(MAX_VMS); // TSC ticks spent in the guest
 export const vmIdleUntil = new Float64Array(MAX_VMS); // HLT with interrupts on: yield until then
-export const vmCpuidFloor = new Uint8Array(MAX_VMS); // benchmark floor: the shim resumes CPUID exits
 export const vmCreateTicks = new Float64Array(MAX_VMS); // TSC ticks `vm create` took
 
 const nameCodes = new Uint32Array(MAX_VMS * NAME_MAX);

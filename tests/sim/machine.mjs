@@ -298,7 +298,10 @@ export class Machine {
   /** The vCPU area at areaAddr (1024 bytes, 16-aligned) as the shim checks it. */
   #vcpuArea(areaAddr, who) {
     if (areaAddr % 16 !== 0) this.#fail(`sim: ${who}: misaligned vCPU area (GPRs, FXSAVE at +512)`);
-    return this.#bytes(areaAddr, 1024, who);
+    const a = this.#bytes(areaAddr, 1024, who);
+    // Rec.Control (kernel/vcpu/vcpu-area.ts) bit 0: the exit-cost benchmark's CPUID floor
+    if ((a[328] & 1) !== 0) this.#fail(`sim: ${who}: the CPUID floor is for the benchmark on real hardware only`);
+    return a;
   }
 
   /** The transfer list: [{ field, at, toHardware }] from count pairs of u32. */
@@ -315,8 +318,7 @@ export class Machine {
     return list;
   }
 
-  #svmRun(vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount, cpuidFloor) {
-    if (cpuidFloor !== 0) this.#fail('sim: the CPUID floor is for the benchmark on real SVM only');
+  #svmRun(vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount) {
     if (!this.svmGuest) this.#fail('sim: hv_svm_run without a guest model (Machine option svmGuest)');
     const efer = BigInt(this.cpu.msrs['0xc0000080'] ?? 0);
     if ((efer & 0x1000n) === 0n) this.#fail('sim: VMRUN with EFER.SVME clear is #UD');
@@ -377,8 +379,7 @@ export class Machine {
     return 0;
   }
 
-  #vmxRun(areaAddr, transfersAddr, transferCount, launched, cpuidFloor) {
-    if (cpuidFloor !== 0) this.#fail('sim: the CPUID floor is for the benchmark on real VMX only');
+  #vmxRun(areaAddr, transfersAddr, transferCount, launched) {
     if (!this.vmxGuest) this.#fail('sim: hv_vmx_run without a guest model (Machine option vmxGuest)');
     const a = this.#vcpuArea(areaAddr, 'hv_vmx_run');
     const list = this.#transfers(transfersAddr, transferCount, 'hv_vmx_run');
@@ -680,7 +681,7 @@ export class Machine {
       hv_cpuid: (leaf, subleaf, outAddr) => m.#cpuid(leaf, subleaf, outAddr),
       hv_rdmsr: (msr, outAddr) => m.#rdmsr(msr, outAddr),
       hv_wrmsr: (msr, lo, hi) => m.#wrmsr(msr, lo, hi),
-      hv_svm_run: (vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount, cpuidFloor) => m.#svmRun(vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount, cpuidFloor),
+      hv_svm_run: (vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount) => m.#svmRun(vmcbAddr, hostLo, hostHi, areaAddr, transfersAddr, transferCount),
       hv_vmx_on: (lo, hi) => m.#vmxOn(lo, hi),
       hv_vmx_off: () => {
         m.vmx.on = null;
@@ -711,7 +712,7 @@ export class Machine {
         return 0;
       },
       hv_invvpid: () => 0,
-      hv_vmx_run: (areaAddr, transfersAddr, transferCount, launched, cpuidFloor) => m.#vmxRun(areaAddr, transfersAddr, transferCount, launched, cpuidFloor),
+      hv_vmx_run: (areaAddr, transfersAddr, transferCount, launched) => m.#vmxRun(areaAddr, transfersAddr, transferCount, launched),
       hv_host_state: (outAddr) => m.#hostState(outAddr),
       hv_write_cr: (which, lo, hi) => {
         const value = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);

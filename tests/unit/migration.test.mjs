@@ -647,7 +647,7 @@ const migrate = (m, { pages = 96, faults = [0, 0, 0, 0], seed = 1, rounds = 2, r
   };
   const nameBytes = enc(name);
   m.setName(nameBytes);
-  push(() => m.call('oStart', nameBytes.length, 1, 2, 1));
+  push(() => m.call('oStart', nameBytes.length, 1, 2, 0));
   for (let g = 0; g < pages; g++) push(() => m.call('oPage', g));
   const r = prng(seed + 1000);
   const sent = [];
@@ -699,7 +699,7 @@ test('a clean migration: the destination has the source\'s bytes, configuration 
   assert.equal(res.in.done, 1);
   assert.equal(samePages(m, MEM_PAGES), -1);
   assert.equal(res.out.framesResent, 0);
-  assert.deepEqual([res.in.pageCount, res.in.memMiB, res.in.vcpus, res.in.flags, res.in.records], [MEM_PAGES, 1, 2, 1, res.records]);
+  assert.deepEqual([res.in.pageCount, res.in.memMiB, res.in.vcpus, res.in.flags, res.in.records], [MEM_PAGES, 1, 2, 0, res.records]);
   assert.equal(m.inName(), 'ゲスト-1');
   const cap = m.capture();
   assert.deepEqual(cap, cat(Uint8Array.of(FrameType.VcpuState, 1, 0, 0), u16(res.vcpu.length), res.vcpu, Uint8Array.of(FrameType.DeviceState, 1, 0, 0), u16(res.uart.length), res.uart));
@@ -907,12 +907,12 @@ test('hostile Start: name, memory, vCPUs, flags and page count out of range; mor
     { name: Uint8Array.of(0xc0, 0xaf) }, // overlong
     { name: Uint8Array.of(0x61, 0x1b, 0x5b, 0x32, 0x4a) }, // ESC [ 2 J
     { name: Uint8Array.of(0xc2, 0x9b) }, // C1 CSI
-    { memMiB: 0 }, { memMiB: 4097 }, { vcpus: 0 }, { vcpus: 65 }, { flags: 2 }, { pages: 0 }, { memMiB: 1, pages: 257 },
+    { memMiB: 0 }, { memMiB: 4097 }, { vcpus: 0 }, { vcpus: 65 }, { flags: 1 }, { flags: 2 }, { pages: 0 }, { memMiB: 1, pages: 257 },
   ];
   for (const opts of bad) expectFailure([START(1, opts)], MigError.BadStart);
   expectFailure([START(1, { pages: 5 })], MigError.TooLarge);
   const h = hostile();
-  assert.equal(h.send(START(1, { name: enc('zé-虚拟机'), memMiB: 4096, vcpus: 64, flags: 1 })), InStatus.Started);
+  assert.equal(h.send(START(1, { name: enc('zé-虚拟机'), memMiB: 4096, vcpus: 64, flags: 0 })), InStatus.Started);
   assert.equal(h.m.inName(), 'zé-虚拟机');
 });
 

@@ -43,9 +43,8 @@ export const enum InStatus {
 /** The largest VM memory a Start may ask for (kernel/vm/lifecycle.ts MAX_VM_MIB). */
 export const MAX_MIB = 4096;
 export const MAX_VCPUS = 64;
-/** Start flags: the VM was created with --cpuid-floor. */
-export const START_FLAG_CPUID_FLOOR = 1;
-const KNOWN_FLAGS = START_FLAG_CPUID_FLOOR;
+/** Start flags: none is defined yet (the field is there for later versions); a Start with any is refused. */
+const KNOWN_FLAGS = 0;
 /** Pages the received-map covers (4 GiB). */
 const MAX_PAGES = MAX_MIB * 256;
 

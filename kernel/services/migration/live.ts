@@ -22,11 +22,11 @@ import { loadVcpuMsrs, saveVcpuMsrs, VCPU_MSRS_BYTES, VCPU_MSRS_PART } from '../
 import { changeState, createError, CreateError, createIncomingVm, destroyVm, stopVm } from '../../vm/lifecycle';
 import { guestOutputFinal } from '../../vm/vm-events';
 import { setVmSlice } from '../scheduler';
-import { StopReason, VmState, findVm, vmCpuidFloor, vmMemMiB, vmName, vmNptRoot, vmState } from '../../vm/vm-table';
+import { StopReason, VmState, findVm, vmMemMiB, vmName, vmNptRoot, vmState } from '../../vm/vm-table';
 import { FrameType, NAME_MAX_BYTES } from './frame';
 import {
-  InStatus, START_FLAG_CPUID_FLOOR, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inSetIdleLimit, inStateId,
-  inStateLength, inStateOffset, inStatePart, inStateType, inFlags,
+  InStatus, inError, inInit, inMemMiB, inNameByte, inNameLength, inPageCount, inPoll, inSetIdleLimit, inStateId,
+  inStateLength, inStateOffset, inStatePart, inStateType,
 } from './incoming';
 import { MigError } from './migration-error';
 import { OutResult, OutStatus, outAbort, outComplete, outError, outInit, outPage, outPoll, outStart, outState } from './outgoing';
@@ -197,8 +197,7 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
     if (m > NAME_MAX_BYTES) break;
     n = m;
   }
-  const flags = vmCpuidFloor[slot] !== 0 ? START_FLAG_CPUID_FLOOR : 0;
-  if (outStart(nameUtf8, 0, n, vmMemMiB[slot], 1, flags) !== OutResult.Ok) {
+  if (outStart(nameUtf8, 0, n, vmMemMiB[slot], 1, 0) !== OutResult.Ok) {
     outFailure = outError() !== MigError.None ? outError() : MigError.SinkFailed;
     dirtyLogStop();
     outPhase = LivePhase.Failed;
@@ -417,7 +416,7 @@ const stepReceive = (now: number) => {
       inSetIdleLimit(msToTicks(IDLE_MS));
       takeName();
       if (findVm(inName) >= 0) return failReceive(MigError.NameTaken, true);
-      const slot = createIncomingVm(inName, inMemMiB(), (inFlags() & START_FLAG_CPUID_FLOOR) !== 0);
+      const slot = createIncomingVm(inName, inMemMiB());
       if (slot < 0) return failReceive(createError === CreateError.NoSlot ? MigError.NoSlot : MigError.NoMemory, true);
       inSlot = slot;
       storeAttachVm(1, slot, inPageCount());

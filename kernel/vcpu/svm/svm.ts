@@ -176,10 +176,10 @@ export const svmFlushTlb = (vcpu: number) => {
  * shim copied the VMCB's fields in; here the vendor-neutral reason, instruction length,
  * code size and I/O or MSR access are derived from them. Returns the ExitReason.
  */
-export const svmRun = (vcpu: number, cpuidFloor: boolean) => {
+export const svmRun = (vcpu: number) => {
   const vmcb = vmcbAddress(vcpu);
   const a = vcpuArea(vcpu);
-  hv_svm_run(vmcb, hostSaveLo, hostSaveHi, a, transfersAt, TRANSFERS.length / 2, cpuidFloor ? 1 : 0);
+  hv_svm_run(vmcb, hostSaveLo, hostSaveHi, a, transfersAt, TRANSFERS.length / 2);
   Porffor.wasm.i32.store(vmcb + TLB_CONTROL, 0, 0, 0); // a flush asked for is done
   Porffor.wasm.i32.store(vmcb + EVENT_INJECT, 0, 0, 0);
   Porffor.wasm.i32.store(vmcb + EVENT_INJECT + 4, 0, 0, 0);
@@ -304,7 +304,7 @@ export const SVM_STATE_BYTES = 4 + SAVE_BYTES + 128 + 512;
 /** Writes vCPU `vcpu`'s state to out[off, + SVM_STATE_BYTES); false when out is too short. */
 export const svmSaveState = (vcpu: number, out: Uint8Array, off: number) => {
   if (off < 0 || off + SVM_STATE_BYTES > out.length) return false;
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   // RAX, RSP and RIP as the register file has them (what the next VMRUN would load)
   svmSelect(v);
   set32(RAX, areaGet(v, Rec.Gprs));
@@ -330,7 +330,7 @@ export const svmLoadState = (vcpu: number, src: Uint8Array, off: number, len: nu
   if (len !== SVM_STATE_BYTES || off < 0 || off + len > src.length) return false;
   const tag = (src[off] | (src[off + 1] << 8) | (src[off + 2] << 16) | (src[off + 3] << 24)) >>> 0;
   if (tag !== STATE_TAG) return false;
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   const vmcb = vmcbAddress(v) + SAVE_AREA;
   for (let i = 0; i < SAVE_BYTES; i++) Porffor.wasm.i32.store8(vmcb + i, src[off + 4 + i], 0, 0);
   bytesToArea(v, Rec.Gprs, 128, src, off + 4 + SAVE_BYTES);

@@ -106,13 +106,13 @@ const placeArea = () => {
 /** Makes the accessors below work on vCPU `vcpu` (0 <= vcpu < MAX_VCPUS). */
 export const selectVmcb = (vcpu: number) => {
   placeArea();
-  selected = first + (vcpu & (MAX_VCPUS - 1)) * PAGE;
+  selected = first + (vcpu) * PAGE;
 };
 
 /** Linear-memory address of vCPU `vcpu`'s VMCB (page-aligned). */
 export const vmcbAddress = (vcpu: number) => {
   placeArea();
-  return first + (vcpu & (MAX_VCPUS - 1)) * PAGE;
+  return first + (vcpu) * PAGE;
 };
 
 // Field accessors: raw Wasm loads and stores (the exit path's cost), kept inside the

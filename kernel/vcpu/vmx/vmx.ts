@@ -319,7 +319,7 @@ const hostFields = () => {
  */
 export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax: number, ebx: number) => {
   if (!enabled) return VmxError.NotOffered;
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   if (hasVmcs[v] === 0) {
     const page = allocatePages(1, 1, 0);
     if (page < 0) return VmxError.NoMemory;
@@ -413,7 +413,7 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
 
 /** Forgets vCPU `vcpu`: its VMCS is cleared (never entered again until created anew). */
 export const vmxDestroyVcpu = (vcpu: number) => {
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   const page = vmcsPage[v];
   if (hasVmcs[v] === 0) return;
   hv_vmclear(hostAddressLo(page), hostAddressHi(page));
@@ -432,7 +432,7 @@ const setCr4 = (v: number, value: number) => {
 
 /** Makes vCPU `vcpu`'s next entry flush its EPT-derived translations (INVEPT single-context, SDM 29.4.3.1). */
 export const vmxFlushTlb = (vcpu: number) => {
-  flushPending[vcpu & (MAX_VCPUS - 1)] = 1;
+  flushPending[vcpu] = 1;
 };
 
 /** The record of a failed entry: InvalidState, code -1. */
@@ -447,8 +447,8 @@ const entryFailed = (v: number) => {
  * shim VMREAD the fields in TRANSFERS into it; here the vendor-neutral reason, the guest's
  * view of CR0/CR4, the code size and the I/O or MSR access are derived. Returns the ExitReason.
  */
-export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
-  const v = vcpu & (MAX_VCPUS - 1);
+export const vmxRun = (vcpu: number) => {
+  const v = vcpu;
   if (!select(v)) return entryFailed(v);
   const a = vcpuArea(v);
   for (;;) {
@@ -461,7 +461,7 @@ export const vmxRun = (vcpu: number, cpuidFloor: boolean) => {
       vpidFlushPending[v] = 0;
     }
     // VMfailInvalid / VMfailValid: the VM-instruction error field says why (SDM 31.4)
-    if (hv_vmx_run(a, transfersAt, TRANSFERS.length / 2, launched[v], cpuidFloor ? 1 : 0) !== 0) return entryFailed(v);
+    if (hv_vmx_run(a, transfersAt, TRANSFERS.length / 2, launched[v]) !== 0) return entryFailed(v);
     launched[v] = 1;
     const full = Porffor.wasm.i32.load(a + Rec.Code, 0, 0);
     const basic = full & 0xffff;
@@ -584,7 +584,7 @@ const syncLongMode = (cr0: number) => {
 
 /** The guest's EFER from a WRMSR: LMA stays what the processor made it (SDM 2.2.1). */
 export const vmxSetEferLo = (vcpu: number, lo: number) => {
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   if (!select(v)) return;
   const value = ((lo & ~Efer.LMA) | (vmread(GUEST_EFER) & Efer.LMA)) >>> 0;
   put(GUEST_EFER, value, 0);
@@ -593,7 +593,7 @@ export const vmxSetEferLo = (vcpu: number, lo: number) => {
 
 /** Queues exception `vector` for the next entry (VM-entry interruption information, SDM 25.8.3). */
 export const vmxInjectException = (vcpu: number, vector: number, errorCode: number) => {
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   if (!select(v)) return;
   // no error code in real mode (SDM 27.2.1.3)
   const withCode = errorCode >= 0 && (areaGet(v, Rec.Cr0) & Cr0.PE) !== 0;
@@ -623,7 +623,7 @@ export const vmxMsrField = (index: number) => {
 };
 /** MSR `index` (one vmxMsrField holds) of vCPU `vcpu`, low / high 32 bits. */
 export const vmxMsrLo = (vcpu: number, index: number) => {
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   const field = vmxMsrField(index);
   if (field >= MSR_FIELD) {
     readMsrEntry(v, field - MSR_FIELD);
@@ -632,7 +632,7 @@ export const vmxMsrLo = (vcpu: number, index: number) => {
   return select(v) ? vmread(field) : 0;
 };
 export const vmxMsrHi = (vcpu: number, index: number) => {
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   const field = vmxMsrField(index);
   if (field >= MSR_FIELD) {
     readMsrEntry(v, field - MSR_FIELD);
@@ -641,7 +641,7 @@ export const vmxMsrHi = (vcpu: number, index: number) => {
   return select(v) ? vmreadHi(field) : 0;
 };
 export const vmxSetMsr = (vcpu: number, index: number, lo: number, hi: number) => {
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   const field = vmxMsrField(index);
   if (field >= MSR_FIELD) putMsrEntry(msrPage[v], field - MSR_FIELD, index, lo, hi);
   else if (select(v)) put(field, lo, hi);
@@ -678,7 +678,7 @@ const getLe = (src: Uint8Array, at: number) => (src[at] | (src[at + 1] << 8) | (
 export const vmxSaveState = (vcpu: number, out: Uint8Array, off: number, size: number) => {
   const n = STATE_FIELDS.length;
   if (off < 0 || off + size > out.length || 4 + n * 8 + 128 + 512 + SWITCHED_MSRS.length * 8 > size) return false;
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   if (!select(v)) return false;
   // RSP, RIP and the interruptibility state as the register file has them (what the next entry would write)
   vmwrite(GUEST_RSP, areaGet(v, Rec.Gprs + 32), areaGet(v, Rec.Gprs + 36));
@@ -709,7 +709,7 @@ export const vmxSaveState = (vcpu: number, out: Uint8Array, off: number, size: n
 export const vmxLoadState = (vcpu: number, src: Uint8Array, off: number, len: number, size: number) => {
   const n = STATE_FIELDS.length;
   if (len !== size || off < 0 || off + len > src.length || getLe(src, off) !== STATE_TAG) return false;
-  const v = vcpu & (MAX_VCPUS - 1);
+  const v = vcpu;
   if (!select(v)) return false;
   writesFailed = 0;
   for (let i = 0; i < n; i++) put(STATE_FIELDS[i], getLe(src, off + 4 + i * 8), getLe(src, off + 8 + i * 8));
