@@ -181,6 +181,7 @@ export const createIncomingVm = (name: Span, memMiB: number) => {
 /** A new VM's bookkeeping: devices reset, Created, counters zero; audited. */
 const initVmState = (slot: number, began: number) => {
   const memMiB = vmMemMiB[slot];
+  retireExitCounts(slot); // the id's exit and device counters keep counting up
   resetBoard(slot);
   resetExitState(vcpuOf(slot, 0));
   vmState[slot] = VmState.Created;
@@ -191,7 +192,6 @@ const initVmState = (slot: number, began: number) => {
   vmDeniedMsrs[slot] = 0;
   vmRunTicks[slot] = 0;
   vmIdleUntil[slot] = 0;
-  retireExitCounts(slot); // the id's exit counters keep counting up
   for (let r = 0; r < EXIT_REASON_COUNT; r++) vmExits[slot * EXIT_REASON_COUNT + r] = 0;
   vmCreateTicks[slot] = ticksSinceBoot() - began;
   audit(AuditEvent.VmCreate, slot + 1, 0, 'vm.audit.create', vmName(slot), memMiB);

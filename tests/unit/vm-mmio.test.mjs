@@ -27,7 +27,7 @@ const mmioKernel = () => variantModule('mmio-com1', [{
 const run = (script) => {
   const model = new SvmGuests(() => script);
   const m = boot({ ...machineOptions('qemu-q35-intel-iommu-smp4'), module: mmioKernel(), files: { '\\hello.elf': HELLO }, svmGuest: model.handler,
-    input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r', 'exit\r'] });
+    input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r', 'metrics\r', 'exit\r'] });
   const out = (command) => {
     const runs = m.serialText.split(PROMPT).slice(1).map((chunk) => chunk.split('\r\n')).filter((lines) => lines[0] === command);
     assert.ok(runs.length > 0, `"${command}" did not run:\n${m.serialText}`);
@@ -59,6 +59,8 @@ test('MOV to and from a device\'s MMIO range: COM1 transmits, its registers read
   assert.equal(npf[6].outcome.regs.rdx, 0xffffff34n, 'SCR holds the low byte; past the UART reads float high; a 32-bit load clears the top half');
   const info = out('vm info x');
   assert.ok(info.some((l) => /^ {2}Stopped because: an instruction Zerovisor does not emulate \(0xfed00000\)$/i.test(l)), info.join('\n'));
+  // seven MMIO accesses reached COM1 (three stores, four loads or stores of registers); the UD2 reached none
+  assert.ok(out('metrics').includes('zerovisor_device_accesses_total{vm="1",device="com1"} 7'), out('metrics').filter((l) => l.includes('device')).join('\n'));
 });
 
 test('a nested page fault outside RAM and outside every MMIO range still stops the VM with its address', () => {

@@ -99,6 +99,7 @@ export const vmEn = {
   'vm.msrReadDenied': 'VM {0}: RDMSR 0x{1:x8} refused (#GP)',
   'vm.msrWriteDenied': 'VM {0}: WRMSR 0x{1:x8} refused (#GP)',
   'vm.metric.exits': 'VM exits, by VM and reason.',
+  'vm.metric.deviceAccesses': 'Guest accesses to emulated devices (port I/O and MMIO), by VM and device.',
   'vm.metric.exitTicks': 'TSC ticks to handle one VM exit.',
 };
 
@@ -200,6 +201,7 @@ export const vmJa: Translation<typeof vmEn> = {
   'vm.msrReadDenied': 'VM {0}: RDMSR 0x{1:x8} を拒否（#GP）',
   'vm.msrWriteDenied': 'VM {0}: WRMSR 0x{1:x8} を拒否（#GP）',
   'vm.metric.exits': 'VM exits, by VM and reason.',
+  'vm.metric.deviceAccesses': 'Guest accesses to emulated devices (port I/O and MMIO), by VM and device.',
   'vm.metric.exitTicks': 'TSC ticks to handle one VM exit.',
 };
 
@@ -301,8 +303,9 @@ export const vmZh: Translation<typeof vmEn> = {
   'vm.msrReadDenied': '虚拟机 {0}：拒绝 RDMSR 0x{1:x8}（#GP）',
   'vm.msrWriteDenied': '虚拟机 {0}：拒绝 WRMSR 0x{1:x8}（#GP）',
   'vm.metric.exits': 'VM exits, by VM and reason.',
+  'vm.metric.deviceAccesses': 'Guest accesses to emulated devices (port I/O and MMIO), by VM and device.',
   'vm.metric.exitTicks': 'TSC ticks to handle one VM exit.',
 };
 
 /** Keys whose text is the same in every language (command syntax, machine-read lines). */
-export const vmVerbatim = ['vm.metric.nripsMismatch', 'cmd.console.usage', 'vm.raw', 'cmd.vm.usage', 'cmd.sleep.usage', 'vm.list.row', 'vm.list.status', 'vm.info.exitRow', 'vm.none', 'vm.output', 'vm.metric.exits', 'vm.metric.exitTicks'];
+export const vmVerbatim = ['vm.metric.nripsMismatch', 'vm.metric.deviceAccesses', 'cmd.console.usage', 'vm.raw', 'cmd.vm.usage', 'cmd.sleep.usage', 'vm.list.row', 'vm.list.status', 'vm.info.exitRow', 'vm.none', 'vm.output', 'vm.metric.exits', 'vm.metric.exitTicks'];
