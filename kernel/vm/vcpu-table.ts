@@ -6,19 +6,18 @@
 import { MAX_VCPUS, MAX_VCPUS_PER_VM, MAX_VMS } from '../lib/limits';
 
 const ownerOf = new Int32Array(MAX_VCPUS); // VM slot + 1 owning each id, 0 when free
-const ids = new Int32Array(MAX_VMS * MAX_VCPUS_PER_VM);
-for (let i = 0; i < ids.length; i++) ids[i] = -1;
+const ids = new Int32Array(MAX_VMS * MAX_VCPUS_PER_VM); // id + 1 of each VM's vCPUs, 0 for none
 
 const validSlot = (slot: number) => slot >= 0 && slot < MAX_VMS;
 const validIndex = (index: number) => index >= 0 && index < MAX_VCPUS_PER_VM;
 
 /** Gives VM `slot` its vCPU number `index`: a free id, or -1 when none is left or the numbers are out of range. */
 export const takeVcpuId = (slot: number, index: number) => {
-  if (!validSlot(slot) || !validIndex(index) || ids[slot * MAX_VCPUS_PER_VM + index] >= 0) return -1;
+  if (!validSlot(slot) || !validIndex(index) || ids[slot * MAX_VCPUS_PER_VM + index] !== 0) return -1;
   for (let id = 0; id < MAX_VCPUS; id++) {
     if (ownerOf[id] !== 0) continue;
     ownerOf[id] = slot + 1;
-    ids[slot * MAX_VCPUS_PER_VM + index] = id;
+    ids[slot * MAX_VCPUS_PER_VM + index] = id + 1;
     return id;
   }
   return -1;
@@ -28,19 +27,19 @@ export const takeVcpuId = (slot: number, index: number) => {
 export const releaseVcpuIds = (slot: number) => {
   if (!validSlot(slot)) return;
   for (let i = 0; i < MAX_VCPUS_PER_VM; i++) {
-    const id = ids[slot * MAX_VCPUS_PER_VM + i];
+    const id = ids[slot * MAX_VCPUS_PER_VM + i] - 1;
     if (id >= 0) ownerOf[id] = 0;
-    ids[slot * MAX_VCPUS_PER_VM + i] = -1;
+    ids[slot * MAX_VCPUS_PER_VM + i] = 0;
   }
 };
 
 /** The id of VM `slot`'s vCPU number `index`, or -1. */
-export const vcpuOf = (slot: number, index: number) => (validSlot(slot) && validIndex(index) ? ids[slot * MAX_VCPUS_PER_VM + index] : -1);
+export const vcpuOf = (slot: number, index: number) => (validSlot(slot) && validIndex(index) ? ids[slot * MAX_VCPUS_PER_VM + index] - 1 : -1);
 
 /** How many vCPUs VM `slot` has. */
 export const vcpuCountOf = (slot: number) => {
   let n = 0;
-  if (validSlot(slot)) for (let i = 0; i < MAX_VCPUS_PER_VM; i++) if (ids[slot * MAX_VCPUS_PER_VM + i] >= 0) n++;
+  if (validSlot(slot)) for (let i = 0; i < MAX_VCPUS_PER_VM; i++) if (ids[slot * MAX_VCPUS_PER_VM + i] !== 0) n++;
   return n;
 };
 

@@ -21,8 +21,7 @@ const ticksCounts = new Float64Array(TICKS_BOUNDS + 1);
 let ticksSum = 0;
 
 const DEVICE_ACCESSES = defineCounter('zerovisor_device_accesses_total', 'vm.metric.deviceAccesses', 'vm', 'device');
-const deviceSeries = new Int32Array(MAX_VMS * MAX_DEVICES);
-for (let i = 0; i < deviceSeries.length; i++) deviceSeries[i] = -1;
+const deviceSeries = new Int32Array(MAX_VMS * MAX_DEVICES); // series + 1, 0 until looked up
 const retiredAccesses = new Float64Array(MAX_VMS * MAX_DEVICES);
 
 /** Series of (vm, reason), looked up on first use so the exit path does no lookups. */
@@ -52,8 +51,8 @@ export const publishVmMetrics = () => {
       const i = slot * MAX_DEVICES + d;
       const total = retiredAccesses[i] + deviceAccesses(slot, d);
       if (total === 0) continue;
-      if (deviceSeries[i] < 0) deviceSeries[i] = metricSeries(DEVICE_ACCESSES, slot + 1, deviceName(d));
-      if (deviceSeries[i] >= 0) seriesSet(deviceSeries[i], total);
+      if (deviceSeries[i] === 0) deviceSeries[i] = metricSeries(DEVICE_ACCESSES, slot + 1, deviceName(d)) + 1;
+      if (deviceSeries[i] > 0) seriesSet(deviceSeries[i] - 1, total);
     }
   }
   if (ticksSum === 0 && ticksCounts[0] === 0) return;

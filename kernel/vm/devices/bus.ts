@@ -17,7 +17,6 @@ const deviceIds = new Int32Array(MAX_DEVICES);
 const deviceNames: string[] = [];
 const stateBytes = new Int32Array(MAX_DEVICES);
 const accesses = new Float64Array(MAX_VMS * MAX_DEVICES);
-for (let i = 0; i < MAX_DEVICES; i++) deviceNames.push('');
 
 /**
  * Adds a device; returns its index on the bus, or -1 when the registry is full. `id` says
@@ -28,7 +27,7 @@ export const registerDevice = (id: number, name: string, bytes: number) => {
   if (devices >= MAX_DEVICES) return -1;
   const d = devices;
   deviceIds[d] = id;
-  deviceNames[d] = name;
+  deviceNames.push(name); // index d: devices are only ever added
   stateBytes[d] = bytes;
   devices++;
   return d;
