@@ -24,9 +24,8 @@ import {
   addressSize as decodedAddressSize, decodedOp, instructionLength, ioRep as decodedRep, ioSegment as decodedSegment, Op,
 } from './decode/instruction-length';
 import { guestPhysical } from './guest-paging';
-import { DeviceAction, stopRequestDetail, stopRequestReason } from './devices/bus';
+import { DeviceAction, mmioDeviceAt, mmioOffset, stopRequestDetail, stopRequestReason } from './devices/bus';
 import { boardPortRead, boardPortWrite } from './devices/board';
-import { mmioDeviceAt, mmioOffset } from './devices/bus';
 import { emulateMmio, mmioInstructionLength, MmioResult } from './mmio-access';
 import { mtrrDefTypeOf, resetVcpuMsrs, setMtrrDefType } from './vcpu-msrs';
 import { ticksSinceBoot } from '../lib/clock';
@@ -267,7 +266,7 @@ const onMsr = (slot: number, vcpu: number) => {
   const hi = guestGprLo(vcpu, 2);
   const held = guestMsrHeld(index);
   if (write) {
-    if (index === Msr.Efer) setGuestEferLo(vcpu, (lo & 0xd01) >>> 0); // SCE, LME, NXE as asked
+    if (index === Msr.Efer) setGuestEferLo(vcpu, (lo & (Efer.SCE | Efer.LME | Efer.NXE)) >>> 0); // as asked
     else if (index === Msr.MtrrDefType) setMtrrDefType(vcpu, lo);
     else if (held) setGuestMsr(vcpu, index, lo, hi);
   } else {
