@@ -62,6 +62,9 @@ const MAX_RESENDS = 20;
 const NAK_MS = 50;
 const ERROR_LIMIT = 64;
 const IDLE_MS = 10000; // the destination gives up after this long without a frame (once Start came)
+// After Complete the destination still answers resends (its Ack may have been lost) this long,
+// so a source whose last Ack was dropped does not fail and run on beside the arrived VM.
+const LINGER_MS = IDLE_MS;
 const NO_LIMIT = 1e300; // a listener waits for Start as long as the operator lets it
 
 const DEVICE_STATE_MAX = 256; // bytes of one device's saved state at most
@@ -375,6 +378,7 @@ export const receiveStart = (kind: number, as: Span | null) => {
   inFailure = 0;
   rename = as;
   inPhase = LivePhase.Copy;
+  lingerUntil = 0;
   return MigError.None;
 };
 
@@ -432,6 +436,7 @@ const stepReceive = (now: number) => {
     } else if (s === InStatus.Done) {
       storeDetach(1);
       inPhase = LivePhase.Done;
+      lingerUntil = now + msToTicks(LINGER_MS);
       countReceived(true);
       audit(AuditEvent.MigrationIn, inSlot + 1, 0, 'migration.audit.received', vmName(inSlot), inPageCount());
       changeState(inSlot, VmState.Running);
@@ -446,8 +451,24 @@ const sending = () => outPhase === LivePhase.Copy || outPhase === LivePhase.Fina
  * One step of whatever migration is under way (called between console input polls): sending
  * and receiving for the throttle level's step time, or until a round ends (the guest's turn).
  */
+let lingerUntil = 0;
+
+const LINGER_POLLS = 8; // datagrams looked at per turn while lingering (resends come one RTO apart)
+
+/** After Done: answers what the source resends (receiver.ts acknowledges duplicates again). */
+const linger = (now: number) => {
+  for (let k = 0; k < LINGER_POLLS; k++) if (inPoll(now) !== InStatus.Done) return;
+};
+
 export const migrationStep = () => {
-  if (!sending() && inPhase !== LivePhase.Copy) return false;
+  if (!sending() && inPhase !== LivePhase.Copy) {
+    if (inPhase === LivePhase.Done && lingerUntil > 0) {
+      const now = ticksSinceBoot();
+      if (now < lingerUntil) linger(now);
+      else lingerUntil = 0;
+    }
+    return false; // lingering is not work enough to keep the run loop from idling
+  }
   const began = ticksSinceBoot();
   const budget = msToTicks(THROTTLE_STEP_MS[sending() ? throttle : 0]);
   let now = began;
