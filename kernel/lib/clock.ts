@@ -27,9 +27,3 @@ export const tscHz = () => hz;
 export const setTscHz = (value: number) => {
   hz = value;
 };
-
-/** Microseconds since efi_main (0 until the TSC frequency is known). */
-export const uptimeMicros = () => (hz > 0 ? Math.floor((ticksSinceBoot() * 1000000) / hz) : 0);
-
-/** TSC ticks in `ms` milliseconds (a 1 GHz guess until the frequency is known). */
-export const ticksPerMs = () => (hz > 0 ? hz : 1e9) / 1000;

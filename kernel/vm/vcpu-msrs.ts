@@ -15,8 +15,6 @@ const FORMAT = 1;
 // MTRR_DEF_TYPE bits a guest can set: type 7:0, FE 10, E 11; the rest is reserved (#GP on real hardware)
 const MTRR_DEF_TYPE_BITS = 0xcff;
 
-export const validVcpu = (vcpu: number) => vcpu >= 0 && vcpu < MAX_VCPUS;
-
 export const mtrrDefTypeOf = (vcpu: number) => mtrrDefType[vcpu];
 /** Sets MTRR_DEF_TYPE from a guest WRMSR (low half; reserved bits are dropped). */
 export const setMtrrDefType = (vcpu: number, lo: number) => {

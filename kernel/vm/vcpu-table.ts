@@ -35,13 +35,3 @@ export const releaseVcpuIds = (slot: number) => {
 
 /** The id of VM `slot`'s vCPU number `index`, or -1. */
 export const vcpuOf = (slot: number, index: number) => (validSlot(slot) && validIndex(index) ? ids[slot * MAX_VCPUS_PER_VM + index] - 1 : -1);
-
-/** How many vCPUs VM `slot` has. */
-export const vcpuCountOf = (slot: number) => {
-  let n = 0;
-  if (validSlot(slot)) for (let i = 0; i < MAX_VCPUS_PER_VM; i++) if (ids[slot * MAX_VCPUS_PER_VM + i] !== 0) n++;
-  return n;
-};
-
-/** The VM slot that owns vCPU id `id`, or -1. */
-export const vmOfVcpu = (id: number) => (id >= 0 && id < MAX_VCPUS ? ownerOf[id] - 1 : -1);
