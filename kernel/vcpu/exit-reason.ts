@@ -11,9 +11,10 @@ export const enum ExitReason {
   ExternalInterrupt = 7,
   InvalidState = 8, // the processor refused the guest state
   Other = 9,
+  SliceEnd = 10, // the guest's time slice ran out (VMX preemption timer, SDM 26.5.1)
 }
 
-export const EXIT_REASON_COUNT = 10;
+export const EXIT_REASON_COUNT = 11;
 
 /** Names for metrics and `vm info` (the same in every language). */
-export const EXIT_REASON_NAMES = ['cpuid', 'io', 'msr', 'hlt', 'hypercall', 'npf', 'shutdown', 'interrupt', 'invalid', 'other'];
+export const EXIT_REASON_NAMES = ['cpuid', 'io', 'msr', 'hlt', 'hypercall', 'npf', 'shutdown', 'interrupt', 'invalid', 'other', 'slice'];

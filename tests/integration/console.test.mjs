@@ -3,7 +3,7 @@
 // Dictionary texts are read from kernel/i18n so the test checks the exact UTF-8 bytes.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -22,8 +22,17 @@ const loadDictionaries = async () => {
   return import('data:text/javascript;base64,' + Buffer.from(out.outputFiles[0].text).toString('base64'));
 };
 
+/** The vm topic's English texts (kernel/i18n/topics/vm.ts). */
+const loadVmTexts = async () => {
+  const out = await build({
+    stdin: { contents: "export { vmEn } from './vm';", resolveDir: join(root, 'kernel/i18n/topics'), loader: 'ts' },
+    bundle: true, write: false, format: 'esm', platform: 'neutral', charset: 'utf8',
+  });
+  return (await import('data:text/javascript;base64,' + Buffer.from(out.outputFiles[0].text).toString('base64'))).vmEn;
+};
+
 before(async () => {
-  const r = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, `make failed:\n${r.stdout}${r.stderr}`);
   dict = await loadDictionaries();
 });
@@ -71,10 +80,13 @@ test('QEMU: help, lang ja, lang zh, mem, exit 3 from startup.zv', () => {
 
 test('QEMU: a bad command in startup.zv is reported with its line number and a suggestion', () => {
   const { code, out } = runScript('uefi-run', ['version', 'hepl', 'exit 300', 'exit 5']);
-  assert.equal(code, 5);
-  assert.ok(out.includes('line 2'), out);
-  assert.ok(out.includes('"help"'), 'no suggestion of "help"');
-  assert.ok(out.includes('line 3'), out);
+  assert.equal(code, 5, out);
+  // each error whole, on the line after its echoed command, built from the dictionary
+  const errorAt = (line) => dict.en['script.errorAt'].replace('{0}', 'startup.zv').replace('{1}', String(line));
+  const lines = out.split(/\r?\n/);
+  const after = (cmd) => lines[lines.indexOf(dict.en['console.prompt'] + cmd) + 1];
+  assert.equal(after('hepl'), errorAt(2) + dict.en['console.unknownCommandSuggest'].replace('{0}', 'hepl').replace('{1}', 'help'));
+  assert.equal(after('exit 300'), errorAt(3) + dict.en['exit.badCode'].replace('{0}', '300'));
 });
 
 test('Bochs (corei7_skylake_x): boots to the console and exits with the script code', () => {
@@ -82,4 +94,64 @@ test('Bochs (corei7_skylake_x): boots to the console and exits with the script c
   assert.equal(code, 4, `exit code; output:\n${out}`);
   assert.match(out, /first prompt after \d+ TSC ticks/);
   assert.match(out, /version 0\.1\.0/);
+});
+
+/**
+ * Boots under uefi-run with `lines` as startup.zv and drives its serial input: each step
+ * waits until the output (after the previous step's match) matches `until`, then types `send`.
+ * Resolves with the exit code and the whole output; fails a step after `stepSeconds`.
+ */
+const converse = (lines, files, steps, stepSeconds = 120) => new Promise((resolvePromise, reject) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zv-console-'));
+  writeFileSync(join(dir, 'startup.zv'), lines.join('\n') + '\n');
+  const args = ['--timeout', '300', '--script', join(dir, 'startup.zv'), ...files.flatMap((f) => ['-f', f]), efi];
+  const child = spawn(join(root, 'toolchain', 'uefi-run'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let from = 0;
+  let step = 0;
+  let timer = null;
+  const arm = () => {
+    clearTimeout(timer);
+    if (step < steps.length) timer = setTimeout(() => { child.kill('SIGTERM'); reject(new Error(`step ${step}: no ${steps[step].until} in:\n${out}`)); }, stepSeconds * 1000);
+  };
+  const advance = () => {
+    while (step < steps.length) {
+      const m = steps[step].until.exec(out.slice(from));
+      if (!m) return;
+      from += m.index + m[0].length;
+      child.stdin.write(steps[step].send);
+      step++;
+      arm();
+    }
+  };
+  child.stdout.on('data', (d) => { out += d.toString('utf8'); advance(); });
+  child.on('close', (code) => { clearTimeout(timer); resolvePromise({ code, out, step }); });
+  arm();
+});
+
+test('QEMU: console <vm> sends what is typed to the guest, shows its answer, and Esc detaches while it runs on', async () => {
+  const guests = join(root, 'build/guests');
+  const { code, out, step } = await converse([
+    'vm create echo --mem 8 --image \\hello.elf --cmdline echo',
+    'vm start echo',
+    'console echo',
+    'vm info echo',
+    'exit 6',
+  ], [`${join(guests, 'hello.elf')}:hello.elf`], [
+    // typed while attached: the guest's line, not a Zerovisor command (line editing is the guest's)
+    { until: /echo: type a line\r?\n/, send: 'vm list\r' },
+    { until: /echo: got vm list\r?\n/, send: '\x1b' },
+  ]);
+  assert.equal(step, 2, out);
+  assert.equal(code, 6, out);
+  const vm = await loadVmTexts();
+  const attached = vm['console.attached'].replace('{0}', '1').replace('{1}', 'echo');
+  const detached = vm['console.detached'].replace('{0}', '1').replace('{1}', 'echo');
+  const session = out.slice(out.indexOf(attached), out.indexOf(detached) + detached.length);
+  assert.ok(out.includes(attached) && out.includes(detached), out);
+  assert.match(session, /^vm list\r?$/m, 'the guest echoed the typed characters');
+  assert.match(session, /^echo: got vm list\r?$/m, 'and got the whole line');
+  assert.doesNotMatch(out, /^ +1 +echo +running/m, 'Zerovisor did not run "vm list" itself');
+  // detached, the guest keeps running; the script goes on
+  assert.match(section(out, dict.en['console.prompt'], 'vm info echo'), /VM 1 "echo": running/);
 });

@@ -248,6 +248,28 @@ test('with NRIPS, RIP advances to NEXT_RIP: it wins over the bytes, and works wi
   assert.deepEqual(model.guests[0].records.map((r) => r.outcome?.advance ?? null), [2, 3, 2, 3, 3, 1, null]);
 });
 
+test('with NRIPS, the decoder checks the hardware: a different length or none at all is counted and logged, CPUID excepted', () => {
+  const { model, out } = run({
+    cpu: withNrips(),
+    scripts: {
+      '': [
+        { rdmsr: 0x174 }, // 0F 32: the decoder agrees
+        { rdmsr: 0x174, nextRip: 0x100005n }, // NEXT_RIP says 3 bytes, the bytes 2: a mismatch
+        { wrmsr: [0x174, 0], bytes: [0x0f, 0xff] }, // UD0, an opcode the decoder does not know
+        { cpuid: [0, 0], nextRip: 0x10000bn }, // CPUID is not cross-checked (its exit is the benchmarked one)
+        { out: [0xf4, 0, 1] },
+      ],
+    },
+    input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'metrics\r', 'log\r'],
+  });
+  clean(model);
+  assert.deepEqual(model.guests[0].records.map((r) => r.outcome?.advance ?? null), [2, 3, 2, 4, null], 'NEXT_RIP still wins');
+  assert.ok(out('metrics').includes('zerovisor_nrips_decoder_mismatches_total 2'), out('metrics').join('\n'));
+  const log = out('log').join('\n');
+  assert.match(log, /VM 1: at 0x00100002 NRIPS says 3 bytes, the decoder 2/);
+  assert.match(log, /VM 1: at 0x00100005 NRIPS says 2 bytes; the decoder could not decode the instruction/);
+});
+
 const MSR = { EFER: 0xc0000080, APIC_BASE: 0x1b, STAR: 0xc0000081, SYSENTER_EIP: 0x176, PAT: 0x277, TSC: 0x10, MISC_ENABLE: 0x1a0, MTRR_CAP: 0xfe, VM_CR: 0xc0010114, HSAVE_PA: 0xc0010117, FEATURE_CONTROL: 0x3a };
 
 test('MSRs: an allow-list (written values read back, EFER.SVME hidden); the rest get #GP with RIP unchanged, counted and logged', () => {

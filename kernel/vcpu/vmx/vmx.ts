@@ -224,9 +224,11 @@ export const vmxEnable = () => {
     hv_write_cr(4, hostLo(HostField.Cr4), hostHi(HostField.Cr4));
     return VmxError.HostTss;
   }
-  // The preemption timer counts TSC >> shift (SDM 26.5.1): a 10 ms slice.
+  // The preemption timer counts TSC >> shift (SDM 26.5.1): a 5 ms slice, shorter than the
+  // firmware's 10 ms timer tick, so that the slice ends a guest that never exits even where
+  // host interrupts come regularly (each entry reloads the timer).
   const hz = tscHz() > 0 ? tscHz() : 1e9;
-  preemptionTicks = Math.floor((hz / 100) / Math.pow(2, caps.preemptionTimerShift));
+  preemptionTicks = Math.floor((hz / 200) / Math.pow(2, caps.preemptionTimerShift));
   if (preemptionTicks > 0xffffffff) preemptionTicks = 0xffffffff;
   enabled = true;
   current = -1;
@@ -515,8 +517,10 @@ export const vmxRun = (vcpu: number) => {
       case EXIT_TRIPLE_FAULT:
         reason = ExitReason.Shutdown;
         break;
-      case EXIT_EXTERNAL_INTERRUPT:
       case EXIT_PREEMPTION_TIMER:
+        reason = ExitReason.SliceEnd;
+        break;
+      case EXIT_EXTERNAL_INTERRUPT:
       case EXIT_EXCEPTION_NMI: // the exception bitmap is 0: an NMI
         reason = ExitReason.ExternalInterrupt;
         break;
@@ -525,7 +529,7 @@ export const vmxRun = (vcpu: number) => {
         break;
     }
     // the instruction length is defined for instruction exits only (SDM 28.2.5)
-    if (reason === ExitReason.NestedPageFault || reason === ExitReason.ExternalInterrupt || reason === ExitReason.Shutdown) {
+    if (reason === ExitReason.NestedPageFault || reason === ExitReason.ExternalInterrupt || reason === ExitReason.SliceEnd || reason === ExitReason.Shutdown) {
       Porffor.wasm.i32.store(a + Rec.Length, 0, 0, 0);
     }
     Porffor.wasm.i32.store(a + Rec.Access, access | 0, 0, 0);
