@@ -4,9 +4,10 @@
 // with 32-bit paging on (Intel SDM vol. 3A 4.3): code and data reached through a 4 MiB
 // alias (PSE) at 0x40000000 and a 4 KiB-page alias at 0x80000000, where CPUID and OUTSB
 // exit at linear addresses that are not guest-physical. Then the same through PAE paging
-// (SDM 4.4: a 4-entry PDPT, 2 MiB pages at 0x40000000, 4 KiB pages at 0x80000000), and
+// (SDM 4.4: a 4-entry PDPT, 2 MiB pages at 0x40200000, 4 KiB pages at 0x80200000), and
 // through 4-level paging in 64-bit mode (SDM 4.5, 9.8.5: EFER.LME, a 64-bit code segment):
-// CPUID and REP OUTSB from code and data at 0x8000100000, a linear address above 4 GiB.
+// CPUID and REP OUTSB from code and data at 0x8040300000, above 4 GiB, where a walk that
+// dropped the upper address bits would find nothing (0x40300000 is not mapped then).
 // Exits from there with OUTSB of 0x2a to 0xF4.
 const std = @import("std");
 const rt = @import("rt.zig");
@@ -79,6 +80,8 @@ var page_table: [1024]u32 align(4096) = [_]u32{0} ** 1024;
 
 const ALIAS_4M: u32 = 0x40000000;
 const ALIAS_4K: u32 = 0x80000000;
+const PAE_ALIAS_2M: u32 = 0x40200000;
+const PAE_ALIAS_4K: u32 = 0x80200000;
 
 const reversed = "\nsdrawkcab :1=FD ,bstuo per"; // "rep outsb, DF=1: backwards\n" backwards
 
@@ -120,7 +123,8 @@ fn pagingOn(root: u32) void {
 // PAE (SDM 4.4) and 4-level (SDM 4.5) tables: 64-bit entries; P, RW = 0x3; PS (2 MiB) = 0x80
 var pdpt: [4]u64 align(32) = .{ 0, 0, 0, 0 };
 var pd_identity: [512]u64 align(4096) = [_]u64{0} ** 512; // 0-4 MiB in 2 MiB pages
-var pd_small: [512]u64 align(4096) = [_]u64{0} ** 512; // entry 0: the 4 KiB page table
+var pd_alias: [512]u64 align(4096) = [_]u64{0} ** 512; // entries 1-2: 0-4 MiB in 2 MiB pages
+var pd_small: [512]u64 align(4096) = [_]u64{0} ** 512; // entry 1: the 4 KiB page table
 var pt_small: [512]u64 align(4096) = [_]u64{0} ** 512; // 0-2 MiB in 4 KiB pages
 var pml4: [512]u64 align(4096) = [_]u64{0} ** 512;
 var pdpt_low: [512]u64 align(4096) = [_]u64{0} ** 512;
@@ -130,7 +134,7 @@ var pdpt_high: [512]u64 align(4096) = [_]u64{0} ** 512;
 var gdt64: [4]u64 align(8) = .{ 0, 0x00CF9B000000FFFF, 0x00CF93000000FFFF, 0x00AF9B000000FFFF };
 var gdt64_ptr: packed struct { limit: u16, base: u32 } align(4) = .{ .limit = 31, .base = 0 };
 
-/// The 64-bit part: it jumps to its alias at 0x8000000000 (PML4 entry 1), checks CPUID's
+/// The 64-bit part: it jumps to its alias at 0x8040200000 (PML4 entry 1, PDPT entry 1, PD entry 1), checks CPUID's
 /// Zerovisor leaf there, prints through REP OUTSB with 64-bit RSI/RCX, and exits with 0x2a.
 fn longMode() noreturn {
     gdt64_ptr.base = @intFromPtr(&gdt64);
@@ -147,7 +151,7 @@ fn longMode() noreturn {
         \\ljmpl $0x18, $strio_long64
         \\.code64
         \\strio_long64:
-        \\  movabsq $0x8000000000, %%rbx
+        \\  movabsq $0x8040200000, %%rbx
         \\  leaq strio_long_high(%%rip), %%rax
         \\  addq %%rbx, %%rax
         \\  jmpq *%%rax
@@ -218,13 +222,17 @@ pub fn main(_: u32, _: u32) noreturn {
     callAt(ALIAS_4K, "paged");
     insbCheck("paged");
 
-    // PAE: PDPT entry 0 identity, 1 (0x40000000) the same 2 MiB pages, 2 (0x80000000) 4 KiB pages
+    // PAE: PDPT entry 0 identity (0-4 MiB); 0x40200000 the first 4 MiB again in 2 MiB pages
+    // (PDPT entry 1, PD entries 1-2), 0x80200000 its first 2 MiB in 4 KiB pages (PDPT entry
+    // 2, PD entry 1). A walk that lost the PDPT index would land 2 MiB higher, on zeros.
     pd_identity[0] = 0x000000 | 0x83;
     pd_identity[1] = 0x200000 | 0x83;
+    pd_alias[1] = 0x000000 | 0x83;
+    pd_alias[2] = 0x200000 | 0x83;
     for (&pt_small, 0..) |*e, i| e.* = @as(u64, i) * 4096 | 0x3;
-    pd_small[0] = @intFromPtr(&pt_small) | 0x3;
+    pd_small[1] = @intFromPtr(&pt_small) | 0x3;
     pdpt[0] = @intFromPtr(&pd_identity) | 0x1; // PDPTEs: P only (SDM 4.4.1, RW is reserved)
-    pdpt[1] = @intFromPtr(&pd_identity) | 0x1;
+    pdpt[1] = @intFromPtr(&pd_alias) | 0x1;
     pdpt[2] = @intFromPtr(&pd_small) | 0x1;
     pagingOff();
     asm volatile (
@@ -234,12 +242,13 @@ pub fn main(_: u32, _: u32) noreturn {
         ::: "eax", "memory");
     pagingOn(@intFromPtr(&pdpt));
     rt.puts("strio: PAE paging on\n");
-    callAt(ALIAS_4M, "pae");
-    callAt(ALIAS_4K, "pae");
+    callAt(PAE_ALIAS_2M, "pae");
+    callAt(PAE_ALIAS_4K, "pae");
 
-    // 4-level: PML4 entry 0 identity (0-4 MiB), entry 1 (0x8000000000) 4 KiB pages of 0-2 MiB
+    // 4-level: PML4 entry 0 identity (0-4 MiB only), entry 1 PDPT entry 1 (0x8040000000):
+    // PD entry 1 (0x8040200000), 4 KiB pages of 0-2 MiB
     pdpt_low[0] = @intFromPtr(&pd_identity) | 0x3;
-    pdpt_high[0] = @intFromPtr(&pd_small) | 0x3;
+    pdpt_high[1] = @intFromPtr(&pd_small) | 0x3;
     pml4[0] = @intFromPtr(&pdpt_low) | 0x3;
     pml4[1] = @intFromPtr(&pdpt_high) | 0x3;
     pagingOff();

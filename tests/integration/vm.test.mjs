@@ -237,9 +237,9 @@ const STRIO_LINES = [
   'paged: rep insb from port 0x2f0 read 8 x 0xff',
   'strio: PAE paging on',
   'pae: rep outsb through the alias',
-  'pae: cpuid 0x40000000 at 0x40100339 ebx 0x6f72655a',
+  'pae: cpuid 0x40000000 at 0x40300339 ebx 0x6f72655a',
   'pae: rep outsb through the alias',
-  'pae: cpuid 0x40000000 at 0x80100339 ebx 0x6f72655a',
+  'pae: cpuid 0x40000000 at 0x80300339 ebx 0x6f72655a',
   'strio: entering 64-bit mode',
   'long: rep outsb at the 4-level alias',
   'long: cpuid 0x40000000 ebx 0x6f72655a',
@@ -261,8 +261,8 @@ const STRIO_SCENARIO = {
     assert.deepEqual(lines.map((l) => l.replace(/ at 0x[0-9a-f]{8}/, ' at ADDR')), STRIO_LINES.map((l) => l.replace(/ at 0x[0-9a-f]{8}/, ' at ADDR')));
     assert.match(lines[6], / at 0x401[0-9a-f]{5} /, 'the 4 MiB alias');
     assert.match(lines[8], / at 0x801[0-9a-f]{5} /, 'the 4 KiB-page alias');
-    assert.match(lines[12], / at 0x401[0-9a-f]{5} /, 'the 2 MiB-page alias (PAE)');
-    assert.match(lines[14], / at 0x801[0-9a-f]{5} /, 'the 4 KiB-page alias (PAE)');
+    assert.match(lines[12], / at 0x403[0-9a-f]{5} /, 'the 2 MiB-page alias (PAE)');
+    assert.match(lines[14], / at 0x803[0-9a-f]{5} /, 'the 4 KiB-page alias (PAE)');
     assert.match(section(out, 'vm list'), /^ +1 +strio +stopped +8 +42/m, 'the exit status came through OUTSB at a 64-bit linear address above 4 GiB');
     // where the processor reports instruction lengths (NRIPS, VMX), it and the decoder agreed on every exit
     if (platform.lengths) assert.match(section(out, 'metrics'), /^zerovisor_nrips_decoder_mismatches_total 0\r?$/m);
