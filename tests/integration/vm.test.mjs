@@ -143,7 +143,7 @@ const TRIPLE_SCENARIO = {
 };
 
 const LIFECYCLE_SCENARIO = {
-  name: 'a guest that never gives the CPU back is time-sliced (interrupt exits), paused, resumed and stopped from the console while another VM finishes',
+  name: 'a guest that never gives the CPU back is time-sliced (VMX preemption timer; SVM host interrupts), paused, resumed and stopped from the console while another VM finishes',
   lines: [
     'vm create spin --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=20000 rounds=0"',
     'vm create hello --mem 8 --image \\hello.elf --cmdline "beside"',
