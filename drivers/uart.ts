@@ -1,7 +1,7 @@
 // 16550A UART driver for COM1 (I/O port 0x3F8), polled, no interrupts.
 // Register map and bits: PC16550D datasheet (National Semiconductor), Table II
 // "Summary of Registers"; offsets from the base port, DLAB = LCR bit 7.
-
+import { ticksSinceBoot, tscHz } from '../kernel/lib/clock';
 
 const BASE = 0x3f8;
 const RBR = 0; // receiver buffer (read, DLAB 0)
@@ -24,9 +24,14 @@ const LSR_THRE = 0x20; // bit 5: THR (with FIFOs: the TX FIFO) empty
 const LSR_TEMT = 0x40; // bit 6: THR and the transmitter shift register empty
 const DIVISOR_115200 = 1; // 1.8432 MHz / (16 * 115200)
 const TX_FIFO_DEPTH = 16; // bytes that may be written once THRE is set (FIFO mode)
-const SPIN_LIMIT = 100000; // LSR polls before a stuck transmitter is given up on
+const SPIN_LIMIT = 100000; // LSR polls before a stuck transmitter is given up on (TSC not yet known)
+// A terminal that reads slowly holds THRE clear (QEMU's 16550 waits for its chardev, a
+// console cable's flow control): output waits this long, then is dropped until THRE comes
+// back; the port is never given up for good.
+const STALL_MS = 2000;
 
 let present = false;
+let stalled = false; // the last wait for THRE ran out: drop without waiting until it is set
 
 const inb = (register: number) => hv_io_in8(BASE + register);
 
@@ -52,18 +57,30 @@ export const uartInit = () => {
 /** Whether uartInit found a UART. */
 export const uartPresent = () => present;
 
-/** Sends bytes[0..length) polling LSR.THRE; gives the port up if it never drains. */
+/** Whether THR may take TX_FIFO_DEPTH bytes: THRE, waited for at most STALL_MS (not at all while stalled). */
+const transmitterReady = () => {
+  if ((inb(LSR) & LSR_THRE) !== 0) {
+    stalled = false;
+    return true;
+  }
+  if (stalled) return false;
+  const hz = tscHz();
+  const deadline = ticksSinceBoot() + (hz * STALL_MS) / 1000;
+  for (let spins = 1; ; spins++) {
+    if ((inb(LSR) & LSR_THRE) !== 0) return true;
+    if ((spins & 1023) === 0 && (hz > 0 ? ticksSinceBoot() > deadline : spins > SPIN_LIMIT)) {
+      stalled = true;
+      return false;
+    }
+  }
+};
+
+/** Sends bytes[0..length) polling LSR.THRE; drops them while the terminal does not read (see STALL_MS). */
 export const uartWrite = (bytes: Uint8Array, length: number) => {
   if (!present) return;
   let i = 0;
   while (i < length) {
-    let spins = 0;
-    while ((inb(LSR) & LSR_THRE) === 0) {
-      if (++spins > SPIN_LIMIT) {
-        present = false;
-        return;
-      }
-    }
+    if (!transmitterReady()) return;
     const end = i + TX_FIFO_DEPTH < length ? i + TX_FIFO_DEPTH : length;
     while (i < end) {
       hv_io_out8(BASE + THR, bytes[i]);

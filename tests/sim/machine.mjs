@@ -82,6 +82,8 @@ export class Machine {
    * @param {import('./snp.mjs').SnpModel[]} [o.snp] the SNP handles, in the firmware's order
    * @param {number} [o.pmTimerPort] port of the ACPI PM timer (24-bit, 3.579545 MHz), or 0 for none
    * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
+   * @param {{afterBytes: number, seconds: number}} [o.uartStall] a terminal that stops reading:
+   *   once COM1 has sent afterBytes, LSR shows THRE and TEMT clear for that many seconds (TSC)
    * @param {number} [o.hostCallTicks] TSC ticks each host call costs (default 40); a test makes the
    *   kernel's own work slow next to a guest's with more
    * @param {(run: {machine: Machine, vmcb: bigint, hostSave: bigint, gprs: BigUint64Array, fx: Uint8Array}) => void} [o.svmGuest]
@@ -146,6 +148,8 @@ export class Machine {
     this.callsByName = new Map(); // host function name -> calls
     this.stallMicros = 0;
     this.hostCallTicks = BigInt(o.hostCallTicks ?? 40);
+    this.uartStall = o.uartStall ?? null;
+    this.uartStallEnd = -1; // seconds at which the stalled terminal reads again
     this.uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, dll: 0, dlm: 0, fcr: 0 };
     this.serialOut = [];
     this.serialTerm = new Terminal('vt100');
@@ -183,6 +187,16 @@ export class Machine {
   #head() {
     while (this.qi < this.queue.length && this.queue[this.qi].idle === 0) this.qi++;
     return this.queue[this.qi];
+  }
+
+  /** Whether the uartStall terminal is not reading now (it starts once afterBytes went out). */
+  #uartStalled() {
+    if (!this.uartStall) return false;
+    if (this.uartStallEnd < 0) {
+      if (this.serialOut.length < this.uartStall.afterBytes) return false;
+      this.uartStallEnd = this.seconds + this.uartStall.seconds;
+    }
+    return this.seconds < this.uartStallEnd;
   }
 
   #emptyPoll() {
@@ -571,7 +585,8 @@ export class Machine {
         case 2: return (u.fcr & 1) ? 0xc1 : 0x01; // IIR: no interrupt pending, FIFOs enabled
         case 3: return u.lcr;
         case 4: return u.mcr;
-        case 5: { // LSR: THRE and TEMT always (output is instantaneous), DR while a byte waits
+        case 5: { // LSR: THRE and TEMT always (output is instantaneous) but in a uartStall, DR while a byte waits
+          if (this.#uartStalled()) return 0x00;
           const h = this.#head();
           if (h && h.byte !== undefined) return 0x61;
           this.#emptyPoll();

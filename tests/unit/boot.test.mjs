@@ -77,3 +77,30 @@ test('an exception outside any command is fatal: shown, handed to hv_fatal, and 
   assert.ok(m.logLines.includes(reason));
   assert.equal(m.exitCode, undefined);
 });
+
+// A terminal that stops reading (QEMU's chardev backing up behind a busy reader) holds THRE
+// clear. At 20,000 TSC ticks per host call one second is 150,000 LSR polls. The stall starts
+// as "version" answers: after the echo of the line typed at the first prompt.
+const stallAtVersion = () => {
+  const text = boot({ input: ['version\r', 'exit\r'], hostCallTicks: 20000 }).serialText;
+  return Buffer.byteLength(text.slice(0, text.indexOf('zerovisor> version\r\n') + 'zerovisor> version\r\n'.length));
+};
+
+test('a terminal that stops reading for a second loses no output: Zerovisor waits for THRE', () => {
+  const m = boot({ input: ['version\r', 'exit 3\r'], hostCallTicks: 20000, uartStall: { afterBytes: stallAtVersion(), seconds: 1 } });
+  assert.ok(m.uartStallEnd > 0, 'the stall happened');
+  assert.equal(m.debugExit.at(-1), 3);
+  assert.match(m.serialText, /zerovisor> version\r\nZerovisor version 0\.1\.0\r\n/);
+  assert.match(m.serialText, /ZEROVISOR-EXIT 3\r\n/);
+});
+
+test('a terminal that stops reading for longer: output waits 2 s, is dropped meanwhile, and comes back when it reads', () => {
+  const m = boot({
+    input: ['version\r', 'sleep 8000\r', 'time\r', 'exit 4\r'], hostCallTicks: 20000, uartStall: { afterBytes: stallAtVersion(), seconds: 5 },
+  });
+  assert.equal(m.debugExit.at(-1), 4, 'the console ran on, every command');
+  assert.ok(!m.serialText.includes('Zerovisor version 0.1.0'), 'said while nobody read: dropped');
+  assert.match(m.serialText, /Uptime: /, 'said after the terminal read again');
+  assert.match(m.serialText, /ZEROVISOR-EXIT 4\r\n/);
+  assert.match(m.conTerm.lines().join('\n'), /Zerovisor version 0\.1\.0/, 'the firmware console had it all along');
+});
