@@ -256,7 +256,7 @@ export class SvmGuests {
     for (let i = 0; i < len; i++) {
       const t = nptTranslate(m, g.ncr3, BigInt(gpa) + BigInt(i));
       if (!t) return null;
-      out[i] = m.physRead(t.hpa, 1)[0];
+      out[i] = m.ownedRead(t.hpa, 1, 'the guest (a read of its RAM)')[0];
     }
     return out;
   }
@@ -278,7 +278,7 @@ export class SvmGuests {
         this.#problem(g, `the guest's code at guest-physical ${hex(BigInt(gpa) + BigInt(i))} is not mapped`);
         return;
       }
-      m.physWrite(t.hpa, Uint8Array.of(bytes[i]));
+      m.ownedWrite(t.hpa, Uint8Array.of(bytes[i]), 'the guest (a write to its RAM)');
     }
   }
 

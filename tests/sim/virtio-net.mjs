@@ -329,14 +329,14 @@ export class VirtioNet {
     const elem = new Uint8Array(8);
     new DataView(elem.buffer).setUint32(0, id >>> 0, true);
     new DataView(elem.buffer).setUint32(4, len >>> 0, true);
-    this.machine.physWrite(at, elem);
+    this.machine.ownedWrite(at, elem, 'virtio-net (used ring)');
     q.usedIdx = (q.usedIdx + 1) & 0xffff;
     this.#writeUsedIdx(q);
     this.isr |= 1;
   }
 
   #writeUsedIdx(q) {
-    this.machine.physWrite(q.device + 2n, Uint8Array.of(q.usedIdx & 0xff, q.usedIdx >> 8));
+    this.machine.ownedWrite(q.device + 2n, Uint8Array.of(q.usedIdx & 0xff, q.usedIdx >> 8), 'virtio-net (used ring index)');
   }
 
   /** Applies the one-time misbehaviour for queue qi if it is armed: true when it replaced the normal used element. */

@@ -5,7 +5,7 @@
 // they are in use, SDM 25.11.1); the guest's GPRs (RSP included) and FXSAVE area are its
 // register file (../vcpu-area.ts), which the shim loads and stores around the entry.
 import { dataAddress } from '../../host/memory';
-import { Cr0, Efer, Msr } from '../../lib/x86';
+import { Cr0, Cr4, Efer, Msr } from '../../lib/x86';
 import {
   Access, areaGet, areaSet, areaToBytes, bytesToArea, MAX_VCPUS, Rec, resetVcpuArea, TO_HARDWARE, vcpuArea, advanceRip,
 } from '../vcpu-area';
@@ -553,6 +553,10 @@ const onCrAccess = (v: number) => {
   } else if (kind === 0) {
     const lo = areaGet(v, r * 8);
     const hi = areaGet(v, r * 8 + 4);
+    if (crWriteFaults(cr, lo)) {
+      vmxInjectException(v, 13, 0); // #GP(0) at the MOV: RIP stays
+      return true;
+    }
     if (cr === 0) {
       put(CR0_SHADOW, lo, 0);
       setCr0(v, lo);
@@ -569,6 +573,20 @@ const onCrAccess = (v: number) => {
   } else return false;
   advanceRip(v, areaGet(v, Rec.Length));
   return true;
+};
+
+/**
+ * Whether the guest's MOV to CR0/CR4 of `lo` faults with #GP(0) on a processor (SDM vol. 2B
+ * MOV CR; vol. 3A 10.8.5): CR0.PG without PE, CR0.PG with EFER.LME but CR4.PAE clear, CR4.PAE
+ * cleared in IA-32e mode. VM entry would refuse such a guest state (SDM 26.3.1.1).
+ */
+const crWriteFaults = (cr: number, lo: number) => {
+  const efer = vmread(GUEST_EFER);
+  if (cr === 0) {
+    if ((lo & Cr0.PG) === 0) return false;
+    return (lo & Cr0.PE) === 0 || ((efer & Efer.LME) !== 0 && (vmread(GUEST_CR4) & Cr4.PAE) === 0);
+  }
+  return cr === 4 && (efer & Efer.LMA) !== 0 && (lo & Cr4.PAE) === 0;
 };
 
 /** After the host set CR0 for the guest: EFER.LMA and the IA-32e entry control follow PG with LME (SDM 10.8.5). */
