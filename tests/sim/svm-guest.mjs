@@ -57,10 +57,10 @@ const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4;
 const M64 = 0xffffffffffffffffn;
 const hex = (v) => `0x${BigInt(v).toString(16)}`;
 
-// ---- physical memory through the machine ----
+// ---- physical memory through the machine (what the processor touches must be the kernel's pages) ----
 
 const rd = (m, addr, len) => {
-  const b = m.physRead(BigInt(addr), len);
+  const b = m.ownedRead(BigInt(addr), len, 'the processor (a nested page-table walk or a guest load)');
   let v = 0n;
   for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
   return v;
@@ -69,7 +69,7 @@ const wr = (m, addr, len, value) => {
   const b = new Uint8Array(len);
   let v = BigInt.asUintN(len * 8, BigInt(value));
   for (let i = 0; i < len; i++, v >>= 8n) b[i] = Number(v & 0xffn);
-  m.physWrite(BigInt(addr), b);
+  m.ownedWrite(BigInt(addr), b, 'the processor (nested page-table A/D bits or a guest store)');
 };
 
 const ADDR = 0x000ffffffffff000n; // bits 12-51 of a table entry
