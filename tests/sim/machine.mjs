@@ -127,7 +127,7 @@ export class Machine {
     this.bootTsc = o.bootTsc ?? 0x1fffff000n; // lo close to 2^32: the first reads carry into hi
     this.emptyPollLimit = o.emptyPollLimit ?? 100000;
     this.cpu = o.cpu ?? machineCpu('qemu-q35-intel-iommu-smp4');
-    this.physPages = new Map(); // page number -> Uint8Array(4096), written pages only
+    this.physPages = new Map(); // page number (BigInt) -> Uint8Array(4096): written or zeroed pages only (#untouchedByte for the rest)
     this.allocations = []; // [firstPage, pages] from hv_efi_alloc_pages, as numbers
     this.allocCalls = [];
     this.zeroCalls = []; // [address, length] of hv_phys_zero
@@ -160,7 +160,10 @@ export class Machine {
     this.vmx = {
       cr0: 0x80010033n, cr3: 0x7c01000n, cr4: 0x668n, gdt: { base: 0x7bee698n, limit: 0x47 }, idt: { base: 0x7b6c018n, limit: 0xfff },
       selectors: [0x38, 0x30, 0x30, 0x30, 0x30, 0x30, 0], on: null, vmxonRegion: null, cr4AtVmxon: 0n, current: null, vmcs: new Map(), loadedGdt: null, runs: 0,
-      invepts: [], invvpids: [], launchedVmcs: new Set(), entryFailures: [], instructionErrors: [],
+      invepts: [], invvpids: [], // [type, EPTP] / [type, VPID] of each INVEPT / INVVPID
+      launchedVmcs: new Set(), // VMCSs whose launch state is "launched" (SDM 25.1)
+      entryFailures: [], // what the VM-entry checks refused (tests/sim/vmx-checks.mjs)
+      instructionErrors: [], // VM-instruction error of each VMfailValid (SDM 31.4)
     };
     this.ioReads = 0;
 
