@@ -10,12 +10,12 @@
 import { dataAddress } from '../host/memory';
 import { ExitReason } from '../vcpu/exit-reason';
 import {
-  advanceGuestRip, exitCode, faultAddress, guestCodeSize, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld, guestMsrHi,
+  advanceGuestRip, exitCode, faultAddress, guestCodeSize, guestCr0, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld, guestMsrHi,
   guestMsrLo, guestRflags, guestRip, guestRipHi, guestRipLo, guestSegmentBaseHi, guestSegmentBaseLo, hardwareInstructionLength,
   injectException, ioIsIn, ioIsRep, ioIsString, ioPort, ioSize, msrIsWrite, setGuestAbcd,
   setGuestEferLo, setGuestGpr, setGuestMsr,
 } from '../vcpu/vcpu';
-import { Efer, Gpr, Msr, Rflags, Vector } from '../lib/x86';
+import { Cr0, Efer, Gpr, Msr, Rflags, Vector } from '../lib/x86';
 import { guestCpuidAnswer } from './cpuid-policy';
 import { MsrAccess, msrAccess } from './msr-policy';
 import { guestRead, guestWrite } from './guest-memory';
@@ -258,6 +258,14 @@ const denyMsr = (slot: number, vcpu: number, index: number, write: boolean) => {
 
 const msrValue = new Uint32Array(2);
 
+/**
+ * Whether a WRMSR of EFER's low half `lo` changes LME while the guest has paging on: a #GP(0)
+ * on the processor (SDM vol. 3A 10.8.5, APM vol. 2 14.6), and a state no VM entry would take
+ * (LME must equal LMA with paging on, SDM 26.3.1.1).
+ */
+const lmeChangeWithPaging = (vcpu: number, lo: number) =>
+  (guestCr0(vcpu) & Cr0.PG) !== 0 && ((lo ^ guestEferLo(vcpu)) & Efer.LME) !== 0;
+
 const onMsr = (slot: number, vcpu: number) => {
   const write = msrIsWrite(vcpu);
   const index = guestGprLo(vcpu, 1);
@@ -266,6 +274,10 @@ const onMsr = (slot: number, vcpu: number) => {
   const hi = guestGprLo(vcpu, 2);
   const held = guestMsrHeld(index);
   if (write) {
+    if (index === Msr.Efer && lmeChangeWithPaging(vcpu, lo)) {
+      injectException(vcpu, Vector.GeneralProtection, 0); // #GP(0), RIP stays on the WRMSR
+      return ExitAction.Continue;
+    }
     if (index === Msr.Efer) setGuestEferLo(vcpu, (lo & (Efer.SCE | Efer.LME | Efer.NXE)) >>> 0); // as asked
     else if (index === Msr.MtrrDefType) setMtrrDefType(vcpu, lo);
     else if (held) setGuestMsr(vcpu, index, lo, hi);

@@ -200,7 +200,7 @@ const guestControlRegisters = (c) => {
   if ((cr0 & fixed0) !== fixed0 || (cr0 & ~c.msr(0x487) & 0xffffffffn) !== 0n) return `guest CR0 ${hex(cr0)} outside the VMX fixed bits`;
   if ((cr0 & CR0_PG) !== 0n && (cr0 & CR0_PE) === 0n) return `guest CR0 ${hex(cr0)}: PG without PE`;
   if ((cr4 & c.msr(0x488)) !== c.msr(0x488) || (cr4 & ~c.msr(0x489) & 0xffffffffn) !== 0n) return `guest CR4 ${hex(cr4)} outside the VMX fixed bits`;
-  if (c.ia32eGuest && ((cr0 & CR0_PG) === 0n || (cr4 & CR4_PAE) === 0n)) return 'an IA-32e mode guest without CR0.PG and CR4.PAE';
+  if (c.ia32eGuest && ((cr0 & CR0_PG) === 0n || (cr4 & CR4_PAE) === 0n)) return `an IA-32e mode guest needs CR0.PG and CR4.PAE (CR0 ${hex(cr0)}, CR4 ${hex(cr4)})`;
   if (!c.ia32eGuest && (cr4 & CR4_PCIDE) !== 0n) return 'CR4.PCIDE outside IA-32e mode';
   if (c.f(Field.GUEST_CR3) > c.maxPhys) return `guest CR3 ${hex(c.f(Field.GUEST_CR3))} beyond the physical-address width`;
   return null;
@@ -346,7 +346,9 @@ export const vmEntryFailure = (vmcs, cpu) => {
   for (const group of ENTRY_CHECKS) {
     for (const check of group.checks) {
       const why = check(c);
-      if (why) return { ...group, checks: undefined, check: check.name, why };
+      if (!why) continue;
+      const { checks, ...how } = group;
+      return { ...how, check: check.name, why };
     }
   }
   return null;

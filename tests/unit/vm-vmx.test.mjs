@@ -219,11 +219,12 @@ test('control-register exits are handled in the back end: MOV to CR0 keeps the V
     { reason: 32, length: 2, regs: { 1: 0xc0000080n, 0: 0x100n, 2: 0n } }, // WRMSR EFER.LME
     { reason: 28, length: 3, qual: (0 << 8) | (0 << 4) | 0, regs: { 0: 0x80000011n } }, // MOV CR0, EAX: paging on with LME, CR4.PAE clear: #GP
     { reason: 28, length: 3, qual: (0 << 8) | (0 << 4) | 0, regs: { 0: 0x80000011n }, cr4Set: 0x20n }, // MOV CR4 PAE (no exit), MOV CR0 again -> IA-32e
+    { reason: 32, length: 2, regs: { 1: 0xc0000080n, 0: 0n, 2: 0n } }, // WRMSR EFER.LME clear with paging on: #GP
     { reason: 30, length: 1, qual: 0xf4 << 16, regs: { 0: 7n } },
   ]);
   const { m } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r'], vmxGuest: g.handler });
   assert.deepEqual(m.vmx.entryFailures, [], 'every VM entry passed the processor\'s checks (SDM 26.2-26.3)');
-  assert.equal(g.seen.length, 7, 'the CR exits did not stop the VM');
+  assert.equal(g.seen.length, 8, 'the CR exits did not stop the VM');
   assert.equal(g.seen[1].rip, 0x100003n, 'RIP past MOV CR0 (exit instruction length)');
   assert.equal(g.seen[1].cr0Shadow, 0x11n, 'the guest reads back the CR0 it wrote');
   assert.equal(g.seen[1].cr0 & 0x20n, 0x20n, 'the real CR0 keeps NE (IA32_VMX_CR0_FIXED0)');
@@ -235,6 +236,9 @@ test('control-register exits are handled in the back end: MOV to CR0 keeps the V
   assert.equal(g.seen[6].entry & (1n << 9n), 1n << 9n, 'IA-32e mode guest entry control set with PG, PAE and LME');
   assert.equal(g.seen[6].efer & 0x500n, 0x500n, 'EFER.LME and LMA');
   assert.equal(g.seen[6].rip, 0x10000en, 'every instruction advanced: 3 + 3 + 3 + 2 + 3');
+  assert.equal(g.seen[7].inject, (1n << 31n) | (1n << 11n) | (3n << 8n) | 13n, 'clearing EFER.LME with paging on: #GP(0) injected, as the processor does');
+  assert.equal(g.seen[7].rip, 0x10000en, 'RIP stays on the faulting WRMSR');
+  assert.equal(g.seen[7].efer & 0x500n, 0x500n, 'EFER.LME and LMA unchanged');
 });
 
 test('an EPT violation outside the VM\'s RAM stops the VM and names the guest-physical address', () => {
