@@ -300,7 +300,7 @@ export class VirtioNet {
   }
 
   #u16(addr) {
-    const b = this.machine.physRead(addr, 2);
+    const b = this.machine.ownedRead(addr, 2, 'virtio-net (a ring read)');
     return b[0] | (b[1] << 8);
   }
 
@@ -315,7 +315,7 @@ export class VirtioNet {
   }
 
   #descriptor(q, qi, id) {
-    const d = this.machine.physRead(q.desc + BigInt(16 * id), 16);
+    const d = this.machine.ownedRead(q.desc + BigInt(16 * id), 16, 'virtio-net (a descriptor read)');
     const addr = BigInt(this.#le(d.subarray(0, 8)));
     const len = this.#le(d.subarray(8, 12));
     const flags = d[12] | (d[13] << 8);
