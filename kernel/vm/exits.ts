@@ -349,7 +349,7 @@ export const handleExit = (slot: number, vcpu: number, reason: number) => {
     case ExitReason.Shutdown:
       return stop(StopReason.TripleFault, guestRip(vcpu));
     case ExitReason.InvalidState:
-      return stop(StopReason.InvalidState, 0);
+      return stop(StopReason.InvalidState, exitCode(vcpu) >>> 0); // -1 (VMEXIT_INVALID, VMfailInvalid), a VMX error, or 0x8000xxxx
   }
   return stop(StopReason.UnexpectedExit, exitCode(vcpu));
 };

@@ -21,7 +21,7 @@ import {
   ENTRY_INTERRUPTION_INFO, ENTRY_MSR_LOAD_COUNT, EPT_POINTER, EXCEPTION_BITMAP, EXIT_CONTROLS, EXIT_CPUID, EXIT_CR_ACCESS,
   EXIT_EPT_MISCONFIG, EXIT_EPT_VIOLATION, EXIT_EXCEPTION_NMI, EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_INSTRUCTION_LENGTH,
   EXIT_IO, EXIT_MSR_LOAD_COUNT, EXIT_MSR_STORE_COUNT, EXIT_PREEMPTION_TIMER, EXIT_QUALIFICATION, EXIT_RDMSR, EXIT_REASON,
-  EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, GUEST_ACTIVITY, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
+  EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, GUEST_ACTIVITY, INSTRUCTION_ERROR, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
   GUEST_DEBUGCTL, GUEST_DR7, GUEST_EFER, GUEST_ES_ACCESS, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_SELECTOR, GUEST_FS_BASE,
   GUEST_GDTR_LIMIT, GUEST_GS_BASE, GUEST_IDTR_LIMIT, GUEST_INTERRUPTIBILITY, GUEST_PAT, GUEST_PENDING_DEBUG,
   GUEST_PHYSICAL_ADDRESS, GUEST_LINEAR_ADDRESS, GUEST_RFLAGS, GUEST_RIP, GUEST_RSP, GUEST_SYSENTER_CS, GUEST_SYSENTER_EIP,
@@ -435,9 +435,9 @@ export const vmxFlushTlb = (vcpu: number) => {
   flushPending[vcpu] = 1;
 };
 
-/** The record of a failed entry: InvalidState, code -1. */
-const entryFailed = (v: number) => {
-  areaSet(v, Rec.Code, 0xffffffff);
+/** The record of a failed entry: InvalidState; code the VM-instruction error after VMfailValid (status 2, SDM 31.4), else -1. */
+const entryFailed = (v: number, status: number) => {
+  areaSet(v, Rec.Code, status === 2 ? vmread(INSTRUCTION_ERROR) : 0xffffffff);
   areaSet(v, Rec.Reason, ExitReason.InvalidState);
   return ExitReason.InvalidState;
 };
@@ -449,7 +449,7 @@ const entryFailed = (v: number) => {
  */
 export const vmxRun = (vcpu: number) => {
   const v = vcpu;
-  if (!select(v)) return entryFailed(v);
+  if (!select(v)) return entryFailed(v, 1);
   const a = vcpuArea(v);
   for (;;) {
     if (flushPending[v] !== 0) {
@@ -461,13 +461,15 @@ export const vmxRun = (vcpu: number) => {
       vpidFlushPending[v] = 0;
     }
     // VMfailInvalid / VMfailValid: the VM-instruction error field says why (SDM 31.4)
-    if (hv_vmx_run(a, transfersAt, TRANSFERS.length / 2, launched[v]) !== 0) return entryFailed(v);
+    const status = hv_vmx_run(a, transfersAt, TRANSFERS.length / 2, launched[v]);
+    if (status !== 0) return entryFailed(v, status);
     launched[v] = 1;
     const full = Porffor.wasm.i32.load(a + Rec.Code, 0, 0);
     const basic = full & 0xffff;
     Porffor.wasm.i32.store(a + Rec.Code, basic, 0, 0);
     if (full < 0) {
-      // VM-entry failure (exit reason bit 31, SDM 27.8)
+      // VM-entry failure (exit reason bit 31, SDM 27.8): the code keeps bit 31 for the report
+      Porffor.wasm.i32.store(a + Rec.Code, full, 0, 0);
       Porffor.wasm.i32.store(a + Rec.Reason, ExitReason.InvalidState, 0, 0);
       return ExitReason.InvalidState;
     }
