@@ -5,6 +5,12 @@ import { StopReason, vmName, vmStopDetail, vmStopReason } from '../vm/vm-table';
 
 const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', 'vm.stop.4', 'vm.stop.5', 'vm.stop.6', 'vm.stop.7', 'vm.stop.8', 'vm.stop.9'];
 
+// An InvalidState stop's detail is the back end's exit code: -1 (VMEXIT_INVALID, VMfailInvalid),
+// a VMX exit reason with bit 31 set (a VM-entry failure, SDM 27.8), or the VM-instruction error
+// of a VMfailValid, 1 to 28 (SDM 31.4 table 31-1).
+const isEntryFailure = (code: number) => code >= 0x80000000 && code !== 0xffffffff;
+const isVmInstructionError = (code: number) => code >= 1 && code <= 28;
+
 /** Ends the current line with why VM `slot` stopped. */
 export const sayStopDetail = (slot: number) => {
   const reason = vmStopReason[slot];
@@ -13,6 +19,8 @@ export const sayStopDetail = (slot: number) => {
   const lo = detail - hi * 4294967296;
   const key = STOP_KEYS[reason < STOP_KEYS.length ? reason : 0];
   if (reason === StopReason.NestedPageFault) say(key, hi, lo);
+  else if (reason === StopReason.InvalidState && isEntryFailure(lo)) say('vm.stop.5.entry', lo & 0xffff);
+  else if (reason === StopReason.InvalidState && isVmInstructionError(lo)) say('vm.stop.5.vmfail', lo);
   else say(key, lo);
 };
 

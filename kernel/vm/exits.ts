@@ -10,12 +10,12 @@
 import { dataAddress } from '../host/memory';
 import { ExitReason } from '../vcpu/exit-reason';
 import {
-  advanceGuestRip, exitCode, faultAddress, guestCodeSize, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld, guestMsrHi,
+  advanceGuestRip, exitCode, faultAddress, guestCodeSize, guestCr0, guestEferLo, guestGprHi, guestGprLo, guestMsrHeld, guestMsrHi,
   guestMsrLo, guestRflags, guestRip, guestRipHi, guestRipLo, guestSegmentBaseHi, guestSegmentBaseLo, hardwareInstructionLength,
   injectException, ioIsIn, ioIsRep, ioIsString, ioPort, ioSize, msrIsWrite, setGuestAbcd,
   setGuestEferLo, setGuestGpr, setGuestMsr,
 } from '../vcpu/vcpu';
-import { Efer, Gpr, Msr, Rflags, Vector } from '../lib/x86';
+import { Cr0, Efer, Gpr, Msr, Rflags, Vector } from '../lib/x86';
 import { guestCpuidAnswer } from './cpuid-policy';
 import { MsrAccess, msrAccess } from './msr-policy';
 import { guestRead, guestWrite } from './guest-memory';
@@ -274,6 +274,14 @@ const denyMsr = (slot: number, vcpu: number, index: number, write: boolean) => {
 
 const msrValue = new Uint32Array(2);
 
+/**
+ * Whether a WRMSR of EFER's low half `lo` changes LME while the guest has paging on: a #GP(0)
+ * on the processor (SDM vol. 3A 10.8.5, APM vol. 2 14.6), and a state no VM entry would take
+ * (LME must equal LMA with paging on, SDM 26.3.1.1).
+ */
+const lmeChangeWithPaging = (vcpu: number, lo: number) =>
+  (guestCr0(vcpu) & Cr0.PG) !== 0 && ((lo ^ guestEferLo(vcpu)) & Efer.LME) !== 0;
+
 const onMsr = (slot: number, vcpu: number) => {
   const write = msrIsWrite(vcpu);
   const index = guestGprLo(vcpu, 1);
@@ -282,6 +290,10 @@ const onMsr = (slot: number, vcpu: number) => {
   const hi = guestGprLo(vcpu, 2);
   const held = guestMsrHeld(index);
   if (write) {
+    if (index === Msr.Efer && lmeChangeWithPaging(vcpu, lo)) {
+      injectException(vcpu, Vector.GeneralProtection, 0); // #GP(0), RIP stays on the WRMSR
+      return ExitAction.Continue;
+    }
     if (index === Msr.Efer) setGuestEferLo(vcpu, (lo & (Efer.SCE | Efer.LME | Efer.NXE)) >>> 0); // as asked
     else if (index === Msr.MtrrDefType) setMtrrDefType(vcpu, lo);
     else if (held) setGuestMsr(vcpu, index, lo, hi);
@@ -355,7 +367,7 @@ export const handleExit = (slot: number, vcpu: number, reason: number) => {
     case ExitReason.Shutdown:
       return stop(StopReason.TripleFault, guestRip(vcpu));
     case ExitReason.InvalidState:
-      return stop(StopReason.InvalidState, 0);
+      return stop(StopReason.InvalidState, exitCode(vcpu) >>> 0); // -1 (VMEXIT_INVALID, VMfailInvalid), a VMX error, or 0x8000xxxx
   }
   return stop(StopReason.UnexpectedExit, exitCode(vcpu));
 };

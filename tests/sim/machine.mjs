@@ -7,10 +7,14 @@
 //     from Wasm memory), GetMemoryMap (a fixture), a file table for hv_efi_file_read;
 //   - a TSC, the log lines and fatal reasons the shim would get, the exit code;
 //   - a CPU profile (CPUID leaves, MSRs; an absent MSR is a #GP and fails the run);
-//   - physical memory: readable and writable only inside the memory map's descriptors
-//     (any other access is a page fault and fails the run), firmware page allocation at
-//     an address (the memory map shows the pages as EfiLoaderData), ACPI tables placed
-//     at their addresses, the RSDP in the configuration table;
+//   - physical memory: inside the memory map's descriptors only (any other access is a
+//     page fault and fails the run), and owned: the kernel writes only pages it allocated
+//     from the firmware and reads only those and the firmware memory on the read
+//     allow-list (ACPI and runtime-services descriptors, the tables and other firmware
+//     data a test places); anything else fails the run. Firmware page allocation at an
+//     address (the memory map shows the pages as EfiLoaderData; every allocated page holds
+//     a 0xA5 pattern until written, as firmware does not clear them), ACPI tables placed at
+//     their addresses, the RSDP in the configuration table;
 //   - port and MMIO devices: the ACPI PM timer, an HPET, and any the test adds (PCI,
 //     virtio-net); 8- and 16-bit MMIO only to devices that model those widths;
 //   - UEFI DisconnectController of PCI functions (recorded; the result is the test's);
@@ -24,6 +28,7 @@ import { Terminal } from './terminal.mjs';
 import { machineCpu } from './fixtures/machines.mjs';
 
 import { crc32Update, fnv1aUpdate, wordHash } from './checksums.mjs';
+import { Field, isReadOnlyField, VmxError, vmEntryFailure } from './vmx-checks.mjs';
 
 export const COM1 = 0x3f8;
 export const DEBUG_EXIT_PORT = 0xf4;
@@ -59,6 +64,16 @@ export const vt = {
 
 export class SimFailure extends Error {}
 
+/** What an allocated page holds until the kernel writes it (firmware does not clear pages). */
+export const ALLOCATION_PATTERN = 0xa5;
+const ZERO_PAGE = new Uint8Array(4096); // shared by zeroed pages; never written (#physPage copies it first)
+
+/** Memory types (UEFI 2.10 table 7.10) the kernel may read without allocating them: runtime services code and data, ACPI reclaim and NVS. */
+const FIRMWARE_READABLE_TYPES = new Set([5, 6, 9, 10]);
+const MEMORY_TYPE_NAMES = ['EfiReservedMemoryType', 'EfiLoaderCode', 'EfiLoaderData', 'EfiBootServicesCode', 'EfiBootServicesData',
+  'EfiRuntimeServicesCode', 'EfiRuntimeServicesData', 'free (EfiConventionalMemory)', 'EfiUnusableMemory', 'EfiACPIReclaimMemory',
+  'EfiACPIMemoryNVS', 'EfiMemoryMappedIO', 'EfiMemoryMappedIOPortSpace', 'EfiPalCode', 'EfiPersistentMemory'];
+
 export class Machine {
   /**
    * @param {object} o
@@ -79,6 +94,9 @@ export class Machine {
    * @param {Array<{mmio?: {base: number, size: number, read32: Function, write32: Function,
    *   read8?: Function, read16?: Function, write8?: Function, write16?: Function},
    *   io?: {base: number, size: number, in32: Function, out32: Function}}>} [o.devices]
+   * @param {Array<[number|bigint, number|bigint]>} [o.firmwareReads] [address, length] of more firmware
+   *   memory the kernel may read (the allow-list also has ACPI tables placed by o.acpi and the
+   *   ACPI and runtime-services descriptors of the map)
    * @param {import('./snp.mjs').SnpModel[]} [o.snp] the SNP handles, in the firmware's order
    * @param {number} [o.pmTimerPort] port of the ACPI PM timer (24-bit, 3.579545 MHz), or 0 for none
    * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
@@ -111,13 +129,20 @@ export class Machine {
     this.bootTsc = o.bootTsc ?? 0x1fffff000n; // lo close to 2^32: the first reads carry into hi
     this.emptyPollLimit = o.emptyPollLimit ?? 100000;
     this.cpu = o.cpu ?? machineCpu('qemu-q35-intel-iommu-smp4');
-    this.physPages = new Map(); // page number -> Uint8Array(4096), written pages only
+    this.physPages = new Map(); // page number (BigInt) -> Uint8Array(4096): written or zeroed pages only (#untouchedByte for the rest)
     this.allocations = []; // [firstPage, pages] from hv_efi_alloc_pages, as numbers
     this.allocCalls = [];
     this.zeroCalls = []; // [address, length] of hv_phys_zero
     this.freeCalls = [];
     this.rsdp = o.acpi?.rsdp ?? null;
-    for (const r of o.acpi?.regions ?? []) this.#physStore(BigInt(r.addr), r.bytes);
+    // Firmware memory the kernel may read without owning it: the placed tables (and other
+    // firmware data, e.g. its GDT), and the ranges a test names.
+    this.firmwareReadable = [];
+    for (const r of o.acpi?.regions ?? []) {
+      this.#physStore(BigInt(r.addr), r.bytes);
+      this.firmwareReadable.push([BigInt(r.addr), BigInt(r.addr) + BigInt(r.bytes.length)]);
+    }
+    for (const [addr, len] of o.firmwareReads ?? []) this.firmwareReadable.push([BigInt(addr), BigInt(addr) + BigInt(len)]);
     this.devices = [...(o.devices ?? [])];
     const pm = o.pmTimerPort ?? 0x608;
     if (pm) this.devices.push({ io: { base: pm, size: 4, in32: () => Math.floor(this.seconds * 3579545) & 0xffffff, out32: () => {} } });
@@ -137,7 +162,10 @@ export class Machine {
     this.vmx = {
       cr0: 0x80010033n, cr3: 0x7c01000n, cr4: 0x668n, gdt: { base: 0x7bee698n, limit: 0x47 }, idt: { base: 0x7b6c018n, limit: 0xfff },
       selectors: [0x38, 0x30, 0x30, 0x30, 0x30, 0x30, 0], on: null, vmxonRegion: null, cr4AtVmxon: 0n, current: null, vmcs: new Map(), loadedGdt: null, runs: 0,
-      invepts: [],
+      invepts: [], invvpids: [], // [type, EPTP] / [type, VPID] of each INVEPT / INVVPID
+      launchedVmcs: new Set(), // VMCSs whose launch state is "launched" (SDM 25.1)
+      entryFailures: [], // what the VM-entry checks refused (tests/sim/vmx-checks.mjs)
+      instructionErrors: [], // VM-instruction error of each VMfailValid (SDM 31.4)
     };
     this.ioReads = 0;
 
@@ -337,6 +365,7 @@ export class Machine {
     const efer = BigInt(this.cpu.msrs['0xc0000080'] ?? 0);
     if ((efer & 0x1000n) === 0n) this.#fail('sim: VMRUN with EFER.SVME clear is #UD');
     if (!(BigInt(this.cpu.msrs['0xc0010117'] ?? 0) > 0n)) this.#fail('sim: VMRUN without VM_HSAVE_PA');
+    this.#checkOwnedWrite(BigInt(this.cpu.msrs['0xc0010117']), 4096, 'VMRUN (the host-save area at VM_HSAVE_PA)');
     const a = this.#vcpuArea(areaAddr, 'hv_svm_run');
     const list = this.#transfers(transfersAddr, transferCount, 'hv_svm_run');
     // linear memory starts page-aligned on the real machine, so a page-aligned offset is a page-aligned address
@@ -357,14 +386,34 @@ export class Machine {
     return ok ? 0 : this.vmx.current ? 2 : 1;
   }
 
+  /** VMfailValid (with a current VMCS) or VMfailInvalid: the VM-instruction error goes into the current VMCS (SDM 31.2, 31.4). */
+  #vmxFailValid(error) {
+    const c = this.vmx.current;
+    if (c === null) return 1;
+    this.vmx.instructionErrors.push(error);
+    this.vmx.vmcs.get(c).set(Field.INSTRUCTION_ERROR, BigInt(error));
+    return 2;
+  }
+
+  /** SDM 24.8, A.7, A.8: in VMX operation CR0 and CR4 hold the bits IA32_VMX_CR0/CR4_FIXED0 set and only those FIXED1 allows; null or what is wrong. */
+  #crFixedBitsProblem() {
+    const { cr0, cr4 } = this.vmx;
+    const msr = (n) => BigInt(this.cpu.msrs[`0x${n.toString(16)}`] ?? 0);
+    if ((cr0 & msr(0x486)) !== msr(0x486) || (cr0 & ~msr(0x487) & 0xffffffffn) !== 0n) return `CR0 0x${cr0.toString(16)} outside IA32_VMX_CR0_FIXED0/1`;
+    if ((cr4 & msr(0x488)) !== msr(0x488) || (cr4 & ~msr(0x489) & 0xffffffffn) !== 0n) return `CR4 0x${cr4.toString(16)} outside IA32_VMX_CR4_FIXED0/1`;
+    return null;
+  }
+
   #vmxOn(lo, hi) {
     const v = this.vmx;
     const fc = BigInt(this.cpu.msrs['0x3a'] ?? 0);
     if ((v.cr4 & 0x2000n) === 0n) this.#fail('sim: VMXON with CR4.VMXE clear is #UD');
+    const fixed = this.#crFixedBitsProblem();
+    if (fixed) this.#fail(`sim: VMXON with ${fixed} is #GP (SDM 31.3 VMXON)`);
     if ((fc & 5n) !== 5n) this.#fail('sim: VMXON with IA32_FEATURE_CONTROL not locked with VMX outside SMX is #GP');
     const at = (BigInt(hi) << 32n) | BigInt(lo);
     if ((at & 0xfffn) !== 0n) return 1;
-    const rev = new DataView(this.physRead(at, 4).buffer).getUint32(0, true);
+    const rev = new DataView(this.ownedRead(at, 4, 'VMXON').buffer).getUint32(0, true);
     if (BigInt(rev) !== (BigInt(this.cpu.msrs['0x480'] ?? 0) & 0x7fffffffn)) return 1; // SDM 31.3 VMXON: VMfailInvalid
     v.on = at;
     v.vmxonRegion = at;
@@ -389,6 +438,7 @@ export class Machine {
   #vmwrite(field, lo, hi) {
     const c = this.vmx.current;
     if (c === null) return 1;
+    if (isReadOnlyField(field)) return this.#vmxFailValid(VmxError.VmwriteReadOnly); // SDM 31.3 VMWRITE
     this.vmx.vmcs.get(c).set(field, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
     return 0;
   }
@@ -401,12 +451,40 @@ export class Machine {
     const vmcs = this.vmx.vmcs.get(this.vmx.current);
     const area = new BigUint64Array(a.buffer, a.byteOffset, 128);
     for (const t of list) if (t.toHardware) vmcs.set(t.field, area[t.at / 8]);
+    // SDM 26.1: VMLAUNCH needs a clear VMCS, VMRESUME a launched one
+    const isLaunched = this.vmx.launchedVmcs.has(this.vmx.current);
+    if (launched === 0 && isLaunched) return this.#vmxFailValid(VmxError.VmlaunchNonClear);
+    if (launched !== 0 && !isLaunched) return this.#vmxFailValid(VmxError.VmresumeNonLaunched);
+    this.#checkVmcsMemory(vmcs);
+    // SDM 26.2-26.3: the checks on the controls, the host state and the guest state
+    const failure = vmEntryFailure(vmcs, this.cpu);
+    if (failure) {
+      this.vmx.entryFailures.push(failure);
+      if (failure.fail === 'VMfailValid') return this.#vmxFailValid(failure.error);
+      // a VM-entry failure: a VM exit with bit 31 of the exit reason set (SDM 26.8)
+      vmcs.set(Field.EXIT_REASON, 0x80000000n | BigInt(failure.reason));
+      vmcs.set(Field.EXIT_QUALIFICATION, BigInt(failure.qualification));
+      for (const t of list) if (!t.toHardware) area[t.at / 8] = vmcs.get(t.field) ?? 0n;
+      return 0;
+    }
+    this.vmx.launchedVmcs.add(this.vmx.current);
     this.vmx.runs++;
     const status = this.vmxGuest({ machine: this, vmcs, launched: launched !== 0,
       gprs: area.subarray(0, 16), fx: this.#bytes(areaAddr + 512, 512, 'hv_vmx_run') }) ?? 0;
     if (status !== 0) return status;
     for (const t of list) if (!t.toHardware) area[t.at / 8] = vmcs.get(t.field) ?? 0n;
     return 0;
+  }
+
+  /** The memory a VMCS makes the processor use (the MSR areas, the EPT root) must be the kernel's. */
+  #checkVmcsMemory(vmcs) {
+    const f = (field) => BigInt(vmcs.get(field) ?? 0n);
+    const areas = [[Field.EXIT_MSR_STORE_ADDRESS, Field.EXIT_MSR_STORE_COUNT, 'VM-exit MSR-store area'],
+      [Field.EXIT_MSR_LOAD_ADDRESS, Field.EXIT_MSR_LOAD_COUNT, 'VM-exit MSR-load area'], [Field.ENTRY_MSR_LOAD_ADDRESS, Field.ENTRY_MSR_LOAD_COUNT, 'VM-entry MSR-load area']];
+    for (const [addr, count, who] of areas) {
+      if (f(count) !== 0n) this.#checkOwnedWrite(f(addr), Number(f(count)) * 16, who);
+    }
+    if ((f(Field.PROC_CONTROLS2) & 2n) !== 0n) this.#checkOwnedWrite(f(Field.EPT_POINTER) & ~0xfffn, 4096, 'EPT PML4 table');
   }
 
   #hostState(outAddr) {
@@ -431,41 +509,146 @@ export class Machine {
       this.#fail(`sim: ${who}: bad physical address halves (${lo}, ${hi})`);
     }
     const addr = (BigInt(hi) << 32n) | BigInt(lo);
+    this.#checkInMap(addr, len, who);
+    return addr;
+  }
+
+  /** A page fault unless [addr, +len) is memory in the firmware's map (not MMIO). */
+  #checkInMap(addr, len, who) {
     const type = this.#mapTypeAt(addr, len);
     if (type < 0 || type === 11 || type === 12) {
       this.#fail(`sim: ${who}: page fault: [0x${addr.toString(16)}, +${len}) is not memory in the firmware's map`);
     }
-    return addr;
+  }
+
+  // ---- ownership: which physical memory the kernel may touch ----
+
+  /** [start, end) of the pages the kernel allocated from the firmware (BigInt). */
+  #ownedRanges() {
+    return this.allocations.map(([f, n]) => [BigInt(f) * 4096n, BigInt(f + n) * 4096n]);
+  }
+
+  /** [start, end) of firmware memory the kernel may read: the allow-list (placed tables and data, o.firmwareReads, the map's ACPI and runtime-services descriptors). */
+  #firmwareReadRanges() {
+    const out = [...this.firmwareReadable];
+    for (const [type, start, pages] of this.memoryMap) {
+      if (FIRMWARE_READABLE_TYPES.has(type)) out.push([BigInt(start), BigInt(start) + BigInt(pages) * 4096n]);
+    }
+    return out;
+  }
+
+  /** The first address of [addr, end) that no range covers, or -1n. */
+  #firstUncovered(addr, end, ranges) {
+    let at = addr;
+    while (at < end) {
+      const r = ranges.find(([s, e]) => at >= s && at < e);
+      if (!r) return at;
+      at = r[1];
+    }
+    return -1n;
+  }
+
+  /** What the firmware's map says of address `at`, for a failure message. */
+  #describe(at) {
+    for (const [type, start, pages] of this.memoryMap) {
+      const s = BigInt(start);
+      if (at >= s && at < s + BigInt(pages) * 4096n) return `${MEMORY_TYPE_NAMES[type] ?? `type ${type}`} memory`;
+    }
+    return 'outside the map';
+  }
+
+  /** Whether [addr, +len) lies inside pages the kernel allocated. */
+  owns(addr, len) {
+    const a = BigInt(addr);
+    return this.#firstUncovered(a, a + BigInt(Math.max(len, 1)), this.#ownedRanges()) < 0n;
+  }
+
+  /** A write by the kernel (or a device or guest it set up) must land in pages the kernel allocated. */
+  #checkOwnedWrite(addr, len, who) {
+    if (len === 0) return;
+    const at = this.#firstUncovered(addr, addr + BigInt(len), this.#ownedRanges());
+    if (at >= 0n) this.#fail(`sim: ${who}: write to [0x${addr.toString(16)}, +${len}): 0x${at.toString(16)} is ${this.#describe(at)} the kernel never allocated`);
+  }
+
+  /** A read by the kernel (or a device or guest it set up): its own pages, or firmware memory on the read allow-list. */
+  #checkOwnedRead(addr, len, who) {
+    if (len === 0) return;
+    const at = this.#firstUncovered(addr, addr + BigInt(len), [...this.#ownedRanges(), ...this.#firmwareReadRanges()]);
+    if (at >= 0n) this.#fail(`sim: ${who}: read of [0x${addr.toString(16)}, +${len}): 0x${at.toString(16)} is ${this.#describe(at)} the kernel never allocated, and not on the firmware read allow-list`);
+  }
+
+  /** Reads [addr, +len) for the kernel, a device or a guest (its DMA, its RAM): checked like the kernel's reads. */
+  ownedRead(addr, len, who) {
+    const a = BigInt(addr);
+    this.#checkInMap(a, len, who);
+    this.#checkOwnedRead(a, len, who);
+    return this.physRead(a, len);
+  }
+
+  /** Writes bytes at addr for a device or a guest (DMA, guest RAM): checked like the kernel's writes. */
+  ownedWrite(addr, bytes, who) {
+    const a = BigInt(addr);
+    this.#checkInMap(a, bytes.length, who);
+    this.#checkOwnedWrite(a, bytes.length, who);
+    this.#physStore(a, bytes);
+  }
+
+  // ---- physical memory contents: written pages, untouched allocated pages (0xA5), zeroed pages ----
+
+  /** What a page never written holds: the allocation pattern inside the kernel's pages (the firmware does not clear them), else 0. */
+  #untouchedByte(page) {
+    const p = Number(page);
+    return this.allocations.some(([f, n]) => p >= f && p < f + n) ? ALLOCATION_PATTERN : 0;
   }
 
   #physPage(page, create) {
     let p = this.physPages.get(page);
-    if (!p && create) {
+    if (create && (!p || p === ZERO_PAGE)) {
       p = new Uint8Array(4096);
+      if (!this.physPages.has(page)) p.fill(this.#untouchedByte(page));
       this.physPages.set(page, p);
     }
     return p;
   }
 
   #physStore(addr, bytes) {
-    for (let i = 0; i < bytes.length; i++) {
+    for (let i = 0; i < bytes.length;) {
       const a = addr + BigInt(i);
-      this.#physPage(a >> 12n, true)[Number(a & 0xfffn)] = bytes[i];
+      const off = Number(a & 0xfffn);
+      const n = Math.min(4096 - off, bytes.length - i);
+      this.#physPage(a >> 12n, true).set(bytes.subarray(i, i + n), off);
+      i += n;
     }
   }
 
-  /** Bytes of simulated physical memory (for tests). */
+  /** Zeroes [addr, +len): whole pages become the shared zero page, so a large VM's RAM costs no memory. */
+  #physZero(addr, len) {
+    const end = addr + BigInt(len);
+    for (let p = addr >> 12n; p < (end + 4095n) >> 12n; p++) {
+      const from = p === addr >> 12n ? Number(addr & 0xfffn) : 0;
+      const to = Number(end - p * 4096n) >= 4096 ? 4096 : Number(end - p * 4096n);
+      if (from === 0 && to === 4096) this.physPages.set(p, ZERO_PAGE);
+      else this.#physPage(p, true).fill(0, from, to);
+    }
+  }
+
+  /** Bytes of simulated physical memory (for tests; unchecked). */
   physRead(addr, len) {
     const out = new Uint8Array(len);
-    for (let i = 0; i < len; i++) {
-      const a = BigInt(addr) + BigInt(i);
+    const base = BigInt(addr);
+    for (let i = 0; i < len;) {
+      const a = base + BigInt(i);
+      const off = Number(a & 0xfffn);
+      const n = Math.min(4096 - off, len - i);
       const p = this.#physPage(a >> 12n, false);
-      out[i] = p ? p[Number(a & 0xfffn)] : 0;
+      if (p) out.set(p.subarray(off, off + n), i);
+      else out.fill(this.#untouchedByte(a >> 12n), i, i + n);
+      i += n;
     }
     return out;
   }
 
-  /** Writes simulated physical memory (for tests). */
+  /** Writes simulated physical memory (for tests; unchecked). */
   physWrite(addr, bytes) {
     this.#physStore(BigInt(addr), bytes);
   }
@@ -520,12 +703,9 @@ export class Machine {
     for (const [f, n] of this.allocations) if (first < f + n && f < first + pages) return 14;
     this.allocations.push([first, pages]);
     this.allocations.sort((a, b) => a[0] - b[0]);
-    // Firmware does not clear pages: fill them so a test sees whether the kernel zeroes them.
-    for (let p = 0; p < pages; p++) {
-      const page = this.physPages.get(first + p);
-      if (page) page.fill(0xa5);
-      else if (pages <= 4096) this.#physPage(BigInt(first + p), true).fill(0xa5);
-    }
+    // Firmware does not clear pages: every page of the allocation reads as the pattern until
+    // written (#untouchedByte), whatever its size, so a test sees whether the kernel zeroes them.
+    for (let p = 0; p < pages; p++) this.physPages.delete(BigInt(first + p));
     return 0;
   }
 
@@ -706,14 +886,16 @@ export class Machine {
       hv_vmclear: (lo, hi) => {
         const at = m.#vmcsAt(lo, hi, 'VMCLEAR');
         if (at === null) return m.#vmxStatus(false);
+        m.#checkOwnedWrite(at, 4096, 'VMCLEAR'); // the processor writes the VMCS data back to its region
         if (m.vmx.current === at) m.vmx.current = null;
         if (!m.vmx.vmcs.has(at)) m.vmx.vmcs.set(at, new Map()); // VMCLEAR keeps the data, clears the launch state
+        m.vmx.launchedVmcs.delete(at);
         return 0;
       },
       hv_vmptrld: (lo, hi) => {
         const at = m.#vmcsAt(lo, hi, 'VMPTRLD');
         if (at === null) return m.#vmxStatus(false);
-        const rev = new DataView(m.physRead(at, 4).buffer).getUint32(0, true);
+        const rev = new DataView(m.ownedRead(at, 4, 'VMPTRLD').buffer).getUint32(0, true);
         if (BigInt(rev) !== (BigInt(m.cpu.msrs['0x480'] ?? 0) & 0x7fffffffn)) return m.#vmxStatus(false);
         if (!m.vmx.vmcs.has(at)) m.vmx.vmcs.set(at, new Map());
         m.vmx.current = at;
@@ -726,7 +908,14 @@ export class Machine {
         m.vmx.invepts.push([kind, (BigInt(hi) << 32n) | BigInt(lo)]);
         return 0;
       },
-      hv_invvpid: () => 0,
+      hv_invvpid: (kind, vpid) => {
+        if (m.vmx.on === null) m.#fail('sim: INVVPID outside VMX operation is #UD');
+        m.vmx.invvpids.push([kind, vpid]);
+        // SDM 31.3 INVVPID: VMfailValid for a type the processor does not offer (IA32_VMX_EPT_VPID_CAP bits 40-43) or VPID 0 in a single-context one
+        const cap = BigInt(m.cpu.msrs['0x48c'] ?? 0);
+        if (kind < 0 || kind > 3 || (cap & (1n << BigInt(40 + kind))) === 0n || (kind === 1 && vpid === 0)) return m.#vmxFailValid(28);
+        return 0;
+      },
       hv_vmx_run: (areaAddr, transfersAddr, transferCount, launched) => m.#vmxRun(areaAddr, transfersAddr, transferCount, launched),
       hv_host_state: (outAddr) => m.#hostState(outAddr),
       hv_write_cr: (which, lo, hi) => {
@@ -743,22 +932,19 @@ export class Machine {
       },
       hv_phys_read: (lo, hi, outAddr, len) => {
         const addr = m.#physCheck(lo, hi, len, 'hv_phys_read');
+        m.#checkOwnedRead(addr, len, 'hv_phys_read');
         m.#bytes(outAddr, len, 'hv_phys_read').set(m.physRead(addr, len));
       },
       hv_phys_write: (lo, hi, srcAddr, len) => {
         const addr = m.#physCheck(lo, hi, len, 'hv_phys_write');
+        m.#checkOwnedWrite(addr, len, 'hv_phys_write');
         m.#physStore(addr, m.#bytes(srcAddr, len, 'hv_phys_write').slice());
       },
       hv_phys_zero: (lo, hi, len) => {
         const addr = m.#physCheck(lo, hi, len, 'hv_phys_zero');
+        m.#checkOwnedWrite(addr, len, 'hv_phys_zero');
         m.zeroCalls.push([Number(addr), len]);
-        for (let p = addr >> 12n; p < (addr + BigInt(len) + 4095n) >> 12n; p++) {
-          const page = m.physPages.get(p);
-          if (!page) continue;
-          const from = p === addr >> 12n ? Number(addr & 0xfffn) : 0;
-          const to = Math.min(4096, Number(addr + BigInt(len) - p * 4096n));
-          page.fill(0, from, to);
-        }
+        m.#physZero(addr, len);
       },
       hv_mmio_read32: (lo, hi) => m.#mmioRead32(lo, hi),
       hv_mmio_write32: (lo, hi, value) => m.#mmioWrite32(lo, hi, value),
@@ -814,7 +1000,9 @@ export class Machine {
       hv_fnv1a_update: (h, addr, len) => fnv1aUpdate(h, m.#bytes(addr, len, 'hv_fnv1a_update')),
       hv_phys_word_hash: (lo, hi, len, stateAddr) => {
         const state = new DataView(m.#bytes(stateAddr, 8, 'hv_phys_word_hash').slice().buffer);
-        const [h, l] = wordHash(state.getUint32(0, true), state.getUint32(4, true), m.physRead((BigInt(hi) << 32n) | BigInt(lo), len));
+        const addr = m.#physCheck(lo, hi, len, 'hv_phys_word_hash');
+        m.#checkOwnedRead(addr, len, 'hv_phys_word_hash');
+        const [h, l] = wordHash(state.getUint32(0, true), state.getUint32(4, true), m.physRead(addr, len));
         const out = m.#bytes(stateAddr, 8, 'hv_phys_word_hash');
         new DataView(out.buffer, out.byteOffset, 8).setUint32(0, h, true);
         new DataView(out.buffer, out.byteOffset, 8).setUint32(4, l, true);
@@ -836,7 +1024,7 @@ export class Machine {
         const out = m.#bytes(outAddr, 12, 'hv_efi_snp_status');
         const s = m.#snpAt(i);
         if (!s) return -1;
-        const [status, irq, tx] = s.getStatus((a, n) => m.physRead(a, n));
+        const [status, irq, tx] = s.getStatus((a, n) => m.ownedRead(a, n, 'hv_efi_snp_status'));
         const dv = new DataView(out.buffer, out.byteOffset, 12);
         dv.setUint32(0, irq, true);
         dv.setUint32(4, Number(tx & 0xffffffffn), true);
@@ -847,7 +1035,8 @@ export class Machine {
         const s = m.#snpAt(i);
         if (!s) return -1;
         const addr = m.#physCheck(lo, hi, len, 'hv_efi_snp_transmit');
-        return s.transmit(addr, len, (a, n) => m.physRead(a, n));
+        m.#checkOwnedRead(addr, len, 'hv_efi_snp_transmit');
+        return s.transmit(addr, len, (a, n) => m.ownedRead(a, n, 'hv_efi_snp_transmit'));
       },
       hv_efi_snp_receive: (i, outAddr, cap) => {
         const out = m.#bytes(outAddr, cap, 'hv_efi_snp_receive');

@@ -57,10 +57,10 @@ const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4;
 const M64 = 0xffffffffffffffffn;
 const hex = (v) => `0x${BigInt(v).toString(16)}`;
 
-// ---- physical memory through the machine ----
+// ---- physical memory through the machine (what the processor touches must be the kernel's pages) ----
 
 const rd = (m, addr, len) => {
-  const b = m.physRead(BigInt(addr), len);
+  const b = m.ownedRead(BigInt(addr), len, 'the processor (a nested page-table walk or a guest load)');
   let v = 0n;
   for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
   return v;
@@ -69,7 +69,7 @@ const wr = (m, addr, len, value) => {
   const b = new Uint8Array(len);
   let v = BigInt.asUintN(len * 8, BigInt(value));
   for (let i = 0; i < len; i++, v >>= 8n) b[i] = Number(v & 0xffn);
-  m.physWrite(BigInt(addr), b);
+  m.ownedWrite(BigInt(addr), b, 'the processor (nested page-table A/D bits or a guest store)');
 };
 
 const ADDR = 0x000ffffffffff000n; // bits 12-51 of a table entry
@@ -256,7 +256,7 @@ export class SvmGuests {
     for (let i = 0; i < len; i++) {
       const t = nptTranslate(m, g.ncr3, BigInt(gpa) + BigInt(i));
       if (!t) return null;
-      out[i] = m.physRead(t.hpa, 1)[0];
+      out[i] = m.ownedRead(t.hpa, 1, 'the guest (a read of its RAM)')[0];
     }
     return out;
   }
@@ -278,7 +278,7 @@ export class SvmGuests {
         this.#problem(g, `the guest's code at guest-physical ${hex(BigInt(gpa) + BigInt(i))} is not mapped`);
         return;
       }
-      m.physWrite(t.hpa, Uint8Array.of(bytes[i]));
+      m.ownedWrite(t.hpa, Uint8Array.of(bytes[i]), 'the guest (a write to its RAM)');
     }
   }
 

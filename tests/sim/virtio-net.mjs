@@ -300,7 +300,7 @@ export class VirtioNet {
   }
 
   #u16(addr) {
-    const b = this.machine.physRead(addr, 2);
+    const b = this.machine.ownedRead(addr, 2, 'virtio-net (a ring read)');
     return b[0] | (b[1] << 8);
   }
 
@@ -315,7 +315,7 @@ export class VirtioNet {
   }
 
   #descriptor(q, qi, id) {
-    const d = this.machine.physRead(q.desc + BigInt(16 * id), 16);
+    const d = this.machine.ownedRead(q.desc + BigInt(16 * id), 16, 'virtio-net (a descriptor read)');
     const addr = BigInt(this.#le(d.subarray(0, 8)));
     const len = this.#le(d.subarray(8, 12));
     const flags = d[12] | (d[13] << 8);
@@ -329,14 +329,14 @@ export class VirtioNet {
     const elem = new Uint8Array(8);
     new DataView(elem.buffer).setUint32(0, id >>> 0, true);
     new DataView(elem.buffer).setUint32(4, len >>> 0, true);
-    this.machine.physWrite(at, elem);
+    this.machine.ownedWrite(at, elem, 'virtio-net (used ring)');
     q.usedIdx = (q.usedIdx + 1) & 0xffff;
     this.#writeUsedIdx(q);
     this.isr |= 1;
   }
 
   #writeUsedIdx(q) {
-    this.machine.physWrite(q.device + 2n, Uint8Array.of(q.usedIdx & 0xff, q.usedIdx >> 8));
+    this.machine.ownedWrite(q.device + 2n, Uint8Array.of(q.usedIdx & 0xff, q.usedIdx >> 8), 'virtio-net (used ring index)');
   }
 
   /** Applies the one-time misbehaviour for queue qi if it is armed: true when it replaced the normal used element. */

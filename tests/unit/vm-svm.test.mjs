@@ -149,6 +149,15 @@ test('a new VM starts in the Multiboot state with nested paging over exactly its
   assert.ok(msrpm.slice(0, 6144).every((b) => b === 0xff), 'every MSR range of the MSRPM is intercepted');
 });
 
+test('a new VM\'s RAM reads zero beyond its image, however large: the firmware hands out pages with old contents', () => {
+  const { m, out } = run({ scripts: {}, input: ['vm create x --mem 64 --image \\hello.elf\r', 'vm info x\r'] });
+  const info = vmInfo(out('vm info x'));
+  assert.equal(info.mib, 64);
+  assert.ok(m.allocations.some(([first, pages]) => BigInt(first) * 4096n === info.host && pages >= 64 * 256), 'the RAM is one allocation from the firmware (filled with its pattern)');
+  const high = m.physRead(info.host + (4n << 20n), 60 << 20); // [4 MiB, 64 MiB): no image, no boot information
+  assert.equal(high.findIndex((b) => b !== 0), -1, 'guest RAM from 4 MiB to 64 MiB is zero');
+});
+
 test('CPUID: the host\'s leaves with the hypervisor bit, VMX/SVM/XSAVE hidden, leaf 0xD zeroed and the Zerovisor leaf', () => {
   // the captured QEMU CPU, with VMX (leaf 1 ECX bit 5) set and the hypervisor bit clear, as on bare metal
   const cpu = cpuProfile((c) => { c['0x1:0x0'][2] = ((c['0x1:0x0'][2] | 0x20) & 0x7fffffff) >>> 0; });

@@ -17,6 +17,9 @@ execFileSync('make', ['-s', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 
 const HELLO = readFileSync(join(ROOT, 'build', 'guests', 'hello.elf'));
 const MACHINE = 'bochs-corei7-skylake-x';
 const PROMPT = /(?:zerovisor> |ゼロバイザー> |zerovisor 控制台> )/;
+/** The line `vm info` shows for a VM whose entry the processor refused: VMfailValid with this error (SDM 31.4), or a VM-entry failure (SDM 27.8). */
+const refusedEntry = (error) => `  Stopped because: the processor refused the VM entry (VM-instruction error ${error})`;
+const REFUSED_GUEST_STATE = '  Stopped because: the processor refused its guest state (VM-entry failure, exit reason 33)';
 
 // SDM vol. 3D appendix B encodings used below
 const F = {
@@ -40,11 +43,11 @@ const cpuWith = (msrs = {}) => {
   return cpu;
 };
 
-const run = ({ input, cpu = cpuWith(), vmxGuest }) => {
+const run = ({ input, cpu = cpuWith(), vmxGuest, hostHooks }) => {
   const m = boot({
     ...machineOptions(MACHINE), cpu, files: { '\\hello.elf': HELLO },
     acpi: { regions: [{ addr: 0x7bee698n, bytes: FIRMWARE_GDT }] },
-    input: [...input, 'exit\r'], vmxGuest,
+    input: [...input, 'exit\r'], vmxGuest, hostHooks,
   });
   const out = (command) => {
     const runs = m.serialText.split(PROMPT).slice(1).map((chunk) => chunk.split('\r\n')).filter((lines) => lines[0] === command);
@@ -167,6 +170,7 @@ const scriptedGuest = (steps) => {
     vmcs.set(F.ENTRY_INFO, 0n); // VM entry consumes the event (SDM 27.2)
     const s = steps[Math.min(i++, steps.length - 1)];
     for (const [r, value] of Object.entries(s.regs ?? {})) gprs[Number(r)] = value;
+    if (s.cr4Set !== undefined) vmcs.set(F.CR4, vmcs.get(F.CR4) | s.cr4Set); // a guest-owned CR4 bit: MOV to CR4 without an exit
     vmcs.set(F.EXIT_REASON, BigInt(s.reason));
     vmcs.set(F.EXIT_LEN, BigInt(s.length ?? 0));
     vmcs.set(F.QUAL, BigInt(s.qual ?? 0));
@@ -205,7 +209,7 @@ test('a triple fault and an entry the processor refuses stop only that VM, with 
   assert.ok(out('vm info x').some((l) => /Stopped because: .*triple fault/.test(l)), out('vm info x').join('\n'));
   const bad = scriptedGuest([{ reason: 0x80000021 }]); // VM-entry failure, invalid guest state (SDM 27.8)
   const r = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r'], vmxGuest: bad.handler });
-  assert.ok(r.out('vm info x').some((l) => /Stopped because: /.test(l) && /state/.test(l)), r.out('vm info x').join('\n'));
+  assert.ok(r.out('vm info x').includes(REFUSED_GUEST_STATE), r.out('vm info x').join('\n'));
 });
 
 test('control-register exits are handled in the back end: MOV to CR0 keeps the VMX-fixed bits and the guest view, MOV CR3 both ways, long mode follows CR0.PG with EFER.LME', () => {
@@ -214,19 +218,28 @@ test('control-register exits are handled in the back end: MOV to CR0 keeps the V
     { reason: 28, length: 3, qual: (3 << 8) | (0 << 4) | 3, regs: { 3: 0x5000n } }, // MOV CR3, EBX
     { reason: 28, length: 3, qual: (1 << 8) | (1 << 4) | 3 }, // MOV ECX, CR3
     { reason: 32, length: 2, regs: { 1: 0xc0000080n, 0: 0x100n, 2: 0n } }, // WRMSR EFER.LME
-    { reason: 28, length: 3, qual: (0 << 8) | (0 << 4) | 0, regs: { 0: 0x80000011n } }, // MOV CR0, EAX: paging on -> IA-32e
+    { reason: 28, length: 3, qual: (0 << 8) | (0 << 4) | 0, regs: { 0: 0x80000011n } }, // MOV CR0, EAX: paging on with LME, CR4.PAE clear: #GP
+    { reason: 28, length: 3, qual: (0 << 8) | (0 << 4) | 0, regs: { 0: 0x80000011n }, cr4Set: 0x20n }, // MOV CR4 PAE (no exit), MOV CR0 again -> IA-32e
+    { reason: 32, length: 2, regs: { 1: 0xc0000080n, 0: 0n, 2: 0n } }, // WRMSR EFER.LME clear with paging on: #GP
     { reason: 30, length: 1, qual: 0xf4 << 16, regs: { 0: 7n } },
   ]);
-  run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r'], vmxGuest: g.handler });
-  assert.equal(g.seen.length, 6, 'the CR exits did not stop the VM');
+  const { m } = run({ input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r'], vmxGuest: g.handler });
+  assert.deepEqual(m.vmx.entryFailures, [], 'every VM entry passed the processor\'s checks (SDM 26.2-26.3)');
+  assert.equal(g.seen.length, 8, 'the CR exits did not stop the VM');
   assert.equal(g.seen[1].rip, 0x100003n, 'RIP past MOV CR0 (exit instruction length)');
   assert.equal(g.seen[1].cr0Shadow, 0x11n, 'the guest reads back the CR0 it wrote');
   assert.equal(g.seen[1].cr0 & 0x20n, 0x20n, 'the real CR0 keeps NE (IA32_VMX_CR0_FIXED0)');
   assert.equal(g.seen[2].cr3, 0x5000n, 'CR3 written');
   assert.equal(g.seen[3].rcx, 0x5000n, 'CR3 read into ECX');
-  assert.equal(g.seen[5].entry & (1n << 9n), 1n << 9n, 'IA-32e mode guest entry control set with PG and LME');
-  assert.equal(g.seen[5].efer & 0x500n, 0x500n, 'EFER.LME and LMA');
-  assert.equal(g.seen[5].rip, 0x10000en, 'every instruction advanced: 3 + 3 + 3 + 2 + 3');
+  assert.equal(g.seen[5].inject, (1n << 31n) | (1n << 11n) | (3n << 8n) | 13n, 'paging on with EFER.LME but CR4.PAE clear: #GP(0) injected, as the processor does');
+  assert.equal(g.seen[5].rip, 0x10000bn, 'RIP stays on the faulting MOV CR0');
+  assert.equal(g.seen[5].entry & (1n << 9n), 0n, 'not in IA-32e mode after the fault');
+  assert.equal(g.seen[6].entry & (1n << 9n), 1n << 9n, 'IA-32e mode guest entry control set with PG, PAE and LME');
+  assert.equal(g.seen[6].efer & 0x500n, 0x500n, 'EFER.LME and LMA');
+  assert.equal(g.seen[6].rip, 0x10000en, 'every instruction advanced: 3 + 3 + 3 + 2 + 3');
+  assert.equal(g.seen[7].inject, (1n << 31n) | (1n << 11n) | (3n << 8n) | 13n, 'clearing EFER.LME with paging on: #GP(0) injected, as the processor does');
+  assert.equal(g.seen[7].rip, 0x10000en, 'RIP stays on the faulting WRMSR');
+  assert.equal(g.seen[7].efer & 0x500n, 0x500n, 'EFER.LME and LMA unchanged');
 });
 
 test('an EPT violation outside the VM\'s RAM stops the VM and names the guest-physical address', () => {
@@ -283,4 +296,127 @@ test('the exit record: the world switch\'s one host call fills it (the VMREADs a
   assert.equal(reads.at(-1) - reads[1], 0, `VMREAD/VMWRITE host calls on ${CPUIDS - 1} CPUID exits`);
   assert.equal(g.seen.at(-1).rip, 0x100000n + BigInt(CPUIDS * 2), 'RIP advanced in the record, written back at each entry');
   assert.equal(theVmcs(r.m).get(0x681c), 0x7000n + BigInt(CPUIDS + 1), 'GUEST_RSP as the guest left it (read into the register file and written back at each entry)');
+});
+
+// ---- the processor's checks at VM entry (SDM 26.2-26.3) in the simulated machine (tests/sim/vmx-checks.mjs) ----
+
+const START = ['vm create x --mem 4 --image \\hello.elf\r', 'vm start x\r', 'vm wait x --timeout 5\r', 'vm info x\r'];
+
+/**
+ * Starts a VM whose VMCS gets `edit` just before each VM entry (one field as Zerovisor
+ * never sets it): what the simulated processor refused, and what the user sees.
+ */
+const entryWith = (edit, steps = [{ reason: 30, length: 1, qual: 0xf4 << 16, regs: { 0: 3n } }]) => { // OUT 0xF4: exit status 3
+  const g = scriptedGuest(steps);
+  const r = run({
+    input: START, vmxGuest: g.handler,
+    hostHooks: (functions, machine) => {
+      const enter = functions.hv_vmx_run;
+      functions.hv_vmx_run = (...args) => {
+        edit(machine.vmx.vmcs.get(machine.vmx.current), machine);
+        return enter(...args);
+      };
+    },
+  });
+  return { ...r, entered: g.seen.length, failures: r.m.vmx.entryFailures, errors: r.m.vmx.instructionErrors, info: r.out('vm info x') };
+};
+
+test('the VMCS Zerovisor builds passes every VM-entry check the simulated processor makes', () => {
+  const r = entryWith(() => {});
+  assert.deepEqual(r.failures, []);
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.entered, 1, 'the guest ran');
+  assert.ok(r.info.some((l) => /Exit status: 3/.test(l)), r.info.join('\n'));
+});
+
+const entryFailureCases = [
+  // SDM 26.2.1: VMfailValid, VM-instruction error 7
+  { name: 'a processor-based control its capability MSR fixes to 1, cleared', edit: (v) => v.set(F.PROC, v.get(F.PROC) & ~2n), check: 'controlsWithinCapabilities', error: 7 },
+  { name: 'a VM-exit control its capability MSR does not allow, set', edit: (v) => v.set(F.EXIT_CTL, v.get(F.EXIT_CTL) | (1n << 31n)), check: 'controlsWithinCapabilities', error: 7 },
+  { name: 'VPID enabled with VPID 0', edit: (v) => v.set(F.VPID, 0n), check: 'secondaryControlRules', error: 7 },
+  { name: 'an EPTP with a 5-level walk', edit: (v) => v.set(F.EPTP, (v.get(F.EPTP) & ~0x38n) | (4n << 3n)), check: 'secondaryControlRules', error: 7 },
+  { name: 'a VM-entry MSR-load area not 16-byte aligned', edit: (v) => v.set(0x200a, v.get(0x200a) + 8n), check: 'msrAreas', error: 7 },
+  { name: 'an injected #GP without its error code', edit: (v) => v.set(F.ENTRY_INFO, (1n << 31n) | (3n << 8n) | 13n), check: 'eventInjection', error: 7 },
+  // SDM 26.2.2-26.2.4: VMfailValid, VM-instruction error 8
+  { name: 'host CR4 without VMXE', edit: (v) => v.set(F.HOST_CR4, v.get(F.HOST_CR4) & ~0x2000n), check: 'hostControlRegisters', error: 8 },
+  { name: 'a non-canonical host GDTR base', edit: (v) => v.set(0x6c0c, 0x0000800000000000n), check: 'hostAddressesCanonical', error: 8 },
+  { name: 'host IA32_EFER without LMA for a 64-bit host', edit: (v) => v.set(0x2c02, v.get(0x2c02) & ~0x400n), check: 'hostEferAndPat', error: 8 },
+  { name: 'a host CS selector with RPL 3', edit: (v) => v.set(F.HOST_CS, v.get(F.HOST_CS) | 3n), check: 'hostSelectors', error: 8 },
+  { name: 'host TR selector 0', edit: (v) => v.set(F.HOST_TR, 0n), check: 'hostSelectors', error: 8 },
+  // SDM 26.3.1: a VM-entry failure, exit reason 33 (bit 31 set)
+  { name: 'guest CR0 without NE (IA32_VMX_CR0_FIXED0)', edit: (v) => v.set(F.CR0, v.get(F.CR0) & ~0x20n), check: 'guestControlRegisters', qualification: 0 },
+  { name: 'guest CR0 with PG but not PE', edit: (v) => v.set(F.CR0, (v.get(F.CR0) | 0x80000000n) & ~1n), check: 'guestControlRegisters', qualification: 0 },
+  { name: 'guest CR4 without VMXE (IA32_VMX_CR4_FIXED0)', edit: (v) => v.set(F.CR4, v.get(F.CR4) & ~0x2000n), check: 'guestControlRegisters', qualification: 0 },
+  { name: 'guest IA32_EFER.LMA without the IA-32e mode guest control', edit: (v) => v.set(F.GUEST_EFER, 0x500n), check: 'guestEferAndMsrs', qualification: 0 },
+  { name: 'the IA-32e mode guest control without guest paging', edit: (v) => v.set(F.ENTRY_CTL, v.get(F.ENTRY_CTL) | (1n << 9n)), check: 'guestControlRegisters', qualification: 0 },
+  { name: 'guest TR an available (not busy) TSS', edit: (v) => v.set(F.TR_AR, 0x89n), check: 'guestSegments', qualification: 0 },
+  { name: 'guest CS with a 4 GiB limit and G clear', edit: (v) => v.set(F.CS_AR, v.get(F.CS_AR) & ~0x8000n), check: 'guestSegments', qualification: 0 },
+  { name: 'guest CS a data segment with DPL 3', edit: (v) => v.set(F.CS_AR, 0xc0f3n), check: 'guestSegments', qualification: 0 },
+  { name: 'guest LDTR usable but a TSS', edit: (v) => v.set(F.LDTR_AR, 0x8bn), check: 'guestSegments', qualification: 0 },
+  { name: 'guest RFLAGS with bit 1 clear', edit: (v) => v.set(F.RFLAGS, 0n), check: 'guestRipAndRflags', qualification: 0 },
+  { name: 'guest activity state 4', edit: (v) => v.set(0x4826, 4n), check: 'guestActivityAndInterruptibility', qualification: 0 },
+  { name: 'a VMCS link pointer that is not all ones', edit: (v) => v.set(F.LINK, 0n), check: 'vmcsLinkPointer', qualification: 4 },
+];
+
+test('VM entry refuses a VMCS that breaks a rule of SDM 26.2-26.3, as the processor does: VMfailValid with error 7 or 8, or exit reason 0x80000021; the VM stops with the reason shown', () => {
+  for (const c of entryFailureCases) {
+    const r = entryWith(c.edit);
+    assert.equal(r.entered, 0, `${c.name}: the guest never ran`);
+    assert.equal(r.failures.length, 1, `${c.name}: one refused entry, then the VM stopped`);
+    assert.equal(r.failures[0].check, c.check, `${c.name}: refused by ${c.check} (${r.failures[0].why})`);
+    if (c.error !== undefined) {
+      assert.equal(r.failures[0].fail, 'VMfailValid', c.name);
+      assert.deepEqual(r.errors, [c.error], `${c.name}: VM-instruction error ${c.error}`);
+    } else {
+      assert.equal(r.failures[0].fail, 'exit', c.name);
+      assert.deepEqual(r.errors, [], `${c.name}: VM entry began (no VMfail)`);
+      const v = theVmcs(r.m);
+      assert.equal(v.get(F.EXIT_REASON), 0x80000021n, `${c.name}: exit reason 33 with bit 31 (VM-entry failure)`);
+      assert.equal(v.get(F.QUAL), BigInt(c.qualification), `${c.name}: exit qualification`);
+    }
+    assert.ok(r.info.includes(c.error !== undefined ? refusedEntry(c.error) : REFUSED_GUEST_STATE), `${c.name}:\n${r.info.join('\n')}`);
+  }
+});
+
+test('VMLAUNCH of a launched VMCS fails with error 4, VMRESUME of a clear one with error 5 (SDM 26.1)', () => {
+  const again = entryWith((v, m) => m.vmx.launchedVmcs.add(m.vmx.current));
+  assert.deepEqual(again.errors, [4], 'VMLAUNCH with a launched VMCS');
+  assert.ok(again.info.includes(refusedEntry(4)), again.info.join('\n'));
+  const clear = entryWith((v, m) => {
+    if (m.vmx.runs === 1) m.vmx.launchedVmcs.delete(m.vmx.current); // as if VMCLEARed behind the kernel's back
+  }, [{ reason: 10, length: 2, regs: { 0: 0n, 1: 0n } }, { reason: 30, length: 1, qual: 0xf4 << 16, regs: { 0: 3n } }]);
+  assert.equal(clear.entered, 1, 'VMLAUNCH ran the guest to its CPUID');
+  assert.deepEqual(clear.errors, [5], 'VMRESUME with a clear VMCS');
+  assert.ok(clear.info.includes(refusedEntry(5)), clear.info.join('\n'));
+});
+
+test('VMWRITE to a read-only field fails with VM-instruction error 13: vm create reports the VMCS refused', () => {
+  const r = run({
+    input: ['vm create x --mem 4 --image \\hello.elf\r', 'vm list\r'],
+    hostHooks: (functions) => {
+      const write = functions.hv_vmwrite;
+      // the kernel's VMWRITE of the pending debug exceptions goes to the exit reason (read-only, SDM 25.11.2)
+      functions.hv_vmwrite = (field, lo, hi) => write(field === 0x6822 ? F.EXIT_REASON : field, lo, hi);
+    },
+  });
+  assert.deepEqual(r.m.vmx.instructionErrors, [13]);
+  assert.equal(theVmcs(r.m).get(F.EXIT_REASON), undefined, 'the read-only field kept its value');
+  assert.match(r.out('vm create x --mem 4 --image \\hello.elf')[0], /^vm create: /);
+  assert.doesNotMatch(r.out('vm create x --mem 4 --image \\hello.elf')[0], /created/);
+});
+
+test('VMXON checks the CR0 and CR4 bits VMX fixes: a kernel that left CR0.NE clear gets #GP', () => {
+  assert.throws(() => run({
+    input: ['vm create x --mem 4 --image \\hello.elf\r'],
+    hostHooks: (functions, machine) => {
+      machine.vmx.cr0 &= ~0x20n; // the firmware runs with CR0.NE clear
+      const write = functions.hv_write_cr;
+      functions.hv_write_cr = (which, lo, hi) => (which === 0 ? undefined : write(which, lo, hi)); // and the kernel's MOV to CR0 is lost
+    },
+  }), /sim: VMXON with CR0 0x80010013 outside IA32_VMX_CR0_FIXED0\/1 is #GP \(SDM 31\.3 VMXON\)/);
+});
+
+test('a new VM flushes its VPID\'s stale translations with INVVPID single-context before its first entry', () => {
+  const r = entryWith(() => {});
+  assert.deepEqual(r.m.vmx.invvpids, [[1, 1]], 'INVVPID type 1 (single-context) for VPID 1');
 });

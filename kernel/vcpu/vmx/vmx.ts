@@ -5,7 +5,7 @@
 // they are in use, SDM 25.11.1); the guest's GPRs (RSP included) and FXSAVE area are its
 // register file (../vcpu-area.ts), which the shim loads and stores around the entry.
 import { dataAddress } from '../../host/memory';
-import { Cr0, Efer, Msr } from '../../lib/x86';
+import { Cr0, Cr4, Efer, Msr } from '../../lib/x86';
 import {
   Access, areaGet, areaSet, areaToBytes, bytesToArea, MAX_VCPUS, Rec, resetVcpuArea, TO_HARDWARE, vcpuArea, advanceRip,
 } from '../vcpu-area';
@@ -21,7 +21,7 @@ import {
   ENTRY_INTERRUPTION_INFO, ENTRY_MSR_LOAD_COUNT, EPT_POINTER, EXCEPTION_BITMAP, EXIT_CONTROLS, EXIT_CPUID, EXIT_CR_ACCESS,
   EXIT_EPT_MISCONFIG, EXIT_EPT_VIOLATION, EXIT_EXCEPTION_NMI, EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_INSTRUCTION_LENGTH,
   EXIT_IO, EXIT_MSR_LOAD_COUNT, EXIT_MSR_STORE_COUNT, EXIT_PREEMPTION_TIMER, EXIT_QUALIFICATION, EXIT_RDMSR, EXIT_REASON,
-  EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, GUEST_ACTIVITY, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
+  EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, GUEST_ACTIVITY, INSTRUCTION_ERROR, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
   GUEST_DEBUGCTL, GUEST_DR7, GUEST_EFER, GUEST_ES_ACCESS, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_SELECTOR, GUEST_FS_BASE,
   GUEST_GDTR_LIMIT, GUEST_GS_BASE, GUEST_IDTR_LIMIT, GUEST_INTERRUPTIBILITY, GUEST_PAT, GUEST_PENDING_DEBUG,
   GUEST_PHYSICAL_ADDRESS, GUEST_LINEAR_ADDRESS, GUEST_RFLAGS, GUEST_RIP, GUEST_RSP, GUEST_SYSENTER_CS, GUEST_SYSENTER_EIP,
@@ -437,9 +437,9 @@ export const vmxFlushTlb = (vcpu: number) => {
   flushPending[vcpu] = 1;
 };
 
-/** The record of a failed entry: InvalidState, code -1. */
-const entryFailed = (v: number) => {
-  areaSet(v, Rec.Code, 0xffffffff);
+/** The record of a failed entry: InvalidState; code the VM-instruction error after VMfailValid (status 2, SDM 31.4), else -1. */
+const entryFailed = (v: number, status: number) => {
+  areaSet(v, Rec.Code, status === 2 ? vmread(INSTRUCTION_ERROR) : 0xffffffff);
   areaSet(v, Rec.Reason, ExitReason.InvalidState);
   return ExitReason.InvalidState;
 };
@@ -451,7 +451,7 @@ const entryFailed = (v: number) => {
  */
 export const vmxRun = (vcpu: number) => {
   const v = vcpu;
-  if (!select(v)) return entryFailed(v);
+  if (!select(v)) return entryFailed(v, 1);
   const a = vcpuArea(v);
   for (;;) {
     if (flushPending[v] !== 0) {
@@ -463,13 +463,15 @@ export const vmxRun = (vcpu: number) => {
       vpidFlushPending[v] = 0;
     }
     // VMfailInvalid / VMfailValid: the VM-instruction error field says why (SDM 31.4)
-    if (hv_vmx_run(a, transfersAt, TRANSFERS.length / 2, launched[v]) !== 0) return entryFailed(v);
+    const status = hv_vmx_run(a, transfersAt, TRANSFERS.length / 2, launched[v]);
+    if (status !== 0) return entryFailed(v, status);
     launched[v] = 1;
     const full = Porffor.wasm.i32.load(a + Rec.Code, 0, 0);
     const basic = full & 0xffff;
     Porffor.wasm.i32.store(a + Rec.Code, basic, 0, 0);
     if (full < 0) {
-      // VM-entry failure (exit reason bit 31, SDM 27.8)
+      // VM-entry failure (exit reason bit 31, SDM 27.8): the code keeps bit 31 for the report
+      Porffor.wasm.i32.store(a + Rec.Code, full, 0, 0);
       Porffor.wasm.i32.store(a + Rec.Reason, ExitReason.InvalidState, 0, 0);
       return ExitReason.InvalidState;
     }
@@ -557,6 +559,10 @@ const onCrAccess = (v: number) => {
   } else if (kind === 0) {
     const lo = areaGet(v, r * 8);
     const hi = areaGet(v, r * 8 + 4);
+    if (crWriteFaults(cr, lo)) {
+      vmxInjectException(v, 13, 0); // #GP(0) at the MOV: RIP stays
+      return true;
+    }
     if (cr === 0) {
       put(CR0_SHADOW, lo, 0);
       setCr0(v, lo);
@@ -573,6 +579,20 @@ const onCrAccess = (v: number) => {
   } else return false;
   advanceRip(v, areaGet(v, Rec.Length));
   return true;
+};
+
+/**
+ * Whether the guest's MOV to CR0/CR4 of `lo` faults with #GP(0) on a processor (SDM vol. 2B
+ * MOV CR; vol. 3A 10.8.5): CR0.PG without PE, CR0.PG with EFER.LME but CR4.PAE clear, CR4.PAE
+ * cleared in IA-32e mode. VM entry would refuse such a guest state (SDM 26.3.1.1).
+ */
+const crWriteFaults = (cr: number, lo: number) => {
+  const efer = vmread(GUEST_EFER);
+  if (cr === 0) {
+    if ((lo & Cr0.PG) === 0) return false;
+    return (lo & Cr0.PE) === 0 || ((efer & Efer.LME) !== 0 && (vmread(GUEST_CR4) & Cr4.PAE) === 0);
+  }
+  return cr === 4 && (efer & Efer.LMA) !== 0 && (lo & Cr4.PAE) === 0;
 };
 
 /** After the host set CR0 for the guest: EFER.LMA and the IA-32e entry control follow PG with LME (SDM 10.8.5). */
