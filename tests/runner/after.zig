@@ -309,7 +309,8 @@ fn useNic(snp: *const Snp) void {
     putHex(statusBits(sent), 16);
     put("\n");
     var waited_ms: u32 = 0;
-    while (waited_ms < 2000) {
+    var frames: u32 = 0; // other frames read (a flood cannot keep it here)
+    while (waited_ms < 2000 and frames < 10000) {
         var irq: uefi.protocols.SimpleNetworkInterruptStatus = undefined;
         var recycled: ?[*]u8 = null;
         _ = snp.getStatus(&irq, &recycled); // takes the sent buffer back
@@ -322,6 +323,7 @@ fn useNic(snp: *const Snp) void {
                 put("\n");
                 return;
             }
+            frames += 1;
             continue;
         }
         _ = bs.stall(1000);
