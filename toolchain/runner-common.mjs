@@ -1,7 +1,8 @@
 // What the emulator runners toolchain/uefi-run (QEMU) and toolchain/bochs-run (Bochs)
 // share: the command-line shape, the process's temporary folder and exit, the files of
-// the ESP (the app as EFI/BOOT/BOOTX64.EFI, --add-file, --script as \startup.zv),
-// stopping the emulator, and finding "ZEROVISOR-EXIT <N>" lines in the serial output.
+// the ESP (the app as EFI/BOOT/BOOTX64.EFI, or with --after the after-app there and the
+// app as EFI/zerovisor/main.efi; --add-file, --script as \startup.zv), stopping the
+// emulator, and finding "ZEROVISOR-EXIT <N>" (or "ZEROVISOR-AFTER <N>") lines in the serial output.
 // Each runner formats its own image (QEMU: FAT32 on a virtio disk; Bochs: FAT16 with an
 // ATA geometry) and drives its own emulator. Imported relative to the runner's own file,
 // so the runners work from any working directory. Needs node >= 18 and mtools.
@@ -117,6 +118,7 @@ export function optionsOrExit(parse, usage) {
   }
   if (opts.help) { process.stdout.write(usage); process.exit(0); }
   if (!isFile(opts.app)) die(`APP.efi not found: ${opts.app}`);
+  if (opts.after !== null && !isFile(opts.after)) die(`--after: no such file: ${opts.after}`);
   if (opts.script !== null && !isFile(opts.script)) die(`--script: no such file: ${opts.script}`);
   return opts;
 }
@@ -158,10 +160,26 @@ function espComponents(espPath, hostBase) {
   return parts;
 }
 
+/** Where the app goes on the ESP when --after puts the after-app at EFI/BOOT/BOOTX64.EFI. */
+export const MAIN_APP_ESP_PATH = ['EFI', 'zerovisor', 'main.efi'];
+
+/** --after in both runners' help. */
+export const AFTER_HELP = `\
+      --after AFTER.efi   Let the app return to the firmware and end the run
+                          when AFTER.efi says so: AFTER.efi becomes
+                          \\EFI\\BOOT\\BOOTX64.EFI and APP.efi \\EFI\\zerovisor\\main.efi;
+                          AFTER.efi starts APP.efi and, once it returns,
+                          prints "ZEROVISOR-AFTER <N>"; the run ends there with
+                          status N, and a "ZEROVISOR-EXIT" line does not end it.
+                          (tests/runner/after.zig is such an app: it reports
+                          what the app left behind, e.g. CR4.VMXE, EFER.SVME
+                          and the firmware's network interface.)`;
+
 /**
- * Copies onto the formatted FAT image `img`: the app as EFI/BOOT/BOOTX64.EFI, each
- * --add-file (opts.addFiles), and the --script file as \startup.zv. `what` names the
- * image in errors ("ESP", "disk").
+ * Copies onto the formatted FAT image `img`: the app as EFI/BOOT/BOOTX64.EFI (with
+ * --after: opts.after there and the app at MAIN_APP_ESP_PATH), each --add-file
+ * (opts.addFiles), and the --script file as \startup.zv. `what` names the image in
+ * errors ("ESP", "disk").
  */
 export function fillEsp(img, opts, what) {
   const made = new Set();
@@ -188,7 +206,12 @@ export function fillEsp(img, opts, what) {
     if (dir) made.add(`/${parts.join('/')}`.toLowerCase());
   };
 
-  copy(opts.app, ['EFI', 'BOOT', 'BOOTX64.EFI']);
+  if (opts.after !== null) {
+    copy(opts.after, ['EFI', 'BOOT', 'BOOTX64.EFI']);
+    copy(opts.app, MAIN_APP_ESP_PATH);
+  } else {
+    copy(opts.app, ['EFI', 'BOOT', 'BOOTX64.EFI']);
+  }
   for (const spec of opts.addFiles) {
     const { host, esp } = parseAddFile(spec);
     if (!fs.existsSync(host)) throw new Error(`--add-file: no such file or directory: ${host}`);
@@ -226,13 +249,18 @@ export function childStopper(getChild, { group, graceMs }) {
 }
 
 // ---------------------------------------------------------------------------
-// serial output: finds "ZEROVISOR-EXIT <N>" lines (possibly preceded by terminal escape
-// sequences) in the byte stream without altering it.
+// serial output: finds "ZEROVISOR-EXIT <N>" lines (or with --after "ZEROVISOR-AFTER <N>",
+// possibly preceded by terminal escape sequences) in the byte stream without altering it.
 
-const EXIT_LINE = /^(?:\x1b\[[0-9;=?]*[A-Za-z])*ZEROVISOR-EXIT (\d{1,3})[ \t]*$/;
+/** The line that ends a run: the app's exit line, or with --after the after-app's. */
+export const endMarker = (opts) => (opts.after !== null ? 'ZEROVISOR-AFTER' : 'ZEROVISOR-EXIT');
 
-/** A function to feed serial chunks to; it calls onExitLine(N) for each exit line (N <= 255). */
-export function makeLineScanner(onExitLine) {
+/**
+ * A function to feed serial chunks to; it calls onExitLine(N) for each line
+ * "<marker> N" (N <= 255).
+ */
+export function makeLineScanner(onExitLine, marker = 'ZEROVISOR-EXIT') {
+  const EXIT_LINE = new RegExp(`^(?:\\x1b\\[[0-9;=?]*[A-Za-z])*${marker} (\\d{1,3})[ \\t]*$`);
   let partial = '';
   return (chunk) => {
     const text = partial + chunk.toString('latin1');

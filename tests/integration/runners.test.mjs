@@ -1,6 +1,7 @@
 // Integration tests for the emulator runners toolchain/uefi-run (QEMU + OVMF)
 // and toolchain/bochs-run (Bochs + OVMF), driven by the probe app
-// tests/runner/probe.zig.
+// tests/runner/probe.zig (and, for --after, the after-app tests/runner/after.zig with the
+// probe as the app it starts).
 //
 // Run from the repository root: node --test tests/integration/runners.test.mjs
 // Tests in this file run one after another, so at most one emulator runs at a
@@ -8,18 +9,14 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildRunnerApp } from '../runner/build-app.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ZIG = path.join(ROOT, 'node_modules', '@ryoppippi', 'zig-linux-x64', 'zig');
-const PROBE_SRC = path.join(ROOT, 'tests', 'runner', 'probe.zig');
-const OUT_DIR = path.join(ROOT, 'build', 'test-runner');
-const PROBE = path.join(OUT_DIR, 'probe.efi');
 const UEFI_RUN = path.join(ROOT, 'toolchain', 'uefi-run');
 const BOCHS_RUN = path.join(ROOT, 'toolchain', 'bochs-run');
 
@@ -30,25 +27,8 @@ const DATA_LISTING = '--- /EFI/zv/data.txt ---\r\npayload line 1\r\n数据 デ�
 
 
 let work; // scratch directory for scripts and added files
-
-/** Builds the probe, reusing the previous build when source and compiler are unchanged. */
-function buildProbe() {
-  const hash = crypto.createHash('sha256')
-    .update(fs.readFileSync(PROBE_SRC))
-    .update(fs.statSync(ZIG).size.toString())
-    .digest('hex');
-  const stamp = path.join(OUT_DIR, 'probe.efi.sha256');
-  if (fs.existsSync(PROBE) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) return;
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-  const r = spawnSync(ZIG, [
-    'build-exe', '-target', 'x86_64-uefi', '-O', 'ReleaseSmall', PROBE_SRC,
-    `-femit-bin=${PROBE}`,
-    '--cache-dir', path.join(OUT_DIR, 'zig-cache'),
-    '--global-cache-dir', path.join(OUT_DIR, 'zig-global-cache'),
-  ], { cwd: OUT_DIR, encoding: 'utf8' });
-  assert.equal(r.status, 0, `zig build of the probe failed:\n${r.stderr}`);
-  fs.writeFileSync(stamp, hash);
-}
+let PROBE; // build/test-runner/probe.efi
+let AFTER; // build/test-runner/after.efi
 
 /**
  * Runs a runner with a piped (non-TTY) stdin. `onOutput(text, child)` sees the
@@ -88,7 +68,8 @@ function assertContains(buf, text, what) {
 }
 
 before(() => {
-  buildProbe();
+  PROBE = buildRunnerApp('probe');
+  AFTER = buildRunnerApp('after');
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'zv-runner-test-'));
   fs.writeFileSync(path.join(work, 'data.txt'), 'payload line 1\n数据 データ\n');
   fs.writeFileSync(path.join(work, 'note.txt'), 'note at the root\n');
@@ -118,9 +99,14 @@ for (const [name, runner] of [['uefi-run', UEFI_RUN], ['bochs-run', BOCHS_RUN]])
     assert.equal(r.status, 125);
     assert.match(r.stderr, /--script: no such file/);
 
+    r = await run(runner, ['--after', path.join(work, 'no-such-after.efi'), PROBE]);
+    assert.equal(r.status, 125);
+    assert.match(r.stderr, /--after: no such file/);
+
     r = await run(runner, ['--help']);
     assert.equal(r.status, 0);
     assert.match(r.stdout.toString(), new RegExp(`^Usage: ${name} `));
+    assert.match(r.stdout.toString(), /--after AFTER\.efi/);
   });
 }
 
@@ -173,7 +159,30 @@ test('uefi-run: --timeout kills a run that never ends (exit 124)', async () => {
   assert.equal(r.status, 124, r.stderr);
   assert.match(r.stderr, /uefi-run: timeout/);
   assertContains(r.stdout, 'PROBE: hanging', 'probe reached its endless loop');
-  assert.ok(r.ms >= 9000 && r.ms < 16000, `took ${r.ms} ms`);
+  assert.ok(r.ms >= 9000, `took ${r.ms} ms: stopped before the 9 s timeout`);
+});
+
+// --after: the after-app is BOOTX64.EFI and starts the probe from \EFI\zerovisor\main.efi;
+// without isa-debug-exit the probe's write to 0xf4 does not end the run, the probe returns
+// to the after-app, and the run ends at the after-app's "ZEROVISOR-AFTER <N>" line.
+test('uefi-run --after: the app returns to the firmware, the run ends at the after-app\'s line', async () => {
+  const s = script('after.zv', '5\ncat /EFI/zv/data.txt\n');
+  const r = await run(UEFI_RUN, [
+    '--script', s, '--timeout', '60', '--after', AFTER,
+    '-f', `${path.join(work, 'data.txt')}:EFI\\zv\\data.txt`,
+    PROBE,
+  ]);
+  assert.equal(r.status, 5, r.stderr);
+  const out = r.stdout.toString('utf8');
+  assertContains(r.stdout, 'AFTER: running \\EFI\\zerovisor\\main.efi\r\n', 'the after-app runs first');
+  assertContains(r.stdout, GREETING, 'the probe runs');
+  assertContains(r.stdout, DATA_LISTING, 'the probe reads its volume (script, added file)');
+  const exitAt = out.indexOf('ZEROVISOR-EXIT 5\r\n');
+  assert.ok(exitAt >= 0, out);
+  // the probe's error status carries its code (UEFI 2.10 appendix D: high bit set)
+  assert.ok(out.indexOf('AFTER: StartImage 0x8000000000000005\r\n') > exitAt, `the after-app goes on after the exit line:\n${out}`);
+  assertContains(r.stdout, 'ZEROVISOR-AFTER 5\r\n', 'the after-app\'s final line');
+  assert.doesNotMatch(r.stderr, /terminating on signal|uefi-run:/, 'a quiet end');
 });
 
 test('uefi-run: a bad --timeout fails clearly (exit 125)', async () => {

@@ -11,7 +11,10 @@
 //      poller cannot steal the bytes) and prints "PROBE: got <line>";
 //   4. if the first line is "hang", halts forever (for --timeout tests);
 //      otherwise prints "ZEROVISOR-EXIT <N>" (N = first line, default 0),
-//      writes N to the isa-debug-exit port 0xf4 and returns.
+//      writes N to the isa-debug-exit port 0xf4 and, where that does not end
+//      the run (e.g. under the runners' --after), returns to the firmware as
+//      Zerovisor does: EFI_SUCCESS for 0, else an error status with N in its
+//      low bits (the after-app reports N).
 //
 // Build: zig build-exe -target x86_64-uefi -O ReleaseSmall probe.zig -femit-bin=probe.efi
 
@@ -132,7 +135,7 @@ fn trim(s: []const u8) []const u8 {
     return std.mem.trim(u8, s, " \t\r\n");
 }
 
-pub fn main() void {
+pub fn main() uefi.Status {
     put("\nPROBE: hello from the runner probe / こんにちは 世界 / 你好，世界\n");
 
     var code: u8 = 0;
@@ -198,4 +201,5 @@ pub fn main() void {
     putDec(code);
     put("\n");
     outb(0xf4, code);
+    return if (code == 0) .Success else @enumFromInt(@as(usize, 1) << 63 | code);
 }

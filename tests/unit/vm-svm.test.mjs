@@ -342,9 +342,12 @@ test('MSRs: an allow-list (written values read back, EFER.SVME hidden); the rest
     ['vm.msrWriteDenied', [1, MSR.TSC]], ['vm.msrWriteDenied', [1, MSR.APIC_BASE]], ['vm.msrReadDenied', [1, MSR.FEATURE_CONTROL]],
   ]);
   assert.equal(logged[0].msg, 'VM 1: RDMSR 0xc0010114 refused (#GP)');
-  // the guest's writes never reached the host's MSRs: only SVM's own setup did
-  assert.deepEqual(m.msrWrites.map(([msr]) => msr), [MSR.EFER, MSR.HSAVE_PA]);
-  assert.equal(m.cpu.msrs['0xc0000080'], 0x1d00n);
+  // the guest's writes never reached the host's MSRs: only SVM's own setup did, and at
+  // `exit` its teardown (kernel/main.ts leaveSvm: EFER.SVME clear, VM_HSAVE_PA 0)
+  assert.deepEqual(m.msrWrites.map(([msr]) => msr), [MSR.EFER, MSR.HSAVE_PA, MSR.EFER, MSR.HSAVE_PA]);
+  assert.notEqual(m.msrWrites[1][1], 0n, 'VM_HSAVE_PA was set while SVM ran');
+  assert.equal(m.cpu.msrs['0xc0000080'], 0xd00n, 'EFER as the firmware had it: SVME clear');
+  assert.equal(m.cpu.msrs['0xc0010117'], 0n);
 });
 
 test('ports: COM1 output as [name] lines, LSR reads, unknown ports read all ones and are counted, 0xF4 stops with the status', () => {
