@@ -104,7 +104,10 @@ const judgeLoopback = (code, out, { pages, rate, words }) => {
 // thousand times the pages a second of words=1024), faster than the loopback sends them even
 // at its lowest share of the processor, so --max-downtime 1 is never met and the 30-round cap
 // (MAX_ROUNDS, kernel/services/migration/live.ts: rounds 1..30 copy while the guest runs,
-// then the pause) ends the rounds.
+// then the pause) ends the rounds. At the lowest share (1%) the guest dirties all 256 pages
+// in some rounds and only 1 in others (a slice it hardly ran in); the estimate prices each
+// page left at 4096 bytes over the byte rate of the round's compressed pages, which keeps
+// even 1 page above 1 ms here (without --rle, 1 page at 1000+ pages/s would fit).
 test('QEMU EPYC: --rle run-length encodes a writer\'s pages; one that writes faster than they go moves after exactly 30 rounds (--max-downtime 1 never met)', () => {
   const { code, out } = loopback('pages=256 rate=65536 words=1', '--rle --max-downtime 1');
   const wait = judgeLoopback(code, out, { pages: 256, rate: 65536, words: 1 });
@@ -118,7 +121,7 @@ test('QEMU EPYC: --rle run-length encodes a writer\'s pages; one that writes fas
   assert.match(wait, /^ {2}30 rounds, \d+ pages sent, \d+ bytes on the wire/m);
   assert.match(wait, /^ {2}after 30 rounds, the most there are, the rest still would not fit the downtime target \(1 ms; estimated \d+\.\d ms\): paused anyway$/m);
   assert.match(section(out, 'metrics'), /^zerovisor_migration_last_rounds 30\r?$/m);
-  console.log(`rle + cap: ${wait.match(/migrated in [\d.]+ ms; downtime [\d.]+ ms/)[0]}; ${wait.match(/\d+ rounds, \d+ pages sent, \d+ bytes[^\n]*/)[0]}; RLE pages ${rle}`);
+  console.log(`rle + cap: ${wait.match(/migrated in [\d.]+ ms; downtime [\d.]+ ms/)[0]}; ${wait.match(/\d+ rounds, \d+ pages sent, \d+ bytes[^\r\n]*/)[0]}; RLE pages ${rle}`);
 });
 
 // --max-downtime kept, and no RLE without --rle: a writer whose pages would compress (words=1)
@@ -126,12 +129,12 @@ test('QEMU EPYC: --rle run-length encodes a writer\'s pages; one that writes fas
 // from the pause until the peer confirmed everything: the pages left (at most 64: under 80 ms
 // at the loopback's 900+ pages/s under TCG) plus a fixed part the target does not cover (state,
 // the whole-memory hash on both sides, the last acknowledgement: about 40 ms for 8 MiB under
-// TCG); 250 ms leaves twice that for the emulator's noise.
-test('QEMU EPYC: with --dirty-log wp and --max-downtime 250 the writer moves within 250 ms of downtime; without --rle its pages go whole', () => {
-  const { code, out } = loopback('pages=64 rate=8 words=1', '--dirty-log wp --max-downtime 250');
+// TCG); measured 130-150 ms, so 300 ms leaves twice that for the emulator's noise.
+test('QEMU EPYC: with --dirty-log wp and --max-downtime 300 the writer moves within 300 ms of downtime; without --rle its pages go whole', () => {
+  const { code, out } = loopback('pages=64 rate=8 words=1', '--dirty-log wp --max-downtime 300');
   const wait = judgeLoopback(code, out, { pages: 64, rate: 8, words: 1 });
   const downtime = Number(/VM 1 "dirty" migrated in \d+\.\d ms; downtime (\d+\.\d) ms\./.exec(wait)?.[1]);
-  assert.ok(downtime > 0 && downtime <= 250, `downtime ${downtime} ms, asked for at most 250`);
+  assert.ok(downtime > 0 && downtime <= 300, `downtime ${downtime} ms, asked for at most 300`);
   const gauge = Number(/^zerovisor_migration_last_downtime_ms ([\d.]+)/m.exec(section(out, 'metrics'))?.[1]);
   assert.ok(Math.abs(gauge - downtime) <= 0.05, `the metric says the same: ${gauge}`);
   assert.doesNotMatch(wait, /the most there are/, 'the target, not the round cap, ended the rounds');
@@ -140,7 +143,7 @@ test('QEMU EPYC: with --dirty-log wp and --max-downtime 250 the writer moves wit
   const [, zero, dup] = /pages sent as zero: (\d+), as duplicates: (\d+)/.exec(wait).map(Number);
   assert.ok(bytes >= (pagesSent - zero - dup) * 4096, `the other ${pagesSent - zero - dup} pages went whole: ${bytes} bytes`);
   assert.match(wait, /^ {2}dirty pages tracked by write-protection: [1-9]\d* write faults$/m);
-  console.log(`max-downtime 250: ${wait.match(/migrated in [\d.]+ ms; downtime [\d.]+ ms/)[0]}; ${wait.match(/\d+ rounds, \d+ pages sent[^\n]*/)[0]}`);
+  console.log(`max-downtime 300: ${wait.match(/migrated in [\d.]+ ms; downtime [\d.]+ ms/)[0]}; ${wait.match(/\d+ rounds, \d+ pages sent[^\r\n]*/)[0]}`);
 });
 
 test('two QEMUs on 127.0.0.1: the running memory writer moves from host A to host B over virtio-net and goes on there', async () => {
