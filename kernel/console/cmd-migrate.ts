@@ -14,7 +14,7 @@ import { MigError } from '../services/migration/migration-error';
 import { SinkKind } from '../services/migration/sink';
 import { snpUsable } from '../../drivers/snp/snp';
 import { NetState, netState } from '../../drivers/virtio-net/virtio-net';
-import { LivePhase, migrationAbort, receivePhase, receiveStart, sendPhase, sendRound, sendStart, sendTotalPages, sendVm } from '../services/migration/live';
+import { LivePhase, migrationAbort, receivePhase, receiveStart, sendPhase, sendRoundsRun, sendStart, sendTotalPages, sendVm } from '../services/migration/live';
 import { DirtyLog, dirtyBitsAvailable } from '../vm/dirty-log';
 
 const MAX_WAIT_S = 3600;
@@ -156,7 +156,7 @@ const migrateStatus = () => {
   const out = sendPhase();
   const inn = receivePhase();
   if (!active(out) && !active(inn)) say('migration.status.idle');
-  if (active(out)) say('migration.status.send', sendVm() + 1, vmName(sendVm()), sendRound(), sendTotalPages());
+  if (active(out)) say('migration.status.send', sendVm() + 1, vmName(sendVm()), sendRoundsRun(), sendTotalPages());
   if (active(inn)) say('migration.status.receive');
   return Status.Ok;
 };

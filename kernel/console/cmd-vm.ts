@@ -15,6 +15,7 @@ import { changeState, createError, createVm, CreateError, destroyVm, enableError
 import { SvmError } from '../vcpu/svm/svm';
 import { VmxError } from '../vcpu/vmx/vmx';
 import { waitTurn } from './wait';
+import { outputSeen, unwatchOutput, watchOutput } from './guest-output';
 import { setCpuidFloor } from '../vcpu/vcpu';
 import { vcpuOf } from '../vm/vcpu-table';
 import {
@@ -210,23 +211,54 @@ const runFor = (ms: number, slot: number) => {
   return slot >= 0 && vmState[slot] === VmState.Stopped;
 };
 
+/** Until VM `slot` prints a line holding word `index` (or stops, or `seconds` pass). */
+const waitOutput = (slot: number, index: number, seconds: number) => {
+  const wanted = token(index);
+  if (!watchOutput(slot, wanted)) {
+    sayError('vm.wait.badOutput', wanted);
+    return Status.Failed;
+  }
+  const hz = tscHz() > 0 ? tscHz() : 1e9;
+  const until = ticksSinceBoot() + hz * seconds;
+  let stopped = false;
+  let late = false;
+  while (!outputSeen()) {
+    stopped = vmState[slot] === VmState.Stopped;
+    late = ticksSinceBoot() >= until;
+    if (stopped || late) break;
+    waitTurn();
+  }
+  unwatchOutput();
+  if (stopped || late) {
+    sayError(stopped ? 'vm.wait.outputStopped' : 'vm.wait.outputTimeout', slot + 1, vmName(slot), token(index), seconds);
+    return Status.Failed;
+  }
+  say('vm.wait.outputSeen', slot + 1, vmName(slot), token(index));
+  return Status.Ok;
+};
+
+/** `vm wait <vm> [--timeout <s>] [--output <text>]`: until the VM stops, or prints a line holding the text. */
 const vmWait = () => {
   const n = tokenCount();
   const slot = vmArgument(2);
   if (slot < 0) return Status.Failed;
   let seconds = 60;
-  if (n > 3) {
-    if (!spanIs(token(3), '--timeout') || n !== 5) return unexpectedArgument(Command.Vm, n > 5 ? 5 : 3);
-    seconds = decimalArgument(4, 3600);
-    if (seconds < 1) {
-      sayError('vm.wait.badTimeout', token(4));
-      return Status.Failed;
-    }
+  let output = -1; // the word of --output's text
+  for (let i = 3; i < n; i++) {
+    if (spanIs(token(i), '--timeout') && i + 1 < n) {
+      seconds = decimalArgument(++i, 3600);
+      if (seconds < 1) {
+        sayError('vm.wait.badTimeout', token(i));
+        return Status.Failed;
+      }
+    } else if (spanIs(token(i), '--output') && i + 1 < n) output = ++i;
+    else return unexpectedArgument(Command.Vm, i);
   }
   if (vmState[slot] === VmState.Created) {
     sayError('vm.wait.notStarted', slot + 1, vmName(slot));
     return Status.Failed;
   }
+  if (output >= 0) return waitOutput(slot, output, seconds);
   if (runFor(seconds * 1000, slot)) {
     say('vm.wait.done', slot + 1, vmName(slot));
     return Status.Ok;

@@ -4,6 +4,7 @@ import { Span } from '../lib/format';
 import { say, sayInline } from './output';
 import { com1Take } from '../vm/devices/uart16550';
 import { MAX_VMS, vmName } from '../vm/vm-table';
+import { putUtf8 } from '../i18n/utf8';
 
 const LINE_MAX = 200;
 const lineCodes = new Uint32Array(MAX_VMS * LINE_MAX);
@@ -24,9 +25,48 @@ export const setAttached = (slot: number) => {
 };
 
 
+// `vm wait <vm> --output <text>`: the VM whose lines are searched for the text (as UTF-8)
+// from now on, and whether a line held it
+const wantedBytes = new Uint8Array(LINE_MAX + 4);
+let wantedLength = 0;
+let wantedSlot = -1;
+let wantedSeen = false;
+
+/** From now on, looks for `text` in each line VM `slot` prints; false when it is empty or longer than a line. */
+export const watchOutput = (slot: number, text: Span) => {
+  let n = 0;
+  for (let i = 0; i < text.len; i++) {
+    n = putUtf8(wantedBytes, n, text.buf[text.start + i]);
+    if (n > LINE_MAX) return false;
+  }
+  if (n === 0) return false;
+  wantedLength = n;
+  wantedSlot = slot;
+  wantedSeen = false;
+  return true;
+};
+
+/** Whether a line of the watched VM held the text since watchOutput. */
+export const outputSeen = () => wantedSeen;
+
+export const unwatchOutput = () => {
+  wantedSlot = -1;
+};
+
+/** Whether line codes [at, at + len) hold the wanted bytes somewhere. */
+const holdsWanted = (at: number, len: number) => {
+  for (let i = 0; i + wantedLength <= len; i++) {
+    let k = 0;
+    while (k < wantedLength && lineCodes[at + i + k] === wantedBytes[k]) k++;
+    if (k === wantedLength) return true;
+  }
+  return false;
+};
+
 const flushLine = (slot: number) => {
   lineSpan.start = slot * LINE_MAX;
   lineSpan.len = lineLen[slot];
+  if (slot === wantedSlot && !wantedSeen && holdsWanted(lineSpan.start, lineSpan.len)) wantedSeen = true;
   if (slot === attachedSlot) {
     say('vm.raw', lineSpan);
     midLine = false;

@@ -10,7 +10,7 @@ import {
   LivePhase, receiveError, receivePhase, receiveVm, sendBytes, sendDowntimeMs, sendDuplicatePages, sendElapsedMs,
   sendError, sendLastDirty, sendMarkReported, sendPhase, sendRlePages, sendRound, sendRoundDirty, sendRoundRate,
   sendRoundsToReport, sendTotalPages, sendVm, sendZeroPages, sendDirtyLog, sendWriteFaults, sendThrottle, sendGuestShare,
-  sendThrottleToReport, sendMarkThrottleReported,
+  sendThrottleToReport, sendMarkThrottleReported, sendRoundCapped, sendEstimateMs, sendTargetMs, sendRoundsRun,
 } from '../services/migration/live';
 
 let reportedOut = LivePhase.Idle;
@@ -66,7 +66,8 @@ export const reportMigration = () => {
     else if (out === LivePhase.Done) {
       const ms = sendElapsedMs();
       say('migration.summary1', sendVm() + 1, vmName(sendVm()), ms, sendDowntimeMs());
-      say('migration.summary2', sendRound() - 1, sendTotalPages(), sendBytes(), ms > 0 ? sendBytes() / 1000 / ms : 0);
+      say('migration.summary2', sendRoundsRun(), sendTotalPages(), sendBytes(), ms > 0 ? sendBytes() / 1000 / ms : 0);
+      if (sendRoundCapped()) say('migration.roundCap', sendRoundsRun(), sendEstimateMs(), sendTargetMs());
       say('migration.summary3', sendZeroPages(), sendDuplicatePages(), sendRlePages());
       if (sendThrottle() > 0) say('migration.summaryThrottle', sendGuestShare());
       if (sendDirtyLog() === DirtyLog.Wp) say('migration.summaryWp', sendWriteFaults());

@@ -177,17 +177,22 @@ const LIFECYCLE_SCENARIO = {
   },
 };
 
-/** The memory writer moves inside the host; `log`: the dirty log (ad: the nested tables' D bits, wp: write-protection). */
+/**
+ * The memory writer moves inside the host; `log`: the dirty log (ad: the nested tables' D bits,
+ * wp: write-protection). The guest writes until stopped; the script waits for its lines (2
+ * rounds before the move, 2 lines after it), not for a time, however fast the emulator runs it.
+ */
 const migrationScenario = (log) => ({
   name: `the running memory writer migrates inside the host (loopback buffer, --dirty-log ${log}) and goes on with its checksum sequence unbroken`,
   lines: [
-    'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8 rounds=1000000"',
+    'vm create dirty --mem 8 --image \\dirty.elf --cmdline "pages=64 rate=8"',
     'vm start dirty',
-    'sleep 100',
+    'vm wait dirty --output "round 2 checksum" --timeout 200',
     'migrate listen --via buffer --as moved',
     `migrate send dirty --via buffer --dirty-log ${log}`,
     'migrate wait --timeout 200',
-    'sleep 100',
+    'vm wait moved --output checksum --timeout 200',
+    'vm wait moved --output checksum --timeout 200',
     'vm stop moved',
     'vm list',
     'audit',

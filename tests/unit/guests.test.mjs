@@ -17,7 +17,7 @@ const OUT = join(ROOT, 'build', 'guests');
 const GUESTS = {
   hello: ['hello from a Zerovisor guest\n', 'cmdline: ', 'mem_upper: ', 'mmap 0x'],
   probe: ['cpuid 0x40000000 eax 0x', 'msr 0x', ': #GP\n', 'probe done\n'],
-  dirty: ['round ', ' checksum 0x', 'pages=', 'rate=', 'rounds='],
+  dirty: ['round ', ' checksum 0x', 'pages=', 'rate=', 'rounds=', 'words='],
   oob: ['reading outside my RAM\n', 'read 0x'],
   triple: ['about to triple-fault\n'],
   strio: ['strio: rep outsb to COM1\n', ': rep outsb through the alias\n', 'long: rep outsb at the 4-level alias\n'],
@@ -150,4 +150,12 @@ test('dirty-reference.mjs reproduces the checksums the guest printed under QEMU'
   ]);
   // Defaults (pages=256 rate=64) with rounds=3.
   assert.deepEqual(dirtyChecksums(256, 64, 3), [0xacde7dc5, 0x070dadc5, 0x2e1795c5]);
+  // words=1 (one word per page write: pages that run-length encode), same capture with "words=1"
+  assert.deepEqual(dirtyRoundLines(8, 3, 5, 1), [
+    'round 1 checksum 0x19b15471',
+    'round 2 checksum 0x719e1c19',
+    'round 3 checksum 0x4f249e35',
+    'round 4 checksum 0x90a3c5c5',
+    'round 5 checksum 0xb2e01b81',
+  ]);
 });

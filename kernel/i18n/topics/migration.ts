@@ -58,6 +58,7 @@ export const migrationEn = {
   'migration.metric.bytes': 'Bytes live migrations put on the wire, resent frames included.',
   'migration.metric.resent': 'Migration frames sent again (after a NAK or a timeout).',
   'migration.metric.downtime': 'Downtime of the last live migration sent, in milliseconds.',
+  'migration.metric.rounds': 'Rounds the guest ran through in the last live migration sent (the copy while it is paused not counted; at most 30).',
   'cmd.migrate.usage': 'migrate [send <vm> [--via buffer|net0|snp] [--rle] [--max-downtime <ms>] [--dirty-log ad|wp] | listen [--via buffer|net0|snp] [--as <name>] | wait [--timeout <s>] | abort]',
   'cmd.migrate.desc': 'Move a running VM to another host while it keeps running',
   'cmd.migrate.details': 'migrate send copies the VM\'s memory to the peer while the guest runs: the first round sends every page, each later round the pages the guest wrote during the one before (the nested page tables\' dirty bits, or with --dirty-log wp write-protection: the guest\'s first write to a page in a round faults and is noted), until what is left would go within --max-downtime (default 50 ms; a guest that writes faster than its pages go gets less and less of the processor: auto-converge); then the VM pauses, the last pages, its processor and COM1 state go, and once the peer has confirmed everything the VM stops here as migrated. migrate listen waits for a VM on the transport, builds it as it arrives, checks the whole memory against the sender\'s hash and runs it. --via buffer is a loopback within this host (use --as to give the arriving copy another name); net0 is the virtio-net NIC, driven by Zerovisor; snp is the same NIC left to the firmware\'s driver and used through its Simple Network Protocol (its network stack above is disconnected meanwhile). Pages that are all zeros or repeat an earlier page are sent as references; --rle also run-length encodes. migrate shows what is under way, migrate wait returns when it has ended (failing if it failed), migrate abort gives up (the VM then keeps running here; a half-arrived one is removed).',
@@ -73,6 +74,7 @@ export const migrationEn = {
   'migration.round': '  round {0}: {1} pages/s, {2} bytes on the wire so far; the guest wrote {3} pages meanwhile',
   'migration.throttle': '  auto-converge: the guest writes faster than its pages go; it now gets {0}% of the processor',
   'migration.pausing': 'VM {0} "{1}" paused for the last {2} pages and its state.',
+  'migration.roundCap': '  after {0} rounds, the most there are, the rest still would not fit the downtime target ({2} ms; estimated {1:f1} ms): paused anyway',
   'migration.summary1': 'VM {0} "{1}" migrated in {2:f1} ms; downtime {3:f1} ms.',
   'migration.summary2': '  {0} rounds, {1} pages sent, {2} bytes on the wire ({3:f2} MB/s)',
   'migration.summary3': '  pages sent as zero: {0}, as duplicates: {1}, run-length encoded: {2}',
@@ -151,6 +153,7 @@ export const migrationJa: Translation<typeof migrationEn> = {
   'migration.metric.bytes': 'Bytes live migrations put on the wire, resent frames included.',
   'migration.metric.resent': 'Migration frames sent again (after a NAK or a timeout).',
   'migration.metric.downtime': 'Downtime of the last live migration sent, in milliseconds.',
+  'migration.metric.rounds': 'Rounds the guest ran through in the last live migration sent (the copy while it is paused not counted; at most 30).',
   'cmd.migrate.usage': 'migrate [send <vm> [--via buffer|net0|snp] [--rle] [--max-downtime <ms>] [--dirty-log ad|wp] | listen [--via buffer|net0|snp] [--as <名前>] | wait [--timeout <秒>] | abort]',
   'cmd.migrate.desc': '実行中の VM を動かしたまま別のホストへ移す',
   'cmd.migrate.details': 'migrate send はゲストを動かしたまま VM のメモリーを相手へコピーします。最初のラウンドで全ページを、以降のラウンドでは直前のラウンド中にゲストが書き込んだページ（ネステッドページテーブルのダーティビット。--dirty-log wp では書き込み保護: ラウンド中の各ページへの最初の書き込みがフォールトして記録されます）を送り、残りが --max-downtime（既定 50 ms）以内に送れる量になったら（ページの転送より速く書き込むゲストにはプロセッサーの割り当てを段階的に減らします: 自動収束） VM を一時停止し、最後のページとプロセッサー・COM1 の状態を送ります。相手がすべてを確認すると、こちらの VM は「移行済み」として停止します。migrate listen は転送路で VM の到着を待ち、届いた順に組み立て、メモリー全体を送信側のハッシュと照合してから実行します。--via buffer はこのホスト内のループバックです（届いた VM に別名を付けるには --as）。net0 は Zerovisor が駆動する virtio-net NIC、snp は同じ NIC をファームウェアのドライバーに任せたまま、その Simple Network Protocol 経由で使います（その上のネットワークスタックは使用中切り離されます）。すべてゼロのページや以前のページと同じページは参照として送り、--rle はランレングス符号化も行います。migrate は進行中のものを表示し、migrate wait は終わるまで待ち（失敗なら失敗を返します）、migrate abort は中止します（VM はこちらで動き続け、途中まで届いた VM は削除されます）。',
@@ -166,6 +169,7 @@ export const migrationJa: Translation<typeof migrationEn> = {
   'migration.round': '  ラウンド {0}: {1} ページ/秒、これまでの転送量 {2} バイト、その間にゲストが書き込んだページ {3}',
   'migration.throttle': '  自動収束: ゲストの書き込みがページの転送より速いため、ゲストへのプロセッサー割り当てを {0}% にします',
   'migration.pausing': 'VM {0}「{1}」を一時停止し、残り {2} ページと状態を送ります。',
+  'migration.roundCap': '  上限の {0} ラウンドを終えても残りは停止時間の目標（{2} ms、見積もり {1:f1} ms）に収まりません: それでも一時停止しました',
   'migration.summary1': 'VM {0}「{1}」の移行が {2:f1} ms で完了しました。停止時間 {3:f1} ms。',
   'migration.summary2': '  {0} ラウンド、送信ページ {1}、転送量 {2} バイト（{3:f2} MB/s）',
   'migration.summary3': '  ゼロページとして送信: {0}、重複として: {1}、ランレングス符号化: {2}',
@@ -244,6 +248,7 @@ export const migrationZh: Translation<typeof migrationEn> = {
   'migration.metric.bytes': 'Bytes live migrations put on the wire, resent frames included.',
   'migration.metric.resent': 'Migration frames sent again (after a NAK or a timeout).',
   'migration.metric.downtime': 'Downtime of the last live migration sent, in milliseconds.',
+  'migration.metric.rounds': 'Rounds the guest ran through in the last live migration sent (the copy while it is paused not counted; at most 30).',
   'cmd.migrate.usage': 'migrate [send <vm> [--via buffer|net0|snp] [--rle] [--max-downtime <ms>] [--dirty-log ad|wp] | listen [--via buffer|net0|snp] [--as <名称>] | wait [--timeout <秒>] | abort]',
   'cmd.migrate.desc': '在虚拟机运行的同时将其迁移到另一台主机',
   'cmd.migrate.details': 'migrate send 在客户机运行的同时把虚拟机内存复制到对端：第一轮发送所有页面，之后每一轮发送客户机在上一轮期间写过的页面（嵌套页表的脏位；使用 --dirty-log wp 时为写保护：每轮对某页的首次写入产生故障并被记录），直到剩余部分能在 --max-downtime（默认 50 ms）内发完（写入快于页面发送的客户机会逐步获得更少的处理器时间：自动收敛）；随后暂停虚拟机，发送最后的页面及其处理器和 COM1 状态，对端确认全部内容后，本端虚拟机以“已迁移”状态停止。migrate listen 在传输通道上等待虚拟机到达，边接收边构建，用发送方的哈希校验全部内存后运行它。--via buffer 是本机内的回环（用 --as 给到达的副本另起名称）；net0 是由 Zerovisor 驱动的 virtio-net 网卡；snp 则把同一网卡留给固件的驱动，通过其 Simple Network Protocol 使用（期间其上层网络栈被断开）。全零页面和与先前页面相同的页面以引用方式发送；--rle 还会进行游程编码。migrate 显示正在进行的迁移，migrate wait 等待其结束（失败时返回失败），migrate abort 放弃迁移（虚拟机继续在本端运行，未完整到达的虚拟机会被删除）。',
@@ -259,6 +264,7 @@ export const migrationZh: Translation<typeof migrationEn> = {
   'migration.round': '  第 {0} 轮：每秒 {1} 页，迄今线路上 {2} 字节；期间客户机写了 {3} 页',
   'migration.throttle': '  自动收敛：客户机写入快于页面发送，现在它只获得 {0}% 的处理器时间',
   'migration.pausing': '虚拟机 {0}“{1}”已暂停，发送最后 {2} 页及其状态。',
+  'migration.roundCap': '  已达上限 {0} 轮，剩余部分仍超出停机目标（{2} ms，估计 {1:f1} ms）：仍然暂停',
   'migration.summary1': '虚拟机 {0}“{1}”迁移完成，用时 {2:f1} ms；停机 {3:f1} ms。',
   'migration.summary2': '  {0} 轮，发送 {1} 页，线路上 {2} 字节（{3:f2} MB/s）',
   'migration.summary3': '  以零页发送：{0}，以重复页发送：{1}，游程编码：{2}',
@@ -282,4 +288,4 @@ export const migrationZh: Translation<typeof migrationEn> = {
 };
 
 /** Keys whose text is the same in every language: none. */
-export const migrationVerbatim: string[] = ['migration.metric.sessions', 'migration.metric.pages', 'migration.metric.bytes', 'migration.metric.resent', 'migration.metric.downtime'];
+export const migrationVerbatim: string[] = ['migration.metric.sessions', 'migration.metric.pages', 'migration.metric.bytes', 'migration.metric.resent', 'migration.metric.downtime', 'migration.metric.rounds'];

@@ -92,6 +92,9 @@ let began = 0;
 let pausedAt = 0;
 let paused = false;
 let maxDowntimeTicks = 0;
+let targetMs = 0; // --max-downtime
+let estimateMs = 0; // the pause the last round's figures foretold
+let capped = false; // paused at MAX_ROUNDS with the target still out of reach
 let lastDirty = 0;
 let totalPages = 0;
 let sentState = 0; // Final: 0 pages, 1 vCPU state sent, 2 its MSRs sent, 2 + d device d sent, then Complete
@@ -117,6 +120,12 @@ export const sendDowntimeMs = () => (outPhase === LivePhase.Done ? ticksToMs(don
 export const sendZeroPages = () => encodedCount(PageEncoding.Zero);
 export const sendDuplicatePages = () => encodedCount(PageEncoding.Duplicate);
 export const sendRlePages = () => encodedCount(PageEncoding.Rle);
+/** Rounds the guest ran through (the copy while paused not counted): at most MAX_ROUNDS. */
+export const sendRoundsRun = () => (outPhase === LivePhase.Copy ? round : round - 1);
+/** Whether the pause came from MAX_ROUNDS, not from the target: then the estimate it missed, and the target (ms). */
+export const sendRoundCapped = () => capped;
+export const sendEstimateMs = () => estimateMs;
+export const sendTargetMs = () => targetMs;
 /** Rounds finished since the console last asked (for progress lines); then the round's figures. */
 export const sendRoundsToReport = () => round - 1 - roundsReported;
 export const sendMarkReported = () => {
@@ -147,7 +156,7 @@ const failSend = (reason: number) => {
   paused = false;
   outPhase = LivePhase.Failed;
   storeDetach(0);
-  countSent(false, totalPages, txBytesSent(), txFramesResent(), 0);
+  countSent(false, totalPages, txBytesSent(), txFramesResent(), 0, 0);
   logQuiet(Level.Warn, Category.Vm, 'migration.log.sendFailed', vmName(outSlot), reason);
 };
 
@@ -171,6 +180,9 @@ export const sendStart = (slot: number, kind: number, rle: boolean, maxDowntimeM
   pausedAt = began;
   paused = false;
   maxDowntimeTicks = msToTicks(maxDowntimeMs);
+  targetMs = maxDowntimeMs;
+  estimateMs = 0;
+  capped = false;
   round = 1;
   roundsReported = 0;
   cursor = 0;
@@ -259,6 +271,7 @@ const endRound = (now: number) => {
   const byPages = rate > 0 ? (d / rate) * 1000 : 0;
   const byBytes = byteRate > 0 ? ((d * PAGE_BYTES) / byteRate) * 1000 : 0;
   const downtime = byBytes > byPages ? byBytes : byPages;
+  estimateMs = downtime;
   trace(TracePoint.MigrationRound, outSlot + 1, round, roundPages, d);
   if (round > 1 && d * 2 > roundPages && throttle < THROTTLE_MAX) {
     throttle++; // the guest outruns the link: auto-converge
@@ -270,7 +283,9 @@ const endRound = (now: number) => {
   roundBegan = now;
   roundBusy = 0;
   roundBytes0 = txBytesSent();
-  if (d === 0 || msToTicks(downtime) <= maxDowntimeTicks || round > MAX_ROUNDS) {
+  const fits = d === 0 || msToTicks(downtime) <= maxDowntimeTicks;
+  if (fits || round > MAX_ROUNDS) {
+    capped = !fits;
     // stop the guest here: what it wrote since the last scan is all that is left (the scan
     // and the pause happen with no guest instruction in between)
     guestOutputFinal(outSlot);
@@ -346,7 +361,7 @@ const stepSend = (now: number) => {
     setVmSlice(outSlot, 0);
     storeDetach(0);
     trace(TracePoint.MigrationRound, outSlot + 1, -1, totalPages, 0);
-    countSent(true, totalPages, txBytesSent(), txFramesResent(), ticksToMs(doneAt - pausedAt));
+    countSent(true, totalPages, txBytesSent(), txFramesResent(), ticksToMs(doneAt - pausedAt), round - 1);
     audit(AuditEvent.MigrationOut, outSlot + 1, 1, 'migration.audit.sent', vmName(outSlot), totalPages, Math.round(ticksToMs(doneAt - pausedAt)));
     stopVm(outSlot, StopReason.Migrated, 0);
   }
