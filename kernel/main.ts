@@ -9,10 +9,7 @@
 //             one input-poll period (UEFI ConIn is polled);
 //   shutdown  after `exit`: the NIC and the firmware's SNP go back to the firmware, QEMU's
 //             debug-exit port gets the code, VMX or SVM is left, BootServices.Exit.
-import { caps } from './cpu/capabilities';
 import { describeError } from './diag/kernel-error';
-import { dataAddress } from './host/memory';
-import { Efer, Msr } from './lib/x86';
 import { fatal } from './diag/log';
 import { discoverPlatform } from './platform/discover';
 import { netShutdown } from '../drivers/virtio-net/virtio-net';
@@ -40,28 +37,12 @@ const runLoop = () => {
   }
 };
 
-const eferHalves = new Uint32Array(2); // lo, hi
-
-/**
- * Leaves SVM as the firmware had it: EFER.SVME clear (AMD APM vol. 2 section 15.4) and
- * VM_HSAVE_PA 0 (section 15.30.4). disableVirtualization leaves VMX only; SVM stays on
- * from the first VM until here.
- */
-const leaveSvm = () => {
-  if (!caps.svm) return; // EFER.SVME is reserved without SVM (CPUID 8000_0001h ECX bit 2)
-  hv_rdmsr(Msr.Efer, dataAddress(eferHalves));
-  if ((eferHalves[0] & Efer.SVME) === 0) return;
-  hv_wrmsr(Msr.Efer, (eferHalves[0] & ~Efer.SVME) >>> 0, eferHalves[1]);
-  hv_wrmsr(Msr.VmHsavePa, 0, 0);
-};
-
 const shutdown = (code: number) => {
   consoleStop();
   netShutdown(); // the NIC stops using Zerovisor's pages before the firmware gets it back
   snpShutdown(); // and the firmware's SNP goes back to Stopped, as its network stack expects
   hv_io_out8(DEBUG_EXIT_PORT, code); // under QEMU the run ends here
-  disableVirtualization(); // VMXOFF: the firmware gets the processor back outside VMX operation
-  leaveSvm(); // and with SVM off
+  disableVirtualization(); // VMXOFF or EFER.SVME off: the firmware gets the processor back as it gave it
   hv_exit(code); // a real machine returns to the firmware
 };
 

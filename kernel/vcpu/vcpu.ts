@@ -13,7 +13,7 @@ import { caps } from '../cpu/capabilities';
 import { Access, advanceRip, area0, AREA_BYTES, areaGet, areaGet64, isVcpu, placeVcpuAreas, Rec } from './vcpu-area';
 import { ExitReason } from './exit-reason';
 import {
-  SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmCreateVcpu, svmDestroyVcpu, svmEnable, svmInjectException,
+  SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmCreateVcpu, svmDestroyVcpu, svmDisable, svmEnable, svmInjectException,
   svmMsrField, svmMsrHi, svmMsrLo, svmRun, svmSetEferLo, svmSetMsr,
 } from './svm/svm';
 import {
@@ -51,6 +51,7 @@ export const enableVirtualization = () => {
 /** Turns hardware virtualization off before Zerovisor returns to the firmware. */
 export const disableVirtualization = () => {
   if (vmxOn === 1) vmxDisable();
+  else svmDisable();
 };
 
 /** vCPU `vcpu` for a guest whose memory the nested tables at `nptRoot` map, in 32-bit protected mode (Multiboot state). */

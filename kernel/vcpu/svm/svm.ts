@@ -98,6 +98,15 @@ export const svmEnable = () => {
   return 0;
 };
 
+/** Leaves SVM as the firmware had it: EFER.SVME clear (APM vol. 2 15.4), VM_HSAVE_PA 0 (15.30.4). */
+export const svmDisable = () => {
+  if (!enabled) return;
+  rdmsr(Msr.Efer);
+  hv_wrmsr(Msr.Efer, (msr[0] & ~Efer.SVME) >>> 0, msr[1]);
+  hv_wrmsr(Msr.VmHsavePa, 0, 0);
+  enabled = false;
+};
+
 /** Makes the guest-state accessors below work on vCPU `vcpu`. */
 export const svmSelect = (vcpu: number) => {
   if (selectedVcpu === vcpu) return;
