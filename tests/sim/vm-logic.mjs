@@ -15,6 +15,7 @@ const inputs = () => [
   ...listFiles(join(ROOT, 'kernel', 'vm', 'devices')),
   join(ROOT, 'kernel', 'host', 'memory.ts'),
   join(ROOT, 'kernel', 'i18n', 'utf8.ts'),
+  join(ROOT, 'kernel', 'lib', 'clock.ts'),
 ];
 
 /** The test kernel's Wasm module, compiled once per source state. */
@@ -30,8 +31,14 @@ export const TAKE_SMALL = 100;
 export class VmLogic {
   constructor(module = vmLogicModule()) {
     const imports = {};
+    this.tsc = 0n; // what hv_tsc and hv_boot_tsc read (the PIT's time); tests move it
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind !== 'function') continue;
+      if (imp.name === 'hv_tsc' || imp.name === 'hv_boot_tsc') {
+        const boot = imp.name === 'hv_boot_tsc';
+        imports[imp.name] = (addr) => new DataView(this.memory.buffer).setBigUint64(Number(addr), boot ? 0n : this.tsc, true);
+        continue;
+      }
       imports[imp.name] = (...args) => {
         throw new Error(`vm-logic: the test kernel called host function ${imp.name}(${args.join(', ')})`);
       };
@@ -45,6 +52,7 @@ export class VmLogic {
     this.cmdAddr = call(this.e.addr, 2);
     this.decAddr = call(this.e.addr, 3);
     this.takeAddr = call(this.e.addr, 4);
+    this.pitStateAddr = call(this.e.addr, 5);
   }
 
   get memoryBytes() { return this.memory.buffer.byteLength; }
@@ -120,4 +128,22 @@ export class VmLogic {
   dWrite(vm, value) { call(this.e.dWrite, vm, value); }
   dReset(vm) { call(this.e.dReset, vm); }
   dStat(vm, k) { return call(this.e.dStat, vm, k); }
+
+  // ---- the 8254 PIT and port 0x61 ----
+
+  pitHz(hz) { call(this.e.pHz, hz); }
+  pitRead(vm, port) { return call(this.e.pRead, vm, port); }
+  pitWrite(vm, port, value) { call(this.e.pWrite, vm, port, value); }
+  pitReset(vm) { call(this.e.pReset, vm); }
+  /** The saved state's bytes, or null. */
+  pitSave(vm) {
+    const n = call(this.e.pSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.pitStateAddr, n).slice();
+  }
+  /** Loads `bytes` as saved state; whether it was taken. */
+  pitLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.pitStateAddr, 64).set(bytes.subarray(0, 64));
+    return call(this.e.pLoad, vm, bytes.length) === 1;
+  }
 }
+

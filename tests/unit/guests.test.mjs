@@ -20,6 +20,7 @@ const GUESTS = {
   dirty: ['round ', ' checksum 0x', 'pages=', 'rate=', 'rounds=', 'words='],
   oob: ['reading outside my RAM\n', 'read 0x'],
   triple: ['about to triple-fault\n'],
+  pit: ['pit: tsc ', 'pit: channel 0 status 0x', 'pit: gate low '],
   strio: ['strio: rep outsb to COM1\n', ': rep outsb through the alias\n', 'long: rep outsb at the 4-level alias\n'],
 };
 const LOAD_BASE = 0x100000;

@@ -357,7 +357,7 @@ test('ports: COM1 output as [name] lines, LSR reads, unknown ports read all ones
         ...com1('hello, world\n'),
         { in: [0x3fd, 1] },
         { in: [0x60, 1] },
-        { in: [0x61, 2] },
+        { in: [0x2f8, 2] }, // COM2: nothing there
         { in: [0x1234, 4] },
         { out: [0x80, 0x55, 1] },
         { in: [0xf4, 1] },

@@ -1,15 +1,18 @@
 // The devices every VM has, registered on its bus when this module loads: COM1 (a 16550A at ports
-// 0x3F8-0x3FF, uart16550.ts) and QEMU's debug-exit port (0xF4, debug-exit.ts). Their ids
-// are also their DeviceState ids in live migration.
+// 0x3F8-0x3FF, uart16550.ts), QEMU's debug-exit port (0xF4, debug-exit.ts) and the 8254 PIT
+// with port B (0x40-0x43, 0x61, pit8254.ts). Their ids are also their DeviceState ids in
+// live migration.
 import { StopReason } from '../vm-table';
 import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
 import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
 import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
+import { PIT_BASE, PIT_PORTS, PIT_STATE_BYTES, PORT_B, pitLoad, pitRead, pitReset, pitSave, pitWrite } from './pit8254';
 
 /** Device ids (migration DeviceState ids; COM1's 1 is the wire format's DEVICE_UART_COM1). */
 export const enum DeviceId {
   Com1 = 1,
   DebugExit = 2,
+  Pit = 3,
 }
 
 const COM1_PORTS = 8;
@@ -41,6 +44,26 @@ const debugExitWriteSized = (vm: number, size: number, value: number) => {
 
 mapPorts(registerDevice(DeviceId.Com1, 'com1', COM1_STATE_BYTES), COM1_BASE, COM1_PORTS);
 mapPorts(registerDevice(DeviceId.DebugExit, 'debug-exit', 0), DEBUG_EXIT_PORT, 1);
+const pit = registerDevice(DeviceId.Pit, 'pit', PIT_STATE_BYTES);
+mapPorts(pit, PIT_BASE, PIT_PORTS);
+mapPorts(pit, PORT_B, 1);
+
+/** The PIT's byte registers: a wider access covers the next ports, which read all ones past them. */
+const pitReadSized = (vm: number, port: number, size: number) => {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < size; i++) {
+    const b = pitRead(vm, port + i);
+    value += (b < 0 ? 0xff : b) * scale;
+    scale *= 256;
+  }
+  return value;
+};
+
+const pitWriteSized = (vm: number, port: number, size: number, value: number) => {
+  for (let i = 0; i < size; i++) pitWrite(vm, port + i, (value >>> (i * 8)) & 0xff);
+  return DeviceAction.Continue;
+};
 
 // Routing by device id, a switch: porffor calls a function kept in an array with broken
 // arguments once the kernel is large (measured: `vm create` failed inside a reset called so).
@@ -48,9 +71,16 @@ mapPorts(registerDevice(DeviceId.DebugExit, 'debug-exit', 0), DEBUG_EXIT_PORT, 1
 /** What VM `vm` reads from `port` (size 1, 2, 4); -1 when no device answers (the debug-exit port is write-only: QEMU's too). */
 export const boardPortRead = (vm: number, port: number, size: number) => {
   const d = portDeviceAt(port);
-  if (d < 0 || deviceId(d) !== DeviceId.Com1) return -1;
-  countAccess(vm, d);
-  return com1ReadSized(vm, portOffset(), size);
+  if (d < 0) return -1;
+  switch (deviceId(d)) {
+    case DeviceId.Com1:
+      countAccess(vm, d);
+      return com1ReadSized(vm, portOffset(), size);
+    case DeviceId.Pit:
+      countAccess(vm, d);
+      return pitReadSized(vm, port, size);
+  }
+  return -1;
 };
 
 /** VM `vm` writes `value` to `port`: a DeviceAction, or -1 when no device has the port. */
@@ -63,6 +93,8 @@ export const boardPortWrite = (vm: number, port: number, size: number, value: nu
       return com1WriteSized(vm, portOffset(), size, value);
     case DeviceId.DebugExit:
       return debugExitWriteSized(vm, size, value);
+    case DeviceId.Pit:
+      return pitWriteSized(vm, port, size, value);
   }
   return DeviceAction.Continue;
 };
@@ -96,16 +128,19 @@ export const boardMmioWrite = (vm: number, d: number, offset: number, size: numb
 export const resetBoard = (vm: number) => {
   com1Reset(vm);
   debugExitReset(vm);
+  pitReset(vm);
   resetDeviceAccesses(vm);
 };
 
 /** Writes device `d`'s state of VM `vm` to out[off, + deviceStateBytes(d)). */
 export const saveDevice = (d: number, vm: number, out: Uint8Array, off: number) => {
   if (deviceId(d) === DeviceId.Com1) com1Save(vm, out, off);
+  else if (deviceId(d) === DeviceId.Pit) pitSave(vm, out, off);
 };
 
 /** Sets device `d` of VM `vm` from saved state; false (nothing changed) when malformed. */
 export const loadDevice = (d: number, vm: number, src: Uint8Array, off: number, len: number) => {
   if (deviceId(d) === DeviceId.Com1) return com1Load(vm, src, off, len);
+  if (deviceId(d) === DeviceId.Pit) return pitLoad(vm, src, off, len);
   return len === 0;
 };
