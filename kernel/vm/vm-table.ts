@@ -35,6 +35,7 @@ export const enum StopReason {
   UnexpectedExit = 7,
   UnsupportedInstruction = 8,
   Migrated = 9, // it runs on another host now (detail: 0)
+  Reset = 10, // the guest reset the machine (detail: the port, 0xCF9 or 0x64)
 }
 
 export const vmState = new Uint8Array(MAX_VMS);

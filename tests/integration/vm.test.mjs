@@ -112,17 +112,23 @@ const GUESTS_SCENARIO = {
 };
 
 const TRIPLE_SCENARIO = {
-  name: 'a guest that triple-faults and one that halts with interrupts off stop alone; a VM running beside them finishes',
+  name: 'guests that triple-fault, halt with interrupts off or reset the machine (0xCF9, 8042) stop alone; a VM running beside them finishes',
   lines: [
     'vm create triple --mem 4 --image \\triple.elf',
     'vm create hello --mem 8 --image \\hello.elf --cmdline "beside"',
     'vm create halt --mem 4 --image \\triple.elf --cmdline halt',
+    'vm create cf9 --mem 4 --image \\triple.elf --cmdline cf9',
+    'vm create kbd --mem 4 --image \\triple.elf --cmdline kbd',
     'vm start triple',
     'vm start hello',
     'vm start halt',
+    'vm start cf9',
+    'vm start kbd',
     'vm wait triple --timeout 120',
     'vm wait hello --timeout 120',
     'vm wait halt --timeout 120',
+    'vm wait cf9 --timeout 120',
+    'vm wait kbd --timeout 120',
     'vm info halt',
     'vm list',
     'exit 9',
@@ -139,6 +145,11 @@ const TRIPLE_SCENARIO = {
     assert.deepEqual(guestLines(out, 'halt'), ['about to halt with interrupts off']);
     assert.match(section(out, 'vm info halt'), /Stopped because: HLT with interrupts off at 0x001[0-9a-f]{5}\r?$/m);
     assert.match(list, /^ +3 +halt +stopped +4 +-/m);
+    // a reset through 0xCF9 (SYS_RST, then RST_CPU rising) or the 8042's 0xFE stops the VM
+    assert.deepEqual(guestLines(out, 'cf9'), ['about to reset through port 0xcf9']);
+    assert.match(out, /VM 4 "cf9" stopped: it reset the machine \(port 0x0cf9\)/);
+    assert.deepEqual(guestLines(out, 'kbd'), ['about to reset through the keyboard controller']);
+    assert.match(out, /VM 5 "kbd" stopped: it reset the machine \(port 0x0064\)/);
   },
 };
 

@@ -279,6 +279,37 @@ test('with NRIPS, the decoder checks the hardware: a different length or none at
   assert.match(log, /VM 1: at 0x00100005 NRIPS says 2 bytes; the decoder could not decode the instruction/);
 });
 
+test('resets: RST_CPU rising at 0xCF9 and the 8042\'s 0xFE stop the VM; SYS_RST alone, other 8042 commands and reads do not', () => {
+  const { model, out } = run({
+    scripts: {
+      cf9: [
+        { out: [0xcf9, 0x02, 1] }, // SYS_RST alone: no reset
+        { in: [0xcf9, 1] },
+        { out: [0xcf9, 0x06, 1] }, // RST_CPU 0 -> 1
+        { out: [0xf4, 1, 1] },
+      ],
+      kbd: [
+        { in: [0x64, 1] },
+        { in: [0x60, 1] },
+        { out: [0x64, 0xad, 1] }, // disable keyboard: ignored
+        { out: [0x64, 0xfe, 1] }, // pulse the reset line
+        { out: [0xf4, 1, 1] },
+      ],
+    },
+    input: ['vm create a --mem 4 --image \\hello.elf --cmdline cf9\r', 'vm create b --mem 4 --image \\hello.elf --cmdline kbd\r',
+      'vm start a\r', 'vm start b\r', 'vm wait a --timeout 5\r', 'vm wait b --timeout 5\r', 'vm info a\r', 'vm info b\r'],
+  });
+  clean(model);
+  const [a, b] = model.guests;
+  assert.equal(a.records.length, 3, 'nothing ran after the reset');
+  assert.equal(a.records[1].outcome.regs.rax & 0xffn, 0x02n, 'RST_CNT reads back SYS_RST');
+  assert.equal(vmInfo(out('vm info a')).stopped, 'it reset the machine (port 0x0cf9)');
+  assert.equal(b.records.length, 4);
+  assert.equal(b.records[0].outcome.regs.rax & 0xffn, 0x1cn, '8042 status: self-tested, buffers empty');
+  assert.equal(b.records[1].outcome.regs.rax & 0xffn, 0x00n);
+  assert.equal(vmInfo(out('vm info b')).stopped, 'it reset the machine (port 0x0064)');
+});
+
 const MSR = { EFER: 0xc0000080, APIC_BASE: 0x1b, STAR: 0xc0000081, SYSENTER_EIP: 0x176, PAT: 0x277, TSC: 0x10, MISC_ENABLE: 0x1a0, MTRR_CAP: 0xfe, VM_CR: 0xc0010114, HSAVE_PA: 0xc0010117, FEATURE_CONTROL: 0x3a };
 
 test('MSRs: an allow-list (written values read back, EFER.SVME hidden); the rest get #GP with RIP unchanged, counted and logged', () => {
@@ -356,7 +387,7 @@ test('ports: COM1 output as [name] lines, LSR reads, unknown ports read all ones
       '': [
         ...com1('hello, world\n'),
         { in: [0x3fd, 1] },
-        { in: [0x60, 1] },
+        { in: [0x3e8, 1] }, // COM3: nothing there
         { in: [0x2f8, 2] }, // COM2: nothing there
         { in: [0x1234, 4] },
         { out: [0x80, 0x55, 1] },

@@ -1,11 +1,12 @@
 // The devices every VM has, registered on its bus when this module loads: COM1 (a 16550A at ports
 // 0x3F8-0x3FF, uart16550.ts), QEMU's debug-exit port (0xF4, debug-exit.ts) and the 8254 PIT
-// with port B (0x40-0x43, 0x61, pit8254.ts). Their ids are also their DeviceState ids in
-// live migration.
+// with port B (0x40-0x43, 0x61, pit8254.ts), the reset ports (0xCF9 and the 8042 at 0x60/
+// 0x64, reset.ts). Their ids are also their DeviceState ids in live migration.
 import { StopReason } from '../vm-table';
 import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
 import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
 import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
+import { KBC_COMMAND_PORT, KBC_DATA_PORT, RESET_CONTROL_PORT, kbcCommand, kbcRead, resetControlRead, resetControlWrite, resetDevicesReset } from './reset';
 import { PIT_BASE, PIT_PORTS, PIT_STATE_BYTES, PORT_B, pitLoad, pitRead, pitReset, pitSave, pitWrite } from './pit8254';
 
 /** Device ids (migration DeviceState ids; COM1's 1 is the wire format's DEVICE_UART_COM1). */
@@ -13,6 +14,8 @@ export const enum DeviceId {
   Com1 = 1,
   DebugExit = 2,
   Pit = 3,
+  ResetControl = 4,
+  Kbc = 5,
 }
 
 const COM1_PORTS = 8;
@@ -47,6 +50,16 @@ mapPorts(registerDevice(DeviceId.DebugExit, 'debug-exit', 0), DEBUG_EXIT_PORT, 1
 const pit = registerDevice(DeviceId.Pit, 'pit', PIT_STATE_BYTES);
 mapPorts(pit, PIT_BASE, PIT_PORTS);
 mapPorts(pit, PORT_B, 1);
+mapPorts(registerDevice(DeviceId.ResetControl, 'reset-control', 0), RESET_CONTROL_PORT, 1);
+const kbc = registerDevice(DeviceId.Kbc, 'i8042', 0);
+mapPorts(kbc, KBC_DATA_PORT, 1);
+mapPorts(kbc, KBC_COMMAND_PORT, 1);
+
+/** A reset through `port`: the VM stops (restarting it is not built yet). */
+const resetRequested = (port: number) => {
+  requestStop(StopReason.Reset, port);
+  return DeviceAction.Stop;
+};
 
 /** The PIT's byte registers: a wider access covers the next ports, which read all ones past them. */
 const pitReadSized = (vm: number, port: number, size: number) => {
@@ -79,6 +92,12 @@ export const boardPortRead = (vm: number, port: number, size: number) => {
     case DeviceId.Pit:
       countAccess(vm, d);
       return pitReadSized(vm, port, size);
+    case DeviceId.ResetControl:
+      countAccess(vm, d);
+      return size === 1 ? resetControlRead(vm) : -1;
+    case DeviceId.Kbc:
+      countAccess(vm, d);
+      return size === 1 ? kbcRead(port) : -1;
   }
   return -1;
 };
@@ -95,6 +114,10 @@ export const boardPortWrite = (vm: number, port: number, size: number, value: nu
       return debugExitWriteSized(vm, size, value);
     case DeviceId.Pit:
       return pitWriteSized(vm, port, size, value);
+    case DeviceId.ResetControl:
+      return size === 1 && resetControlWrite(vm, value) ? resetRequested(port) : DeviceAction.Continue;
+    case DeviceId.Kbc:
+      return size === 1 && port === KBC_COMMAND_PORT && kbcCommand(vm, value) ? resetRequested(port) : DeviceAction.Continue;
   }
   return DeviceAction.Continue;
 };
@@ -129,6 +152,7 @@ export const resetBoard = (vm: number) => {
   com1Reset(vm);
   debugExitReset(vm);
   pitReset(vm);
+  resetDevicesReset(vm);
   resetDeviceAccesses(vm);
 };
 
