@@ -108,7 +108,7 @@ const judgeLoopback = (code, out, { pages, rate, words }) => {
 // in some rounds and only 1 in others (a slice it hardly ran in); the estimate prices each
 // page left at 4096 bytes over the byte rate of the round's compressed pages, which keeps
 // even 1 page above 1 ms here (without --rle, 1 page at 1000+ pages/s would fit).
-test('QEMU EPYC: --rle run-length encodes a writer\'s pages; one that writes faster than they go moves after exactly 30 rounds (--max-downtime 1 never met)', () => {
+test('QEMU EPYC: --rle run-length encodes a writer\'s pages; one that writes faster than they go moves after the 30-round cap (--max-downtime 1 never met) or a round that left nothing', () => {
   const { code, out } = loopback('pages=256 rate=65536 words=1', '--rle --max-downtime 1');
   const wait = judgeLoopback(code, out, { pages: 256, rate: 65536, words: 1 });
   const rle = Number(/run-length encoded: (\d+)/.exec(wait)?.[1]);
@@ -117,10 +117,17 @@ test('QEMU EPYC: --rle run-length encodes a writer\'s pages; one that writes fas
   const [, pagesSent, bytes] = /(\d+) pages sent, (\d+) bytes on the wire/.exec(wait).map(Number);
   assert.ok(bytes < (pagesSent * 4096) / 8, `${bytes} bytes on the wire for ${pagesSent} pages`);
   const rounds = [...wait.matchAll(/^ {2}round (\d+): \d+ pages\/s, \d+ bytes on the wire so far; the guest wrote (\d+) pages meanwhile/gm)];
-  assert.deepEqual(rounds.map((r) => Number(r[1])), [...Array(30)].map((_, i) => i + 1), 'rounds 1 to 30, no more');
-  assert.match(wait, /^ {2}30 rounds, \d+ pages sent, \d+ bytes on the wire/m);
-  assert.match(wait, /^ {2}after 30 rounds, the most there are, the rest still would not fit the downtime target \(1 ms; estimated \d+\.\d ms\): paused anyway$/m);
-  assert.match(section(out, 'metrics'), /^zerovisor_migration_last_rounds 30\r?$/m);
+  const n = rounds.length;
+  assert.ok(n >= 1 && n <= 30, `1 to 30 rounds: ${n}`);
+  assert.deepEqual(rounds.map((r) => Number(r[1])), [...Array(n)].map((_, i) => i + 1), 'rounds counted from 1, none skipped');
+  assert.match(wait, new RegExp(`^ {2}${n} rounds, \\d+ pages sent, \\d+ bytes on the wire`, 'm'));
+  assert.match(section(out, 'metrics'), new RegExp(`^zerovisor_migration_last_rounds ${n}\\r?$`, 'm'));
+  // At its lowest share the throttled guest may get no slice in a round: nothing is left
+  // then and the VM pauses early, correctly (the cap itself is proven on the simulated
+  // machine, tests/unit/migration-dirty-log.test.mjs). Otherwise the 1 ms target is never
+  // met and the cap ends the rounds at exactly 30.
+  if (n < 30) assert.equal(Number(rounds[n - 1][2]), 0, `paused after round ${n} only because nothing was left`);
+  else assert.match(wait, /^ {2}after 30 rounds, the most there are, the rest still would not fit the downtime target \(1 ms; estimated \d+\.\d ms\): paused anyway$/m);
   console.log(`rle + cap: ${wait.match(/migrated in [\d.]+ ms; downtime [\d.]+ ms/)[0]}; ${wait.match(/\d+ rounds, \d+ pages sent, \d+ bytes[^\r\n]*/)[0]}; RLE pages ${rle}`);
 });
 
