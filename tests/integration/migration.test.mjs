@@ -194,7 +194,10 @@ for (const via of ['net0', 'snp']) test(`a damaged link (a relay drops, duplicat
   let ra;
   let rb;
   try {
-    const b = twoHostRun(efi, `bad-${via}-b`, hostB(via), macB, portB, relayB, []);
+    // B stays past its 10 s linger (live.ts LINGER_MS): after it has everything it still
+    // answers A's resends, and on this link A's copy of the last acknowledgement may be lost;
+    // an earlier `exit` leaves A without it and the VM running on both hosts
+    const b = twoHostRun(efi, `bad-${via}-b`, hostB(via, ['sleep 11000']), macB, portB, relayB, []);
     await until(() => b.output().includes(`Waiting for a VM to arrive over ${via}.`), 240000, 'host B to listen');
     // each lost fragment costs the go-back-N link a burst of frames, so the copy takes many
     // rounds at 20-30 pages/s (the guest is throttled meanwhile); the guest writes until B
