@@ -1,13 +1,14 @@
 // The devices every VM has, registered on its bus when this module loads: COM1 (a 16550A at ports
 // 0x3F8-0x3FF, uart16550.ts), QEMU's debug-exit port (0xF4, debug-exit.ts) and the 8254 PIT
 // with port B (0x40-0x43, 0x61, pit8254.ts), the reset ports (0xCF9 and the 8042 at 0x60/
-// 0x64, reset.ts). Their ids are also their DeviceState ids in live migration.
+// 0x64, reset.ts), the ACPI power management registers (0x600-0x60B, acpi-pm.ts). Their ids are also their DeviceState ids in live migration.
 import { StopReason } from '../vm-table';
 import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
 import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
 import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
 import { KBC_COMMAND_PORT, KBC_DATA_PORT, RESET_CONTROL_PORT, kbcCommand, kbcRead, resetControlRead, resetControlWrite, resetDevicesReset } from './reset';
 import { PIT_BASE, PIT_PORTS, PIT_STATE_BYTES, PORT_B, pitLoad, pitRead, pitReset, pitSave, pitWrite } from './pit8254';
+import { ACPI_PM_BASE, ACPI_PM_PORTS, ACPI_PM_STATE_BYTES, acpiPmLoad, acpiPmRead, acpiPmReset, acpiPmSave, acpiPmWrite } from './acpi-pm';
 
 /** Device ids (migration DeviceState ids; COM1's 1 is the wire format's DEVICE_UART_COM1). */
 export const enum DeviceId {
@@ -16,6 +17,7 @@ export const enum DeviceId {
   Pit = 3,
   ResetControl = 4,
   Kbc = 5,
+  AcpiPm = 10,
 }
 
 const COM1_PORTS = 8;
@@ -54,10 +56,17 @@ mapPorts(registerDevice(DeviceId.ResetControl, 'reset-control', 0), RESET_CONTRO
 const kbc = registerDevice(DeviceId.Kbc, 'i8042', 0);
 mapPorts(kbc, KBC_DATA_PORT, 1);
 mapPorts(kbc, KBC_COMMAND_PORT, 1);
+mapPorts(registerDevice(DeviceId.AcpiPm, 'acpi-pm', ACPI_PM_STATE_BYTES), ACPI_PM_BASE, ACPI_PM_PORTS);
 
 /** A reset through `port`: the VM stops (restarting it is not built yet). */
 const resetRequested = (port: number) => {
   requestStop(StopReason.Reset, port);
+  return DeviceAction.Stop;
+};
+
+/** The guest entered S5 through PM1a_CNT at `port`: the VM stops. */
+const poweredOff = (port: number) => {
+  requestStop(StopReason.PoweredOff, port);
   return DeviceAction.Stop;
 };
 
@@ -98,6 +107,9 @@ export const boardPortRead = (vm: number, port: number, size: number) => {
     case DeviceId.Kbc:
       countAccess(vm, d);
       return size === 1 ? kbcRead(port) : -1;
+    case DeviceId.AcpiPm:
+      countAccess(vm, d);
+      return acpiPmRead(vm, port, size);
   }
   return -1;
 };
@@ -118,6 +130,8 @@ export const boardPortWrite = (vm: number, port: number, size: number, value: nu
       return size === 1 && resetControlWrite(vm, value) ? resetRequested(port) : DeviceAction.Continue;
     case DeviceId.Kbc:
       return size === 1 && port === KBC_COMMAND_PORT && kbcCommand(vm, value) ? resetRequested(port) : DeviceAction.Continue;
+    case DeviceId.AcpiPm:
+      return acpiPmWrite(vm, port, size, value) ? poweredOff(port) : DeviceAction.Continue;
   }
   return DeviceAction.Continue;
 };
@@ -153,6 +167,7 @@ export const resetBoard = (vm: number) => {
   debugExitReset(vm);
   pitReset(vm);
   resetDevicesReset(vm);
+  acpiPmReset(vm);
   resetDeviceAccesses(vm);
 };
 
@@ -160,11 +175,13 @@ export const resetBoard = (vm: number) => {
 export const saveDevice = (d: number, vm: number, out: Uint8Array, off: number) => {
   if (deviceId(d) === DeviceId.Com1) com1Save(vm, out, off);
   else if (deviceId(d) === DeviceId.Pit) pitSave(vm, out, off);
+  else if (deviceId(d) === DeviceId.AcpiPm) acpiPmSave(vm, out, off);
 };
 
 /** Sets device `d` of VM `vm` from saved state; false (nothing changed) when malformed. */
 export const loadDevice = (d: number, vm: number, src: Uint8Array, off: number, len: number) => {
   if (deviceId(d) === DeviceId.Com1) return com1Load(vm, src, off, len);
   if (deviceId(d) === DeviceId.Pit) return pitLoad(vm, src, off, len);
+  if (deviceId(d) === DeviceId.AcpiPm) return acpiPmLoad(vm, src, off, len);
   return len === 0;
 };
