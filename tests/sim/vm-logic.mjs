@@ -53,6 +53,7 @@ export class VmLogic {
     this.decAddr = call(this.e.addr, 3);
     this.takeAddr = call(this.e.addr, 4);
     this.pitStateAddr = call(this.e.addr, 5);
+    this.picStateAddr = call(this.e.addr, 6);
   }
 
   get memoryBytes() { return this.memory.buffer.byteLength; }
@@ -145,5 +146,23 @@ export class VmLogic {
     new Uint8Array(this.memory.buffer, this.pitStateAddr, 64).set(bytes.subarray(0, 64));
     return call(this.e.pLoad, vm, bytes.length) === 1;
   }
-}
 
+  // ---- the 8259A PIC pair and ELCR ----
+
+  picRead(vm, port) { return call(this.e.icRead, vm, port); }
+  picWrite(vm, port, value) { call(this.e.icWrite, vm, port, value); }
+  picSetIrq(vm, irq, level) { call(this.e.icIrq, vm, irq, level); }
+  picOutput(vm) { return call(this.e.icOut, vm) === 1; }
+  picAcknowledge(vm) { return call(this.e.icAck, vm); }
+  picReset(vm) { call(this.e.icReset, vm); }
+  /** The saved state's bytes, or null. */
+  picSave(vm) {
+    const n = call(this.e.icSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.picStateAddr, n).slice();
+  }
+  /** Loads `bytes` as saved state; whether it was taken. */
+  picLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.picStateAddr, 64).set(bytes.subarray(0, 64));
+    return call(this.e.icLoad, vm, bytes.length) === 1;
+  }
+}
