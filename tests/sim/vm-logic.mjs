@@ -1,8 +1,9 @@
 // A rig for the VM logic tests: the test kernel tests/fixtures/kernels/vm-logic.ts (the
-// guest image checks, the instruction-length decoder, the UART and debug-exit models)
-// compiled like the kernel (cached in build/test-cache/, keyed by the files that go into
-// it) and instantiated once; every host function it imports fails the run if called (the
-// modules are pure logic).
+// guest image checks, the instruction-length decoder, the UART, debug-exit, PIT, PIC and RTC
+// models) compiled like the kernel (cached in build/test-cache/, keyed by the files that go
+// into it) and instantiated once; every host function it imports fails the run if called
+// (the modules are pure logic), except the clocks: hv_tsc/hv_boot_tsc read the rig's `tsc`,
+// hv_efi_time its `efiTime`.
 import { join } from 'node:path';
 import { ROOT, callExport, listFiles, testEntryModule } from './harness.mjs';
 
@@ -32,11 +33,21 @@ export class VmLogic {
   constructor(module = vmLogicModule()) {
     const imports = {};
     this.tsc = 0n; // what hv_tsc and hv_boot_tsc read (the PIT's time); tests move it
+    this.efiTime = [2026, 11, 25, 12, 34, 56]; // what hv_efi_time reports (year..second), or null: GetTime fails
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind !== 'function') continue;
       if (imp.name === 'hv_tsc' || imp.name === 'hv_boot_tsc') {
         const boot = imp.name === 'hv_boot_tsc';
         imports[imp.name] = (addr) => new DataView(this.memory.buffer).setBigUint64(Number(addr), boot ? 0n : this.tsc, true);
+        continue;
+      }
+      if (imp.name === 'hv_efi_time') {
+        imports[imp.name] = (addr) => {
+          if (this.efiTime === null) return -1;
+          const dv = new DataView(this.memory.buffer, Number(addr), 24);
+          this.efiTime.forEach((v, i) => dv.setUint32(i * 4, v, true));
+          return 0;
+        };
         continue;
       }
       imports[imp.name] = (...args) => {
@@ -53,6 +64,8 @@ export class VmLogic {
     this.decAddr = call(this.e.addr, 3);
     this.takeAddr = call(this.e.addr, 4);
     this.pitStateAddr = call(this.e.addr, 5);
+    this.picStateAddr = call(this.e.addr, 6);
+    this.rtcStateAddr = call(this.e.addr, 7);
   }
 
   get memoryBytes() { return this.memory.buffer.byteLength; }
@@ -145,5 +158,44 @@ export class VmLogic {
     new Uint8Array(this.memory.buffer, this.pitStateAddr, 64).set(bytes.subarray(0, 64));
     return call(this.e.pLoad, vm, bytes.length) === 1;
   }
-}
 
+  // ---- the 8259A PIC pair and ELCR ----
+
+  picRead(vm, port) { return call(this.e.icRead, vm, port); }
+  picWrite(vm, port, value) { call(this.e.icWrite, vm, port, value); }
+  picSetIrq(vm, irq, level) { call(this.e.icIrq, vm, irq, level); }
+  picOutput(vm) { return call(this.e.icOut, vm) === 1; }
+  picAcknowledge(vm) { return call(this.e.icAck, vm); }
+  picReset(vm) { call(this.e.icReset, vm); }
+  /** The saved state's bytes, or null. */
+  picSave(vm) {
+    const n = call(this.e.icSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.picStateAddr, n).slice();
+  }
+  /** Loads `bytes` as saved state; whether it was taken. */
+  picLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.picStateAddr, 64).set(bytes.subarray(0, 64));
+    return call(this.e.icLoad, vm, bytes.length) === 1;
+  }
+
+  // ---- the MC146818 RTC and CMOS (now = the rig's tsc) ----
+
+  rtcReset(vm, ramBytes, hostSeconds) { call(this.e.rtReset, vm, ramBytes, hostSeconds); }
+  rtcRead(vm, port) { return call(this.e.rtRead, vm, port); }
+  rtcWrite(vm, port, value) { call(this.e.rtWrite, vm, port, value); }
+  rtcIrqDeadline(vm) { return call(this.e.rtDeadline, vm); }
+  rtcIrqService(vm) { return call(this.e.rtService, vm) === 1; }
+  rtcNmiMasked(vm) { return call(this.e.rtNmi, vm) === 1; }
+  rtcHostSeconds() { return call(this.e.rtHost); }
+  epochSeconds(y, mo, d, h, mi, s) { return call(this.e.rtEpoch, y, mo, d, h, mi, s); }
+  /** The saved state's bytes, or null. */
+  rtcSave(vm) {
+    const n = call(this.e.rtSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.rtcStateAddr, n).slice();
+  }
+  /** Loads `bytes` as saved state; whether it was taken. */
+  rtcLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.rtcStateAddr, 256).set(bytes.subarray(0, 256));
+    return call(this.e.rtLoad, vm, bytes.length) === 1;
+  }
+}

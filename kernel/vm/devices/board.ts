@@ -1,14 +1,19 @@
 // The devices every VM has, registered on its bus when this module loads: COM1 (a 16550A at ports
 // 0x3F8-0x3FF, uart16550.ts), QEMU's debug-exit port (0xF4, debug-exit.ts) and the 8254 PIT
 // with port B (0x40-0x43, 0x61, pit8254.ts), the reset ports (0xCF9 and the 8042 at 0x60/
-// 0x64, reset.ts), the ACPI power management registers (0x600-0x60B, acpi-pm.ts). Their ids are also their DeviceState ids in live migration.
-import { StopReason } from '../vm-table';
+// 0x64, reset.ts), the 8259A PIC pair with the ELCR (0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1,
+// pic8259.ts), the MC146818 RTC and CMOS (0x70-0x71, rtc-cmos.ts), the ACPI power management
+// registers (0x600-0x60B, acpi-pm.ts). Their ids are also their DeviceState ids in live migration.
+import { StopReason, vmMemMiB } from '../vm-table';
+import { ticksSinceBoot } from '../../lib/clock';
 import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
 import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
 import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
 import { KBC_COMMAND_PORT, KBC_DATA_PORT, RESET_CONTROL_PORT, kbcCommand, kbcRead, resetControlRead, resetControlWrite, resetDevicesReset } from './reset';
 import { PIT_BASE, PIT_PORTS, PIT_STATE_BYTES, PORT_B, pitLoad, pitRead, pitReset, pitSave, pitWrite } from './pit8254';
 import { ACPI_PM_BASE, ACPI_PM_PORTS, ACPI_PM_STATE_BYTES, acpiPmLoad, acpiPmRead, acpiPmReset, acpiPmSave, acpiPmWrite } from './acpi-pm';
+import { PIC_ELCR_BASE, PIC_MASTER_BASE, PIC_PORTS, PIC_SLAVE_BASE, PIC_STATE_BYTES, picLoad, picRead, picReset, picSave, picWrite } from './pic8259';
+import { RTC_INDEX_PORT, RTC_PORTS, RTC_STATE_BYTES, rtcHostSeconds, rtcLoad, rtcRead, rtcReset, rtcSave, rtcWrite } from './rtc-cmos';
 
 /** Device ids (migration DeviceState ids; COM1's 1 is the wire format's DEVICE_UART_COM1). */
 export const enum DeviceId {
@@ -18,6 +23,8 @@ export const enum DeviceId {
   ResetControl = 4,
   Kbc = 5,
   AcpiPm = 10,
+  Pic = 6,
+  Rtc = 7,
 }
 
 const COM1_PORTS = 8;
@@ -57,6 +64,11 @@ const kbc = registerDevice(DeviceId.Kbc, 'i8042', 0);
 mapPorts(kbc, KBC_DATA_PORT, 1);
 mapPorts(kbc, KBC_COMMAND_PORT, 1);
 mapPorts(registerDevice(DeviceId.AcpiPm, 'acpi-pm', ACPI_PM_STATE_BYTES), ACPI_PM_BASE, ACPI_PM_PORTS);
+const pic = registerDevice(DeviceId.Pic, 'pic', PIC_STATE_BYTES);
+mapPorts(pic, PIC_MASTER_BASE, PIC_PORTS);
+mapPorts(pic, PIC_SLAVE_BASE, PIC_PORTS);
+mapPorts(pic, PIC_ELCR_BASE, PIC_PORTS);
+mapPorts(registerDevice(DeviceId.Rtc, 'rtc', RTC_STATE_BYTES), RTC_INDEX_PORT, RTC_PORTS);
 
 /** A reset through `port`: the VM stops (restarting it is not built yet). */
 const resetRequested = (port: number) => {
@@ -87,6 +99,42 @@ const pitWriteSized = (vm: number, port: number, size: number, value: number) =>
   return DeviceAction.Continue;
 };
 
+/** The PICs' and ELCR's byte registers, split by port like the PIT's: past them reads all ones. */
+const picReadSized = (vm: number, port: number, size: number) => {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < size; i++) {
+    const b = picRead(vm, port + i);
+    value += (b < 0 ? 0xff : b) * scale;
+    scale *= 256;
+  }
+  return value;
+};
+
+const picWriteSized = (vm: number, port: number, size: number, value: number) => {
+  for (let i = 0; i < size; i++) picWrite(vm, port + i, (value >>> (i * 8)) & 0xff);
+  return DeviceAction.Continue;
+};
+
+/** The RTC's two byte ports, split by port like the PIT's; its clock reads the TSC now. */
+const rtcReadSized = (vm: number, port: number, size: number) => {
+  const now = ticksSinceBoot();
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < size; i++) {
+    const b = rtcRead(vm, port + i, now);
+    value += (b < 0 ? 0xff : b) * scale;
+    scale *= 256;
+  }
+  return value;
+};
+
+const rtcWriteSized = (vm: number, port: number, size: number, value: number) => {
+  const now = ticksSinceBoot();
+  for (let i = 0; i < size; i++) rtcWrite(vm, port + i, (value >>> (i * 8)) & 0xff, now);
+  return DeviceAction.Continue;
+};
+
 // Routing by device id, a switch: porffor calls a function kept in an array with broken
 // arguments once the kernel is large (measured: `vm create` failed inside a reset called so).
 
@@ -101,6 +149,12 @@ export const boardPortRead = (vm: number, port: number, size: number) => {
     case DeviceId.Pit:
       countAccess(vm, d);
       return pitReadSized(vm, port, size);
+    case DeviceId.Pic:
+      countAccess(vm, d);
+      return picReadSized(vm, port, size);
+    case DeviceId.Rtc:
+      countAccess(vm, d);
+      return rtcReadSized(vm, port, size);
     case DeviceId.ResetControl:
       countAccess(vm, d);
       return size === 1 ? resetControlRead(vm) : -1;
@@ -126,6 +180,10 @@ export const boardPortWrite = (vm: number, port: number, size: number, value: nu
       return debugExitWriteSized(vm, size, value);
     case DeviceId.Pit:
       return pitWriteSized(vm, port, size, value);
+    case DeviceId.Pic:
+      return picWriteSized(vm, port, size, value);
+    case DeviceId.Rtc:
+      return rtcWriteSized(vm, port, size, value);
     case DeviceId.ResetControl:
       return size === 1 && resetControlWrite(vm, value) ? resetRequested(port) : DeviceAction.Continue;
     case DeviceId.Kbc:
@@ -166,6 +224,8 @@ export const resetBoard = (vm: number) => {
   com1Reset(vm);
   debugExitReset(vm);
   pitReset(vm);
+  picReset(vm);
+  rtcReset(vm, vmMemMiB[vm] * 1048576, rtcHostSeconds());
   resetDevicesReset(vm);
   acpiPmReset(vm);
   resetDeviceAccesses(vm);
@@ -176,6 +236,8 @@ export const saveDevice = (d: number, vm: number, out: Uint8Array, off: number) 
   if (deviceId(d) === DeviceId.Com1) com1Save(vm, out, off);
   else if (deviceId(d) === DeviceId.Pit) pitSave(vm, out, off);
   else if (deviceId(d) === DeviceId.AcpiPm) acpiPmSave(vm, out, off);
+  else if (deviceId(d) === DeviceId.Pic) picSave(vm, out, off);
+  else if (deviceId(d) === DeviceId.Rtc) rtcSave(vm, out, off);
 };
 
 /** Sets device `d` of VM `vm` from saved state; false (nothing changed) when malformed. */
@@ -183,5 +245,7 @@ export const loadDevice = (d: number, vm: number, src: Uint8Array, off: number, 
   if (deviceId(d) === DeviceId.Com1) return com1Load(vm, src, off, len);
   if (deviceId(d) === DeviceId.Pit) return pitLoad(vm, src, off, len);
   if (deviceId(d) === DeviceId.AcpiPm) return acpiPmLoad(vm, src, off, len);
+  if (deviceId(d) === DeviceId.Pic) return picLoad(vm, src, off, len);
+  if (deviceId(d) === DeviceId.Rtc) return rtcLoad(vm, src, off, len);
   return len === 0;
 };
