@@ -1,13 +1,19 @@
 // The devices every VM has, registered on its bus when this module loads: COM1 (a 16550A at ports
 // 0x3F8-0x3FF, uart16550.ts), QEMU's debug-exit port (0xF4, debug-exit.ts) and the 8254 PIT
 // with port B (0x40-0x43, 0x61, pit8254.ts), the reset ports (0xCF9 and the 8042 at 0x60/
-// 0x64, reset.ts). Their ids are also their DeviceState ids in live migration.
+// 0x64, reset.ts), the I/O APIC at 0xFEC00000 (ioapic.ts) and the local APIC page at
+// 0xFEE00000 (lapic.ts, the VM's vCPU 0's). Their ids are also their DeviceState ids in live
+// migration.
 import { StopReason } from '../vm-table';
-import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
+import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapMmio, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
 import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
 import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
 import { KBC_COMMAND_PORT, KBC_DATA_PORT, RESET_CONTROL_PORT, kbcCommand, kbcRead, resetControlRead, resetControlWrite, resetDevicesReset } from './reset';
 import { PIT_BASE, PIT_PORTS, PIT_STATE_BYTES, PORT_B, pitLoad, pitRead, pitReset, pitSave, pitWrite } from './pit8254';
+import { IOAPIC_BASE, IOAPIC_STATE_BYTES, ioapicEoi, ioapicLoad, ioapicRead, ioapicReset, ioapicSave, ioapicWrite } from './ioapic';
+import { LAPIC_BASE, LAPIC_STATE_BYTES, lapicLoad, lapicRead, lapicReset, lapicSave, lapicWrite } from './lapic';
+import { vcpuOf } from '../vcpu-table';
+import { ticksSinceBoot } from '../../lib/clock';
 
 /** Device ids (migration DeviceState ids; COM1's 1 is the wire format's DEVICE_UART_COM1). */
 export const enum DeviceId {
@@ -16,6 +22,8 @@ export const enum DeviceId {
   Pit = 3,
   ResetControl = 4,
   Kbc = 5,
+  Ioapic = 8,
+  Lapic = 9,
 }
 
 const COM1_PORTS = 8;
@@ -54,6 +62,23 @@ mapPorts(registerDevice(DeviceId.ResetControl, 'reset-control', 0), RESET_CONTRO
 const kbc = registerDevice(DeviceId.Kbc, 'i8042', 0);
 mapPorts(kbc, KBC_DATA_PORT, 1);
 mapPorts(kbc, KBC_COMMAND_PORT, 1);
+const APIC_PAGE = 0x1000;
+mapMmio(registerDevice(DeviceId.Ioapic, 'ioapic', IOAPIC_STATE_BYTES), IOAPIC_BASE, APIC_PAGE);
+mapMmio(registerDevice(DeviceId.Lapic, 'lapic', LAPIC_STATE_BYTES), LAPIC_BASE, APIC_PAGE);
+
+/** The APICs' registers are aligned dwords (82093AA 3.0, SDM 11.4.1): other accesses read all ones and write nothing. */
+const apicDword = (offset: number, size: number) => size === 4 && (offset & 3) === 0;
+
+/** The time the APIC timers count (TODO(lead): the guest's TSC). */
+const apicNow = () => ticksSinceBoot();
+
+/** A write to VM `vm`'s local APIC page; an EOI of a level-triggered vector goes on to the I/O APIC. */
+const lapicWriteMmio = (vm: number, offset: number, value: number) => {
+  const now = apicNow();
+  const eoi = lapicWrite(vcpuOf(vm, 0), offset, value, now);
+  if (eoi >= 0) ioapicEoi(vm, eoi, now);
+  return DeviceAction.Continue;
+};
 
 /** A reset through `port`: the VM stops (restarting it is not built yet). */
 const resetRequested = (port: number) => {
@@ -131,7 +156,14 @@ export const boardHasDeviceState = (id: number) => {
 /** What VM `vm` reads at offset `offset` of device `d`'s MMIO range (size 1, 2, 4); -1 when the device does not answer. */
 export const boardMmioRead = (vm: number, d: number, offset: number, size: number) => {
   countAccess(vm, d);
-  if (deviceId(d) === DeviceId.Com1) return com1ReadSized(vm, offset, size);
+  switch (deviceId(d)) {
+    case DeviceId.Com1:
+      return com1ReadSized(vm, offset, size);
+    case DeviceId.Ioapic:
+      return apicDword(offset, size) ? ioapicRead(vm, offset, apicNow()) : -1;
+    case DeviceId.Lapic:
+      return apicDword(offset, size) ? lapicRead(vcpuOf(vm, 0), offset, apicNow()) : -1;
+  }
   return -1;
 };
 
@@ -143,6 +175,11 @@ export const boardMmioWrite = (vm: number, d: number, offset: number, size: numb
       return com1WriteSized(vm, offset, size, value);
     case DeviceId.DebugExit:
       return debugExitWriteSized(vm, size, value);
+    case DeviceId.Ioapic:
+      if (apicDword(offset, size)) ioapicWrite(vm, offset, value, apicNow());
+      return DeviceAction.Continue;
+    case DeviceId.Lapic:
+      return apicDword(offset, size) ? lapicWriteMmio(vm, offset, value) : DeviceAction.Continue;
   }
   return DeviceAction.Continue;
 };
@@ -152,6 +189,8 @@ export const resetBoard = (vm: number) => {
   com1Reset(vm);
   debugExitReset(vm);
   pitReset(vm);
+  ioapicReset(vm);
+  lapicReset(vcpuOf(vm, 0), 0); // the VM's vCPU 0 is its BSP, APIC ID 0
   resetDevicesReset(vm);
   resetDeviceAccesses(vm);
 };
@@ -160,11 +199,15 @@ export const resetBoard = (vm: number) => {
 export const saveDevice = (d: number, vm: number, out: Uint8Array, off: number) => {
   if (deviceId(d) === DeviceId.Com1) com1Save(vm, out, off);
   else if (deviceId(d) === DeviceId.Pit) pitSave(vm, out, off);
+  else if (deviceId(d) === DeviceId.Ioapic) ioapicSave(vm, out, off);
+  else if (deviceId(d) === DeviceId.Lapic) lapicSave(vcpuOf(vm, 0), out, off); // per vCPU: one vCPU today
 };
 
 /** Sets device `d` of VM `vm` from saved state; false (nothing changed) when malformed. */
 export const loadDevice = (d: number, vm: number, src: Uint8Array, off: number, len: number) => {
   if (deviceId(d) === DeviceId.Com1) return com1Load(vm, src, off, len);
   if (deviceId(d) === DeviceId.Pit) return pitLoad(vm, src, off, len);
+  if (deviceId(d) === DeviceId.Ioapic) return ioapicLoad(vm, src, off, len);
+  if (deviceId(d) === DeviceId.Lapic) return lapicLoad(vcpuOf(vm, 0), src, off, len);
   return len === 0;
 };
