@@ -260,7 +260,7 @@ const sendIpi = (v: number) => {
     const dest = x2apic(v) ? icrHi[v] : icrHi[v] >>> 24;
     self = lapicMatches(v, dest, (lo & 0x800) !== 0);
   }
-  const others = shorthand === 2 || shorthand === 3 || (shorthand === 0 && !self);
+  const others = shorthand === 3 || (shorthand === 0 && !self); // all-including-self: this vCPU is all of them
   if (others || (mode !== DM_FIXED && mode !== DM_LOWEST && mode !== DM_NMI)) droppedIpis[v]++;
   if (!self) return;
   if (mode === DM_NMI) lapicNmi(v);
