@@ -79,6 +79,9 @@ test('TPR and PPR: a vector is taken only when its class is above PPR\'s; in-ser
   assert.equal(bit(r, 0, IRR, 0x52), 0);
   assert.equal(r.lRead(0, PPR), 0x50, 'PPR = ISR class when above TPR\'s (11.8.3.1)');
   assert.equal(r.lPending(0), -1, '0x45 waits behind the in-service 0x52');
+  r.lWrite(0, TPR, 0x57);
+  assert.equal(r.lRead(0, PPR), 0x57, 'PPR = TPR when its class equals the in-service one');
+  r.lWrite(0, TPR, 0x4f);
   r.lAccept(0, 0x61);
   assert.equal(r.lPending(0), 0x61, 'a higher class nests');
   assert.ok(r.lAck(0, 0x61));
