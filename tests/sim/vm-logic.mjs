@@ -170,7 +170,7 @@ export class VmLogic {
   lDeadline(v) { return call(this.e.lStat, v, 4); }
   lService(v, now) { return call(this.e.lService, v, now) === 1; }
   lLint(v, pin) { call(this.e.lLint, v, pin); }
-  lMatch(v, dest, logical) { return call(this.e.lMatch, v, dest, logical ? 1 : 0) === 1; }
+  lMatch(v, dest, logical, wide = false) { return call(this.e.lMatch, v, dest, logical ? 1 : 0, wide ? 1 : 0) === 1; }
   lSave(v) {
     const n = call(this.e.lSave, v);
     return n < 0 ? null : new Uint8Array(this.memory.buffer, this.lapicStateAddr, n).slice();

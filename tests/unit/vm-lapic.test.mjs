@@ -261,6 +261,22 @@ test('x2APIC: MSRs #GP outside x2APIC mode, read-only, write-only and reserved o
   assert.deepEqual(r.lMsrRead(0, 0x832), [0x20, 0]);
 });
 
+test('x2APIC destinations: 32-bit physical IDs, logical cluster:bitmap from the derived LDR, broadcasts', () => {
+  const r = enabled(0, 0x123);
+  assert.equal(r.lMsrWrite(0, APIC_BASE, 0xfee00800 | 0x400), DONE);
+  assert.deepEqual(r.lMsrRead(0, 0x80d), [0x00120008, 0], 'LDR: cluster 0x12, bit 3');
+  assert.ok(r.lMatch(0, 0x123, false, true));
+  assert.equal(r.lMatch(0, 0x23, false, true), false);
+  assert.ok(r.lMatch(0, 0x0012000c, true, true));
+  assert.equal(r.lMatch(0, 0x00130008, true, true), false, 'another cluster');
+  assert.equal(r.lMatch(0, 0x00120004, true, true), false, 'another member');
+  assert.ok(r.lMatch(0, 0xffffffff, false, true), 'x2APIC broadcast');
+  assert.ok(r.lMatch(0, 0xff, false, false), 'an 8-bit broadcast (I/O APIC) reaches x2APIC mode too');
+  assert.equal(r.lMatch(0, 0xff, false, true), false, '0xFF is an ID in a 32-bit destination');
+  r.lMsrWrite(0, 0x830, 0x800 | 0x71, 0x00120008);
+  assert.equal(r.lPending(0), 0x71, 'logical self-IPI through the 64-bit ICR');
+});
+
 test('IA32_APIC_BASE transitions (11.12.5): x2APIC only from xAPIC, back only through disabled; disable is power-on', () => {
   const r = enabled(0, 0);
   r.lAccept(0, 0x80);

@@ -54,7 +54,7 @@ const deliver = (vm: number, i: number) => {
   let taken = false;
   for (let k = 0; k < MAX_VCPUS_PER_VM; k++) {
     const v = vcpuOf(vm, k);
-    if (v < 0 || !lapicMatches(v, dest, logical)) continue;
+    if (v < 0 || !lapicMatches(v, dest, logical, false)) continue;
     if (mode === DM_NMI) lapicNmi(v);
     else lapicAccept(v, lo & 0xff, (lo & RTE_LEVEL) !== 0 ? 1 : 0);
     taken = true;

@@ -176,12 +176,16 @@ export const lapicLocalInterrupt = (vcpu: number, pin: number) => {
   else if (mode === DM_FIXED) lapicAccept(vcpu, e & 0xff, (e >>> 15) & 1);
 };
 
-/** Whether a message to `destination` (xAPIC format: 8 bits; x2APIC: 32), physical or logical, is for vCPU `vcpu` (11.6.2). */
-export const lapicMatches = (vcpu: number, destination: number, logical: boolean) => {
+/**
+ * Whether a message to `destination`, physical or logical, is for vCPU `vcpu` (11.6.2). `wide`:
+ * a 32-bit x2APIC destination (an x2APIC ICR); else 8 bits (the I/O APIC, an xAPIC ICR), whose
+ * broadcast 0xFF reaches x2APIC-mode APICs too.
+ */
+export const lapicMatches = (vcpu: number, destination: number, logical: boolean, wide: boolean) => {
   if (!valid(vcpu) || !hardwareEnabled(vcpu)) return false;
-  const dest = destination >>> 0;
+  const dest = wide ? destination >>> 0 : destination & 0xff;
   if (x2apic(vcpu)) {
-    if (dest === 0xffffffff) return true;
+    if (dest === (wide ? 0xffffffff : 0xff)) return true;
     if (!logical) return dest === initialId[vcpu];
     const l = ldr[vcpu];
     return (dest >>> 16) === (l >>> 16) && (dest & l & 0xffff) !== 0; // 11.12.10.2: cluster, then bitmap
@@ -258,7 +262,7 @@ const sendIpi = (v: number) => {
   if (shorthand === 1 || shorthand === 2) self = true;
   else if (shorthand === 0) {
     const dest = x2apic(v) ? icrHi[v] : icrHi[v] >>> 24;
-    self = lapicMatches(v, dest, (lo & 0x800) !== 0);
+    self = lapicMatches(v, dest, (lo & 0x800) !== 0, x2apic(v));
   }
   const others = shorthand === 3 || (shorthand === 0 && !self); // all-including-self: this vCPU is all of them
   if (others || (mode !== DM_FIXED && mode !== DM_LOWEST && mode !== DM_NMI)) droppedIpis[v]++;
