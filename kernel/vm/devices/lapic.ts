@@ -56,7 +56,7 @@ const LVT_ERROR = 5;
 const LVTS = 6;
 const LVT_MASK = 0x10000;
 /** Writable bits of each LVT (11.5.1 figure 11-8): delivery status and remote IRR are read-only. */
-const LVT_WRITABLE = [0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff];
+const LVT_WRITABLE = new Uint32Array([0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff]);
 
 const SVR_ENABLE = 0x100;
 const SVR_WRITABLE = 0x1ff; // vector, software enable; bit 12 not offered
@@ -422,10 +422,14 @@ const writeRegister = (v: number, reg: number, value: number, now: number) => {
   return -1;
 };
 
-const XAPIC_WRITABLE = [R_ID, R_TPR, R_EOI, R_LDR, R_DFR, R_SVR, R_ESR, R_ICR_LO, R_ICR_HI, R_TIMER_INITIAL, R_TIMER_DIVIDE];
+/** The xAPIC page's writable registers (table 11-1). */
 const xapicWritable = (reg: number) => {
   if (reg >= R_LVT_TIMER && reg <= R_LVT_ERROR) return true;
-  for (let i = 0; i < XAPIC_WRITABLE.length; i++) if (XAPIC_WRITABLE[i] === reg) return true;
+  switch (reg) {
+    case R_ID: case R_TPR: case R_EOI: case R_LDR: case R_DFR: case R_SVR: case R_ESR:
+    case R_ICR_LO: case R_ICR_HI: case R_TIMER_INITIAL: case R_TIMER_DIVIDE:
+      return true;
+  }
   return false;
 };
 
