@@ -17,6 +17,8 @@ const inputs = () => [
   join(ROOT, 'kernel', 'host', 'memory.ts'),
   join(ROOT, 'kernel', 'i18n', 'utf8.ts'),
   join(ROOT, 'kernel', 'lib', 'clock.ts'),
+  join(ROOT, 'kernel', 'lib', 'limits.ts'),
+  join(ROOT, 'kernel', 'vm', 'vcpu-table.ts'),
 ];
 
 /** The test kernel's Wasm module, compiled once per source state. */
@@ -66,6 +68,8 @@ export class VmLogic {
     this.pitStateAddr = call(this.e.addr, 5);
     this.picStateAddr = call(this.e.addr, 6);
     this.rtcStateAddr = call(this.e.addr, 7);
+    this.lapicStateAddr = call(this.e.addr, 8);
+    this.ioapicStateAddr = call(this.e.addr, 9);
   }
 
   get memoryBytes() { return this.memory.buffer.byteLength; }
@@ -197,5 +201,52 @@ export class VmLogic {
   rtcLoad(vm, bytes) {
     new Uint8Array(this.memory.buffer, this.rtcStateAddr, 256).set(bytes.subarray(0, 256));
     return call(this.e.rtLoad, vm, bytes.length) === 1;
+  // ---- the local APIC (vCPU v; `now` is the guest TSC the core would pass) ----
+
+  lReset(v, apicId) { call(this.e.lReset, v, apicId); }
+  lRead(v, offset, now = 0) { return call(this.e.lRead, v, offset, now); }
+  /** -1, or the vector of a level-triggered interrupt just EOI'd. */
+  lWrite(v, offset, value, now = 0) { return call(this.e.lWrite, v, offset, value, now); }
+  /** [lo, hi], or null for #GP. */
+  lMsrRead(v, index, now = 0) { return call(this.e.lMsrRead, v, index, now) === 1 ? [call(this.e.lMsr, 0), call(this.e.lMsr, 1)] : null; }
+  /** -2 #GP, -1 done, or an EOI'd level vector. */
+  lMsrWrite(v, index, lo, hi = 0, now = 0) { return call(this.e.lMsrWrite, v, index, lo, hi, now); }
+  lAccept(v, vector, level = 0) { call(this.e.lAccept, v, vector, level); }
+  lPending(v) { return call(this.e.lPending, v); }
+  lAck(v, vector) { return call(this.e.lAck, v, vector) === 1; }
+  lAcceptsPic(v) { return call(this.e.lStat, v, 0) === 1; }
+  lNmiPending(v) { return call(this.e.lStat, v, 1) === 1; }
+  lTakeNmi(v) { return call(this.e.lStat, v, 2) === 1; }
+  lDroppedIpis(v) { return call(this.e.lStat, v, 3); }
+  lDeadline(v) { return call(this.e.lStat, v, 4); }
+  lService(v, now) { return call(this.e.lService, v, now) === 1; }
+  lLint(v, pin) { call(this.e.lLint, v, pin); }
+  lMatch(v, dest, logical, wide = false) { return call(this.e.lMatch, v, dest, logical ? 1 : 0, wide ? 1 : 0) === 1; }
+  lSave(v) {
+    const n = call(this.e.lSave, v);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.lapicStateAddr, n).slice();
+  }
+  lLoad(v, bytes) {
+    new Uint8Array(this.memory.buffer, this.lapicStateAddr, 256).set(bytes.subarray(0, 256));
+    return call(this.e.lLoad, v, bytes.length) === 1;
+  }
+
+  // ---- the I/O APIC (VM vm) and the VM's vCPU ids ----
+
+  vTake(slot, index = 0) { return call(this.e.vTake, slot, index); }
+  vRelease(slot) { call(this.e.vRelease, slot); }
+  iReset(vm) { call(this.e.iReset, vm); }
+  iRead(vm, offset) { return call(this.e.iRead, vm, offset); }
+  iWrite(vm, offset, value) { call(this.e.iWrite, vm, offset, value); }
+  iIrq(vm, pin, level) { call(this.e.iIrq, vm, pin, level); }
+  iEoi(vm, vector) { call(this.e.iEoi, vm, vector); }
+  iExtInt(vm) { return call(this.e.iExtInt, vm) === 1; }
+  iSave(vm) {
+    const n = call(this.e.iSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.ioapicStateAddr, n).slice();
+  }
+  iLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.ioapicStateAddr, 256).set(bytes.subarray(0, 256));
+    return call(this.e.iLoad, vm, bytes.length) === 1;
   }
 }
