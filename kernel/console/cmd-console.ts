@@ -12,6 +12,7 @@ import { findVm, VmState, vmName, vmState } from '../vm/vm-table';
 import { waitTurn } from './wait';
 import { drainGuestOutput, setAttached } from './guest-output';
 import { com1Push } from '../vm/devices/uart16550';
+import { markDeviceActivity } from '../vm/devices/bus';
 
 const utf8 = new Uint8Array(4);
 
@@ -22,6 +23,7 @@ const sendKey = (slot: number, ev: number) => {
     const n = putUtf8(utf8, 0, ev);
     for (let i = 0; i < n; i++) com1Push(slot, utf8[i]);
   }
+  markDeviceActivity(slot); // a received-data interrupt may be due; a halted guest wakes
 };
 
 export const cmdConsole = () => {

@@ -20,8 +20,9 @@ import { setCpuidFloor } from '../vcpu/vcpu';
 import { vcpuOf } from '../vm/vcpu-table';
 import {
   findVm, MAX_VMS, StopReason, vmEntry, vmExits, vmExitStatus, vmMemMiB, vmName, vmPath, vmRamBase, vmRunTicks,
-  VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks,
+  VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks, vmHalted,
 } from '../vm/vm-table';
+import { injectedByVector, injectedNmis } from '../vm/interrupts';
 
 const IMAGE_KEYS: MsgKey[] = [
   'vm.image.other', 'vm.image.-1', 'vm.image.-2', 'vm.image.-3', 'vm.image.-4', 'vm.image.-5', 'vm.image.-6', 'vm.image.-7', 'vm.image.-8',
@@ -197,6 +198,11 @@ const vmInfo = () => {
   say('vm.info.exitsHeader');
   for (let r = 0; r < EXIT_REASON_COUNT; r++) say('vm.info.exitRow', EXIT_REASON_NAMES[r], vmExits[slot * EXIT_REASON_COUNT + r]);
   say('vm.info.counts', vmUnknownPorts[slot], vmDeniedMsrs[slot]);
+  let injected = 0;
+  for (let v = 0; v < 256; v++) injected += injectedByVector[slot * 256 + v];
+  say('vm.info.interrupts', injected, injectedNmis[slot]);
+  for (let v = 0; v < 256; v++) if (injectedByVector[slot * 256 + v] > 0) say('vm.info.vector', v, injectedByVector[slot * 256 + v]);
+  if (vmState[slot] === VmState.Running && vmHalted[slot] !== 0) say('vm.info.halted');
   return Status.Ok;
 };
 

@@ -9,4 +9,4 @@ export const MAX_VCPUS_PER_VM = 1;
 /** vCPUs of all VMs together: the back ends' VMCB/VMCS and register-file slots. */
 export const MAX_VCPUS = 8;
 /** Devices a VM can have on its buses. */
-export const MAX_DEVICES = 8;
+export const MAX_DEVICES = 16;

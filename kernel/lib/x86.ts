@@ -6,6 +6,9 @@
 export const enum Msr {
   Tsc = 0x10,
   ApicBase = 0x1b,
+  TscDeadline = 0x6e0,
+  X2apicFirst = 0x800, // the x2APIC registers, 0x800-0x8FF (SDM vol. 3A 11.12.1.2)
+  X2apicLast = 0x8ff,
   FeatureControl = 0x3a,
   MtrrCap = 0xfe,
   SysenterCs = 0x174,

@@ -1,21 +1,27 @@
 // Runs the Running VMs on the boot CPU, round robin, each for a time slice: a vCPU runs
-// until its slice is used up (a host timer interrupt makes it exit), it waits (HLT with
-// interrupts on), or it stops. The run loop (run-loop.ts) calls runGuests() each turn, so
-// the console stays responsive while guests run.
+// until its slice is used up (a host timer interrupt makes it exit), it halts (HLT with
+// interrupts on), or it stops. Before every entry the platform delivers the interrupt the
+// vCPU can take (kernel/vm/interrupts.ts). A halted vCPU is not entered again until an
+// interrupt wakes it: its VM waits for its next device timer, or for nothing at all when none
+// is armed (input from the console wakes it too). The run loop (run-loop.ts) calls
+// runGuests() each turn, so the console stays responsive while guests run.
 import { ticksSinceBoot, tscHz } from '../lib/clock';
 import { EXIT_REASON_COUNT, ExitReason } from '../vcpu/exit-reason';
-import { enterGuest, exitCode } from '../vcpu/vcpu';
+import { enterGuest, exitCode, reinjectInterrupted } from '../vcpu/vcpu';
 import { trace, TracePoint } from '../diag/trace';
 import { ExitAction, handleExit, stopDetail, stopReason } from '../vm/exits';
 import { stopVm } from '../vm/lifecycle';
-import { MAX_VMS, VmState, vmExits, vmIdleUntil, vmRunTicks, vmState } from '../vm/vm-table';
+import { MAX_VMS, VmState, vmExits, vmHalted, vmIdleUntil, vmRunTicks, vmState } from '../vm/vm-table';
 import { guestOutputReady } from '../vm/vm-events';
 import { vcpuOf } from '../vm/vcpu-table';
 import { observeExitTicks } from '../vm/vm-metrics';
+import { deliverInterrupt, haltedWakes, nextTimerTicks } from '../vm/interrupts';
 
 const SLICE_MS = 10;
-const IDLE_WAIT_MS = 1; // a halted vCPU is looked at again after this
 const MAX_EXITS_PER_SLICE = 100000;
+const NEVER = 1e300; // a halted vCPU with no timer armed
+
+
 
 let next = 0;
 const sliceMs = new Float64Array(MAX_VMS); // a VM's own slice (0: SLICE_MS)
@@ -31,9 +37,11 @@ const runSlice = (slot: number, sliceTicks: number) => {
   const start = ticksSinceBoot();
   let before = start; // two TSC reads per exit: at the exit and after handling it (the next entry)
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
+    deliverInterrupt(slot, vcpu, before);
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
     const reason = enterGuest(vcpu);
     const exitAt = ticksSinceBoot();
+    reinjectInterrupted(vcpu); // an event the exit cut short goes in again first
     trace(TracePoint.VmExit, slot + 1, reason, exitCode(vcpu), 0);
     vmExits[slot * EXIT_REASON_COUNT + reason]++; // the metrics are published from here
     const action = handleExit(slot, vcpu, reason);
@@ -45,8 +53,9 @@ const runSlice = (slot: number, sliceTicks: number) => {
       return;
     }
     if (action === ExitAction.Yield && reason === ExitReason.Hlt) {
-      const hz = tscHz() > 0 ? tscHz() : 1e9;
-      vmIdleUntil[slot] = done + (hz * IDLE_WAIT_MS) / 1000;
+      vmHalted[slot] = 1;
+      const timer = nextTimerTicks(slot);
+      vmIdleUntil[slot] = timer >= 0 ? timer : NEVER;
       return;
     }
     if (done - start >= sliceTicks) return;
@@ -62,7 +71,16 @@ export const runGuests = () => {
   for (let k = 0; k < MAX_VMS; k++) {
     const slot = (next + k) % MAX_VMS;
     if (vmState[slot] !== VmState.Running) continue;
-    if (vmIdleUntil[slot] > ticksSinceBoot()) continue;
+    if (vmHalted[slot] !== 0) {
+      const vcpu = vcpuOf(slot, 0);
+      if (!haltedWakes(slot, vcpu, ticksSinceBoot())) {
+        const timer = nextTimerTicks(slot);
+        vmIdleUntil[slot] = timer >= 0 ? timer : NEVER;
+        continue;
+      }
+      vmHalted[slot] = 0;
+      vmIdleUntil[slot] = 0;
+    }
     runSlice(slot, sliceMs[slot] > 0 ? (hz * sliceMs[slot]) / 1000 : slice);
     guestOutputReady(slot);
     ran++;
@@ -71,12 +89,13 @@ export const runGuests = () => {
   return ran;
 };
 
-/** When runGuests has work: now (0) if a Running VM is not waiting, else the earliest wake-up; -1 if no VM runs. */
+/** When runGuests has work: now (0) if a Running VM is not halted, else the earliest timer of a halted one; -1 if none. */
 export const nextWakeTicks = () => {
   let earliest = -1;
   for (let slot = 0; slot < MAX_VMS; slot++) {
     if (vmState[slot] !== VmState.Running) continue;
     const wake = vmIdleUntil[slot];
+    if (wake >= NEVER) continue;
     if (earliest < 0 || wake < earliest) earliest = wake;
   }
   return earliest;

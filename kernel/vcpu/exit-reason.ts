@@ -12,9 +12,10 @@ export const enum ExitReason {
   InvalidState = 8, // the processor refused the guest state
   Other = 9,
   SliceEnd = 10, // the guest's time slice ran out (VMX preemption timer, SDM 26.5.1)
+  InterruptWindow = 11, // the guest can take the interrupt (or NMI) it waits for (SVM VINTR, IRET; VMX interrupt/NMI window)
 }
 
-export const EXIT_REASON_COUNT = 11;
+export const EXIT_REASON_COUNT = 12;
 
 /** Names for metrics and `vm info` (the same in every language). */
-export const EXIT_REASON_NAMES = ['cpuid', 'io', 'msr', 'hlt', 'hypercall', 'npf', 'shutdown', 'interrupt', 'invalid', 'other', 'slice'];
+export const EXIT_REASON_NAMES = ['cpuid', 'io', 'msr', 'hlt', 'hypercall', 'npf', 'shutdown', 'interrupt', 'invalid', 'other', 'slice', 'window'];

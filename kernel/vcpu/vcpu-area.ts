@@ -45,12 +45,14 @@ export const enum Rec {
   Cr4 = 224, // as the guest sees it
   Efer = 232,
   CodeSize = 240, // 16, 32 or 64: CS.L, then CS.D/B (SDM 3.4.5; VMX access rights table 25-2; SVM packed attributes, APM 15.5.1)
-  Interruptibility = 248, // VMX guest interruptibility state (SDM 25.4.2 table 25-3), written back; SVM 0
+  Interruptibility = 248, // blocking, written back: VMX guest interruptibility state (SDM 25.4.2 table 25-3: bit 0 STI, 1 MOV SS, 3 NMI); SVM interrupt shadow in bit 0 (APM 15.21.5)
   SegmentBases = 256, // ES, CS, SS, DS, FS, GS bases, 6 x u64
   Raw0 = 304, // back-end scratch: VMX GUEST_CR0, SVM NEXT_RIP
   Raw1 = 312, // VMX GUEST_CR4
   Raw2 = 320, // VMX CS access rights; SVM CS selector, attributes, limit
   Control = 328, // read by the shim at entry: bit 0, the exit-cost benchmark's floor (the shim resumes CPUID exits itself; set only by vm create --cpuid-floor)
+  EventInfo = 336, // an event whose delivery the exit interrupted: VMX IDT-vectoring information (SDM 25.9.3), SVM EXITINTINFO (APM 15.7.2); bit 31 valid, 10:8 type, 7:0 vector
+  EventError = 344, // its error code, when EventInfo bit 11 says it has one
   Fx = 512,
 }
 

@@ -10,15 +10,16 @@
 // the same place and reach the hardware at the next entry. The rest (MSRs the back end
 // keeps, EFER, event injection, TLB flushes, migration state) goes to the back end.
 import { caps } from '../cpu/capabilities';
-import { Access, advanceRip, area0, AREA_BYTES, areaGet, areaGet64, isVcpu, placeVcpuAreas, Rec } from './vcpu-area';
+import { Access, advanceRip, area0, AREA_BYTES, areaGet, areaGet64, isVcpu, MAX_VCPUS, placeVcpuAreas, Rec } from './vcpu-area';
 import { ExitReason } from './exit-reason';
 import {
-  SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmCreateVcpu, svmDestroyVcpu, svmDisable, svmEnable, svmInjectException,
-  svmMsrField, svmMsrHi, svmMsrLo, svmRun, svmSetEferLo, svmSetMsr,
+  SVM_STATE_BYTES, svmFlushTlb, svmLoadState, svmSaveState, svmCreateVcpu, svmDestroyVcpu, svmDisable, svmEnable, svmInjectEvent,
+  svmInjectException, svmMsrField, svmMsrHi, svmMsrLo, svmNmiBlocked, svmRun, svmSetEferLo, svmSetInterruptWindow, svmSetMsr,
+  svmSetTscOffset,
 } from './svm/svm';
 import {
-  vmxCreateVcpu, vmxDestroyVcpu, vmxDisable, vmxEnable, vmxFlushTlb, vmxInjectException, vmxLoadState, vmxMsrField,
-  vmxMsrHi, vmxMsrLo, vmxRun, vmxSaveState, vmxSetEferLo, vmxSetMsr,
+  vmxCreateVcpu, vmxDestroyVcpu, vmxDisable, vmxEnable, vmxFlushTlb, vmxHasNmiWindow, vmxInjectEvent, vmxInjectException,
+  vmxLoadState, vmxMsrField, vmxMsrHi, vmxMsrLo, vmxRun, vmxSaveState, vmxSetEferLo, vmxSetMsr, vmxSetTscOffset, vmxSetWindow,
 } from './vmx/vmx';
 import { nestedEptDirtyBits, nestedFormatEpt, nestedPageSizes } from '../memory/nested-paging';
 
@@ -72,7 +73,9 @@ export const destroyVcpu = (vcpu: number) => {
  */
 export const enterGuest = (vcpu: number) => {
   if (!isVcpu(vcpu)) return ExitReason.InvalidState;
-  return vmxOn === 1 ? vmxRun(vcpu) : svmRun(vcpu);
+  const reason = vmxOn === 1 ? vmxRun(vcpu) : svmRun(vcpu);
+  eventQueued[vcpu] = 0; // the entry delivered it (or the exit's record says it was interrupted)
+  return reason;
 };
 
 /** The exit-cost benchmark's floor for vCPU `vcpu` (vm create --cpuid-floor): the shim resumes its CPUID exits itself, without the kernel. */
@@ -160,8 +163,79 @@ export const setGuestMsr = (vcpu: number, index: number, lo: number, hi: number)
   vmxOn === 1 ? vmxSetMsr(vcpu, index, lo, hi) : svmSetMsr(vcpu, index, lo, hi);
 
 /** Queues exception `vector` for vCPU `vcpu`'s next entry, with an error code when >= 0. */
-export const injectException = (vcpu: number, vector: number, errorCode: number) =>
-  vmxOn === 1 ? vmxInjectException(vcpu, vector, errorCode) : svmInjectException(vcpu, vector, errorCode);
+export const injectException = (vcpu: number, vector: number, errorCode: number) => {
+  eventQueued[vcpu] = 1;
+  if (vmxOn === 1) vmxInjectException(vcpu, vector, errorCode);
+  else svmInjectException(vcpu, vector, errorCode);
+};
+
+// ---- events: interrupts, NMIs, re-injection (SDM 27.6, APM 15.20) ----
+// One event reaches the guest per entry. The platform (kernel/vm/interrupts.ts) asks whether
+// one is queued already, whether the guest can take an interrupt or an NMI now (from the exit
+// record: RFLAGS.IF and the interrupt shadow), and otherwise for a window exit.
+
+const eventQueued = new Uint8Array(MAX_VCPUS); // an event goes in at the next entry
+const EVENT_VALID = 0x80000000;
+const TYPE_INTERRUPT = 0; // external interrupt (both formats)
+const TYPE_NMI = 2 << 8;
+
+/** Whether the next entry already delivers an event (an exception, a re-injection, an interrupt). */
+export const eventPending = (vcpu: number) => eventQueued[vcpu] !== 0;
+
+/** Queues external interrupt `vector` for the next entry. */
+export const injectInterrupt = (vcpu: number, vector: number) => {
+  eventQueued[vcpu] = 1;
+  if (vmxOn === 1) vmxInjectEvent(vcpu, (EVENT_VALID | TYPE_INTERRUPT | (vector & 0xff)) >>> 0, 0);
+  else svmInjectEvent(vcpu, (EVENT_VALID | TYPE_INTERRUPT | (vector & 0xff)) >>> 0, 0);
+};
+
+/** Queues an NMI (vector 2) for the next entry. */
+export const injectNmi = (vcpu: number) => {
+  eventQueued[vcpu] = 1;
+  if (vmxOn === 1) vmxInjectEvent(vcpu, (EVENT_VALID | TYPE_NMI | 2) >>> 0, 0);
+  else svmInjectEvent(vcpu, (EVENT_VALID | TYPE_NMI | 2) >>> 0, 0);
+};
+
+/**
+ * After an exit: an external interrupt, NMI or hardware exception whose delivery the exit
+ * interrupted (e.g. a nested page fault on the guest's stack) is queued again; software
+ * interrupts and exceptions (INT n, INT3, INTO) are not: RIP still points at the instruction,
+ * which runs again (SDM 28.2.4, APM 15.7.2). Returns whether one was queued.
+ */
+export const reinjectInterrupted = (vcpu: number) => {
+  const info = Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.EventInfo, 0, 0);
+  if (info >= 0) return false; // bit 31 clear: nothing was being delivered
+  const type = (info >>> 8) & 7;
+  if (type !== 0 && type !== 2 && type !== 3) return false;
+  const error = Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.EventError, 0, 0);
+  eventQueued[vcpu] = 1;
+  if (vmxOn === 1) vmxInjectEvent(vcpu, info >>> 0, error >>> 0);
+  else svmInjectEvent(vcpu, info >>> 0, error >>> 0);
+  return true;
+};
+
+/** Whether the guest takes a maskable interrupt now: RFLAGS.IF set and no STI / MOV SS shadow (SDM 6.8.3). */
+export const interruptsOpen = (vcpu: number) =>
+  (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Rflags, 0, 0) & 0x200) !== 0 &&
+  (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Interruptibility, 0, 0) & 3) === 0;
+
+/** Whether the guest takes an NMI now: no NMI handler running and no MOV SS shadow (SDM 6.7.1, 25.4.2). */
+export const nmiOpen = (vcpu: number) =>
+  vmxOn === 1
+    ? (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Interruptibility, 0, 0) & 0xa) === 0
+    : !svmNmiBlocked(vcpu) && (Porffor.wasm.i32.load(area0 + vcpu * AREA_BYTES + Rec.Interruptibility, 0, 0) & 1) === 0;
+
+/** Asks for an InterruptWindow exit when the guest can take an interrupt (`nmi` false) or an NMI, or stops asking. */
+export const requestWindow = (vcpu: number, nmi: boolean, on: boolean) => {
+  if (vmxOn === 1) vmxSetWindow(vcpu, nmi && vmxHasNmiWindow(), on);
+  else if (!nmi) svmSetInterruptWindow(vcpu, on); // SVM: the IRET intercept ends an NMI's blocking (an exit)
+};
+
+/** The guest's TSC = the host's + hi:lo (two's complement). */
+export const setTscOffset = (vcpu: number, lo: number, hi: number) => {
+  if (vmxOn === 1) vmxSetTscOffset(vcpu, lo, hi);
+  else svmSetTscOffset(vcpu, lo, hi);
+};
 
 /** Makes the vCPU's next entry flush its TLB (after its nested page tables changed). */
 export const flushGuestTlb = (vcpu: number) => {

@@ -28,10 +28,13 @@ import { DeviceAction, mmioDeviceAt, mmioOffset, stopRequestDetail, stopRequestR
 import { boardPortRead, boardPortWrite } from './devices/board';
 import { emulateMmio, mmioInstructionLength, MmioResult } from './mmio-access';
 import { mtrrDefTypeOf, resetVcpuMsrs, setMtrrDefType } from './vcpu-msrs';
-import { ticksSinceBoot } from '../lib/clock';
 import { countNripsMismatch } from './vm-metrics';
 import { Category, Level, logQuiet } from '../diag/log';
 import { dirtyLogFault } from './dirty-log';
+import { lapicMsrHi, lapicMsrLo, lapicMsrRead, lapicMsrWrite } from './devices/lapic';
+import { ioapicEoi } from './devices/ioapic';
+import { markDeviceActivity } from './devices/bus';
+import { guestTsc } from './guest-clock';
 
 export const enum ExitAction {
   Continue = 0,
@@ -282,10 +285,28 @@ const msrValue = new Uint32Array(2);
 const lmeChangeWithPaging = (vcpu: number, lo: number) =>
   (guestCr0(vcpu) & Cr0.PG) !== 0 && ((lo ^ guestEferLo(vcpu)) & Efer.LME) !== 0;
 
+/** RDMSR/WRMSR of the vCPU's local APIC (APIC base, TSC deadline, x2APIC); a refused one is #GP(0) (SDM 11.12.1.2). */
+const onApicMsr = (slot: number, vcpu: number, index: number, write: boolean) => {
+  const now = guestTsc(slot);
+  markDeviceActivity(slot); // its timer or pending interrupts may have changed
+  if (write) {
+    const result = lapicMsrWrite(vcpu, index, guestGprLo(vcpu, 0), guestGprLo(vcpu, 2), now);
+    if (result === -2) return denyMsr(slot, vcpu, index, write);
+    if (result >= 0) ioapicEoi(slot, result, now); // EOI of a level-triggered vector, broadcast
+  } else {
+    if (!lapicMsrRead(vcpu, index, now)) return denyMsr(slot, vcpu, index, write);
+    setGuestGpr(vcpu, 0, lapicMsrLo >>> 0, 0);
+    setGuestGpr(vcpu, 2, lapicMsrHi >>> 0, 0);
+  }
+  return advance(slot, vcpu) ? ExitAction.Continue : stop(StopReason.UnsupportedInstruction, 0x320f);
+};
+
 const onMsr = (slot: number, vcpu: number) => {
   const write = msrIsWrite(vcpu);
   const index = guestGprLo(vcpu, 1);
-  if (msrAccess(index, write) === MsrAccess.Denied) return denyMsr(slot, vcpu, index, write);
+  const access = msrAccess(index, write);
+  if (access === MsrAccess.Denied) return denyMsr(slot, vcpu, index, write);
+  if (access === MsrAccess.Apic) return onApicMsr(slot, vcpu, index, write);
   const lo = guestGprLo(vcpu, 0);
   const hi = guestGprLo(vcpu, 2);
   const held = guestMsrHeld(index);
@@ -301,12 +322,11 @@ const onMsr = (slot: number, vcpu: number) => {
     msrValue[0] = 0;
     msrValue[1] = 0;
     if (index === Msr.Efer) msrValue[0] = guestEferLo(vcpu) & ~Efer.SVME; // SVME is the host's
-    else if (index === Msr.ApicBase) msrValue[0] = 0xfee00900; // BSP, enabled, default base
     else if (index === Msr.MiscEnable) msrValue[0] = 1;
     else if (index === Msr.MtrrCap) msrValue[0] = 0;
     else if (index === Msr.MtrrDefType) msrValue[0] = mtrrDefTypeOf(vcpu);
     else if (index === Msr.Tsc) {
-      const t = ticksSinceBoot();
+      const t = guestTsc(slot); // what RDTSC gives it: the host's TSC plus its offset
       msrValue[1] = Math.floor(t / 4294967296) >>> 0;
       msrValue[0] = (t - msrValue[1] * 4294967296) >>> 0;
     } else if (held) {
@@ -360,6 +380,8 @@ export const handleExit = (slot: number, vcpu: number, reason: number) => {
       return ExitAction.Yield; // a host interrupt: let the host run it
     case ExitReason.SliceEnd:
       return ExitAction.Yield; // the guest's slice is over: others' turn
+    case ExitReason.InterruptWindow:
+      return ExitAction.Continue; // the waiting interrupt goes in at this entry (kernel/vm/interrupts.ts)
     case ExitReason.NestedPageFault:
       // a write to a page the dirty log write-protected: noted, writable again, the guest retries
       if (dirtyLogFault(slot, faultAddress(vcpu))) return ExitAction.Continue;

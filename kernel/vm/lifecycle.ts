@@ -21,9 +21,11 @@ import { guestOutputFinal, vmStopped } from './vm-events';
 import { releaseVcpuIds, takeVcpuId, vcpuOf } from './vcpu-table';
 import { retireExitCounts } from './vm-metrics';
 import { resetBoard } from './devices/board';
+import { resetInterrupts } from './interrupts';
+import { setGuestTsc } from './guest-clock';
 import {
   freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
-  vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
+  vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmHalted, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
   vmStartTicks, VmState, vmState, vmStopDetail, vmCreateTicks, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
 } from './vm-table';
 
@@ -186,6 +188,9 @@ const initVmState = (slot: number, began: number) => {
   retireExitCounts(slot); // the id's exit and device counters keep counting up
   resetBoard(slot);
   resetExitState(vcpuOf(slot, 0));
+  resetInterrupts(slot, vcpuOf(slot, 0));
+  setGuestTsc(slot, vcpuOf(slot, 0), 0, ticksSinceBoot()); // the guest's TSC counts from its power-on
+  vmHalted[slot] = 0;
   vmState[slot] = VmState.Created;
   vmStopReason[slot] = StopReason.None;
   vmStopDetail[slot] = 0;

@@ -52,7 +52,8 @@ export const vmUnknownPorts = new Float64Array(MAX_VMS);
 export const vmDeniedMsrs = new Float64Array(MAX_VMS);
 export const vmStartTicks = new Float64Array(MAX_VMS);
 export const vmRunTicks = new Float64Array(MAX_VMS); // TSC ticks spent in the guest
-export const vmIdleUntil = new Float64Array(MAX_VMS); // HLT with interrupts on: yield until then
+export const vmIdleUntil = new Float64Array(MAX_VMS); // a halted VM's next device timer (host ticks since boot; 1e300: none)
+export const vmHalted = new Uint8Array(MAX_VMS); // its vCPU executed HLT with interrupts on and waits for an interrupt
 export const vmCreateTicks = new Float64Array(MAX_VMS); // TSC ticks `vm create` took
 
 const nameCodes = new Uint32Array(MAX_VMS * NAME_MAX);

@@ -50,7 +50,7 @@ export const EXIT = {
 };
 
 /** Vendor-neutral names of exits, as `vm info` and the metrics name them. */
-export const REASONS = ['cpuid', 'io', 'msr', 'hlt', 'hypercall', 'npf', 'shutdown', 'interrupt', 'invalid', 'other', 'slice'];
+export const REASONS = ['cpuid', 'io', 'msr', 'hlt', 'hypercall', 'npf', 'shutdown', 'interrupt', 'invalid', 'other', 'slice', 'window'];
 
 const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4;

@@ -15,11 +15,12 @@ import {
 } from '../vcpu-area';
 import {
   CLEAN_BITS, CPL, CR0, CR3, CR4, CS, DR6, DR7, DS, EFER, ES, EVENT_INJECT, EXIT_CODE, EXIT_CPUID, EXIT_HLT, EXIT_INFO1,
-  EXIT_INFO2, EXIT_INTR, EXIT_IOIO, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID,
-  IDTR, INTERCEPT_MISC1, INTERCEPT_MISC2, IOPM_BASE, LDTR, MISC1_CPUID, MISC1_HLT, MISC1_INTR, MISC1_IOIO, MISC1_MSR,
-  MISC1_NMI, MISC1_SHUTDOWN, MISC2_CLGI, MISC2_SKINIT, MISC2_STGI, MISC2_VMLOAD, MISC2_VMMCALL, MISC2_VMRUN, MISC2_VMSAVE,
-  MSRPM_BASE, TLB_CONTROL, NESTED_CR3, NEXT_RIP, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, VINTR, clearVmcb, get32,
-  selectVmcb, set32, set64, setSegment, vmcbAddress,
+  EXIT_INFO2, EXIT_INT_INFO, EXIT_INTR, EXIT_IOIO, EXIT_IRET, EXIT_MSR, EXIT_NMI, EXIT_NPF, EXIT_SHUTDOWN, EXIT_VINTR,
+  EXIT_VMMCALL, FS, G_PAT, GDTR, GS, GUEST_ASID, IDTR, INTERCEPT_MISC1, INTERCEPT_MISC2, INTERRUPT_SHADOW, IOPM_BASE, LDTR,
+  MISC1_CPUID, MISC1_HLT, MISC1_INTR, MISC1_IOIO, MISC1_IRET, MISC1_MSR, MISC1_NMI, MISC1_SHUTDOWN, MISC1_VINTR, MISC2_CLGI,
+  MISC2_SKINIT, MISC2_STGI, MISC2_VMLOAD, MISC2_VMMCALL, MISC2_VMRUN, MISC2_VMSAVE, MSRPM_BASE, TLB_CONTROL, NESTED_CR3,
+  NEXT_RIP, NP_CONTROL, RAX, RFLAGS, RIP, RSP, SS, TR, TSC_OFFSET, VINTR, clearVmcb, get32, selectVmcb, set32, set64,
+  setSegment, vmcbAddress,
 } from './vmcb';
 
 export { MAX_VCPUS };
@@ -33,14 +34,18 @@ let iopmPages = -1; // 12 KiB: intercept every port
 let msrpmPages = -1; // 8 KiB: intercept every MSR
 let enabled = false;
 let nrips = false; // caps.nrips, read once (an object property costs on the exit path)
+const nmiMasked = new Uint8Array(MAX_VCPUS); // 1: an injected NMI's handler runs (until its IRET); 2: unmasked at the next exit
 
 // What the shim's world switch moves between the VMCB and the vCPU's area (vcpu-area.ts):
 // pairs (VMCB offset, area offset), TO_HARDWARE marking what goes into the VMCB before
 // VMRUN (those first); the rest is copied out after #VMEXIT (APM vol. 2 tables B-1, B-2).
-// Rec.Linear and Rec.Interruptibility have no SVM source: they stay 0 from resetVcpuArea.
+// Rec.Linear has no SVM source: it stays 0 from resetVcpuArea. The interrupt shadow goes both
+// ways (an emulated instruction ends it: vcpu-area.ts advanceRip); EXITINTINFO's error code is
+// its high half (APM 15.7.2), moved into Rec.EventError after the exit.
 const TRANSFERS = new Uint32Array([
   RAX, Rec.Gprs + TO_HARDWARE, RSP, Rec.Gprs + 32 + TO_HARDWARE, RIP, Rec.Rip + TO_HARDWARE,
-  EXIT_CODE, Rec.Code, EXIT_INFO1, Rec.Qualification, EXIT_INFO2, Rec.Info2, EXIT_INFO2, Rec.Gpa, NEXT_RIP, Rec.Raw0,
+  INTERRUPT_SHADOW, Rec.Interruptibility + TO_HARDWARE,
+  EXIT_CODE, Rec.Code, INTERRUPT_SHADOW, Rec.Interruptibility, EXIT_INT_INFO, Rec.EventInfo, EXIT_INFO1, Rec.Qualification, EXIT_INFO2, Rec.Info2, EXIT_INFO2, Rec.Gpa, NEXT_RIP, Rec.Raw0,
   RAX, Rec.Gprs, RSP, Rec.Gprs + 32, RIP, Rec.Rip, RFLAGS, Rec.Rflags, CR0, Rec.Cr0, CR3, Rec.Cr3, CR4, Rec.Cr4,
   EFER, Rec.Efer, CS, Rec.Raw2, ES + 8, Rec.SegmentBases, CS + 8, Rec.SegmentBases + 8, SS + 8, Rec.SegmentBases + 16,
   DS + 8, Rec.SegmentBases + 24, FS + 8, Rec.SegmentBases + 32, GS + 8, Rec.SegmentBases + 40,
@@ -134,6 +139,7 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
   set64(MSRPM_BASE, msrpmPages);
   set32(GUEST_ASID, vcpu + 1);
   set32(VINTR, 1 << 24); // V_INTR_MASKING: host interrupts stay the host's
+  nmiMasked[vcpu] = 0;
   set32(NP_CONTROL, 1);
   set64(NESTED_CR3, nptRoot);
   set32(CLEAN_BITS, 0);
@@ -189,6 +195,9 @@ export const svmRun = (vcpu: number) => {
   const vmcb = vmcbAddress(vcpu);
   const a = vcpuArea(vcpu);
   hv_svm_run(vmcb, hostSaveLo, hostSaveHi, a, transfersAt, TRANSFERS.length / 2);
+  if (nmiMasked[vcpu] === 2) nmiMasked[vcpu] = 0; // the guest ran past the IRET that ended its NMI handler
+  if (Porffor.wasm.i32.load(a + Rec.EventInfo, 0, 0) < 0) Porffor.wasm.i32.store(a + Rec.EventError, Porffor.wasm.i32.load(a + Rec.EventInfo, 0, 4), 0, 0);
+  Porffor.wasm.i32.store(a + Rec.Interruptibility, Porffor.wasm.i32.load(a + Rec.Interruptibility, 0, 0) & 1, 0, 0); // the shadow bit only
   Porffor.wasm.i32.store(vmcb + TLB_CONTROL, 0, 0, 0); // a flush asked for is done
   Porffor.wasm.i32.store(vmcb + EVENT_INJECT, 0, 0, 0);
   Porffor.wasm.i32.store(vmcb + EVENT_INJECT + 4, 0, 0, 0);
@@ -234,6 +243,15 @@ export const svmRun = (vcpu: number) => {
     case EXIT_NMI:
       reason = ExitReason.ExternalInterrupt;
       break;
+    case EXIT_VINTR:
+      reason = ExitReason.InterruptWindow;
+      break;
+    case EXIT_IRET:
+      // intercepted before the IRET runs: NMIs stay blocked until the next exit (then it ran)
+      nmiMasked[vcpu] = 2;
+      Porffor.wasm.i32.store(vmcb + INTERCEPT_MISC1, Porffor.wasm.i32.load(vmcb + INTERCEPT_MISC1, 0, 0) & ~MISC1_IRET, 0, 0);
+      reason = ExitReason.InterruptWindow;
+      break;
     case -1:
       reason = ExitReason.InvalidState;
       break;
@@ -250,6 +268,50 @@ export const svmSetEferLo = (vcpu: number, lo: number) => {
   const value = (lo | Efer.SVME) >>> 0;
   Porffor.wasm.i32.store(vmcbAddress(vcpu) + EFER, value | 0, 0, 0);
   areaSet(vcpu, Rec.Efer, value);
+};
+
+// ---- events (APM 15.20 EVENTINJ; 15.21.4 virtual interrupts; 15.21.5 interrupt shadows) ----
+const V_IRQ = 1 << 8;
+const V_IGN_TPR = 1 << 20;
+const V_INTR_PRIO = 15 << 16;
+
+/** Queues an event for the next VMRUN in EVENTINJ's format (vector 7:0, type 10:8, EV 11, V 31) with `error` when EV. */
+export const svmInjectEvent = (vcpu: number, info: number, error: number) => {
+  const at = vmcbAddress(vcpu) + EVENT_INJECT;
+  Porffor.wasm.i32.store(at, info | 0, 0, 0);
+  Porffor.wasm.i32.store(at, error | 0, 0, 4);
+  if (((info >>> 8) & 7) === 2) {
+    nmiMasked[vcpu] = 1; // blocked until the handler's IRET, which is intercepted to see it (APM 15.21.4 has no NMI window)
+    Porffor.wasm.i32.store(vmcbAddress(vcpu) + INTERCEPT_MISC1, Porffor.wasm.i32.load(vmcbAddress(vcpu) + INTERCEPT_MISC1, 0, 0) | MISC1_IRET, 0, 0);
+  }
+  trace(TracePoint.EventInject, vcpu, info & 0xff, (info >>> 8) & 7, error);
+};
+
+/** Whether an injected NMI's handler still runs (its IRET not yet past). */
+export const svmNmiBlocked = (vcpu: number) => nmiMasked[vcpu] !== 0;
+
+/**
+ * Asks for an exit as soon as the guest can take an interrupt (`on`), or stops asking: a
+ * virtual interrupt (V_IRQ, priority above any TPR) with the VINTR intercept (APM 15.21.4).
+ */
+export const svmSetInterruptWindow = (vcpu: number, on: boolean) => {
+  const vmcb = vmcbAddress(vcpu);
+  const vintr = Porffor.wasm.i32.load(vmcb + VINTR, 0, 0);
+  const misc1 = Porffor.wasm.i32.load(vmcb + INTERCEPT_MISC1, 0, 0);
+  if (on) {
+    Porffor.wasm.i32.store(vmcb + VINTR, vintr | V_IRQ | V_IGN_TPR | V_INTR_PRIO, 0, 0);
+    Porffor.wasm.i32.store(vmcb + INTERCEPT_MISC1, misc1 | MISC1_VINTR, 0, 0);
+  } else {
+    Porffor.wasm.i32.store(vmcb + VINTR, vintr & ~(V_IRQ | V_IGN_TPR | V_INTR_PRIO), 0, 0);
+    Porffor.wasm.i32.store(vmcb + INTERCEPT_MISC1, misc1 & ~MISC1_VINTR, 0, 0);
+  }
+};
+
+/** The guest's TSC = the host's + hi:lo (TSC_OFFSET, APM 15.30.5). */
+export const svmSetTscOffset = (vcpu: number, lo: number, hi: number) => {
+  const at = vmcbAddress(vcpu) + TSC_OFFSET;
+  Porffor.wasm.i32.store(at, lo | 0, 0, 0);
+  Porffor.wasm.i32.store(at, hi | 0, 0, 4);
 };
 
 /** Queues exception `vector` for the next VMRUN (EVENTINJ, APM 15.20), with an error code when >= 0. */

@@ -35,6 +35,8 @@ export const NEXT_RIP = 0x0c8;
 // INTERCEPT_MISC1 bits (vector 3)
 export const MISC1_INTR = 1 << 0;
 export const MISC1_NMI = 1 << 1;
+export const MISC1_VINTR = 1 << 4;
+export const MISC1_IRET = 1 << 20;
 export const MISC1_CPUID = 1 << 18;
 export const MISC1_HLT = 1 << 24;
 export const MISC1_IOIO = 1 << 27;
@@ -81,6 +83,8 @@ export const G_PAT = 0x668;
 // Exit codes (appendix C).
 export const EXIT_INTR = 0x60;
 export const EXIT_NMI = 0x61;
+export const EXIT_VINTR = 0x64;
+export const EXIT_IRET = 0x74;
 export const EXIT_CPUID = 0x72;
 export const EXIT_HLT = 0x78;
 export const EXIT_IOIO = 0x7b;

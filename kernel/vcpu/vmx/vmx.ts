@@ -21,7 +21,7 @@ import {
   ENTRY_INTERRUPTION_INFO, ENTRY_MSR_LOAD_COUNT, EPT_POINTER, EXCEPTION_BITMAP, EXIT_CONTROLS, EXIT_CPUID, EXIT_CR_ACCESS,
   EXIT_EPT_MISCONFIG, EXIT_EPT_VIOLATION, EXIT_EXCEPTION_NMI, EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_INSTRUCTION_LENGTH,
   EXIT_IO, EXIT_MSR_LOAD_COUNT, EXIT_MSR_STORE_COUNT, EXIT_PREEMPTION_TIMER, EXIT_QUALIFICATION, EXIT_RDMSR, EXIT_REASON,
-  EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, GUEST_ACTIVITY, INSTRUCTION_ERROR, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
+  EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_WRMSR, EXIT_INTERRUPT_WINDOW, EXIT_NMI_WINDOW, IDT_VECTORING_ERROR, IDT_VECTORING_INFO, TSC_OFFSET, GUEST_ACTIVITY, INSTRUCTION_ERROR, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_ACCESS,
   GUEST_DEBUGCTL, GUEST_DR7, GUEST_EFER, GUEST_ES_ACCESS, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_SELECTOR, GUEST_FS_BASE,
   GUEST_GDTR_LIMIT, GUEST_GS_BASE, GUEST_IDTR_LIMIT, GUEST_INTERRUPTIBILITY, GUEST_PAT, GUEST_PENDING_DEBUG,
   GUEST_PHYSICAL_ADDRESS, GUEST_LINEAR_ADDRESS, GUEST_RFLAGS, GUEST_RIP, GUEST_RSP, GUEST_SYSENTER_CS, GUEST_SYSENTER_EIP,
@@ -52,8 +52,12 @@ const TRUE_CTLS_MSR = [Msr.VmxTruePinbasedCtls, Msr.VmxTrueProcbasedCtls, Msr.Vm
 // Controls (SDM 25.6.1, 25.6.2, 25.7.1, 25.8.1).
 const PIN_EXTERNAL_INTERRUPT = 1 << 0;
 const PIN_NMI = 1 << 3;
+const PIN_VIRTUAL_NMI = 1 << 5;
 const PIN_PREEMPTION_TIMER = 1 << 6;
+const PROC_INTERRUPT_WINDOW = 1 << 2;
+const PROC_TSC_OFFSET = 1 << 3;
 const PROC_HLT = 1 << 7;
+const PROC_NMI_WINDOW = 1 << 22;
 const PROC_UNCONDITIONAL_IO = 1 << 24;
 const PROC_SECONDARY = 1 << 31;
 const PROC2_EPT = 1 << 1;
@@ -114,6 +118,8 @@ let cr4Fixed0 = 0;
 let cr4Fixed1 = 0;
 let hostCr4 = 0;
 let hasPat = false;
+let windowControls = 0; // PROC_INTERRUPT_WINDOW / PROC_NMI_WINDOW where the processor allows them
+const procControls = new Uint32Array(MAX_VCPUS); // each vCPU's primary controls as last written
 let preemptionTicks = 0;
 let inveptType = 0; // 1 single-context, 2 all-context, 0 none (IA32_VMX_EPT_VPID_CAP bits 25, 26)
 let invvpidType = 0; // 1 single-context, 2 all-context, 0 none (bits 41, 42)
@@ -136,6 +142,7 @@ const TRANSFERS = new Uint32Array([
   CR4_SHADOW, Rec.Cr4, GUEST_EFER, Rec.Efer, GUEST_CS_ACCESS, Rec.Raw2, GUEST_INTERRUPTIBILITY, Rec.Interruptibility,
   GUEST_ES_BASE, Rec.SegmentBases, GUEST_ES_BASE + 2, Rec.SegmentBases + 8, GUEST_ES_BASE + 4, Rec.SegmentBases + 16,
   GUEST_ES_BASE + 6, Rec.SegmentBases + 24, GUEST_ES_BASE + 8, Rec.SegmentBases + 32, GUEST_ES_BASE + 10, Rec.SegmentBases + 40,
+  IDT_VECTORING_INFO, Rec.EventInfo, IDT_VECTORING_ERROR, Rec.EventError,
 ]);
 let transfersAt = 0;
 
@@ -165,9 +172,12 @@ export const vmxEnable = () => {
   if (!caps.unrestrictedGuest) return VmxError.NoUnrestrictedGuest;
   transfersAt = dataAddress(TRANSFERS);
   // Controls first: nothing changes in the machine unless they all fit.
-  const pin = controlSet(0, PIN_EXTERNAL_INTERRUPT | PIN_NMI | (caps.preemptionTimer ? PIN_PREEMPTION_TIMER : 0), PIN_EXTERNAL_INTERRUPT);
+  const pin = controlSet(0, PIN_EXTERNAL_INTERRUPT | PIN_NMI | PIN_VIRTUAL_NMI | (caps.preemptionTimer ? PIN_PREEMPTION_TIMER : 0), PIN_EXTERNAL_INTERRUPT);
   const procNeeded = PROC_HLT | PROC_UNCONDITIONAL_IO | PROC_SECONDARY;
-  const proc = controlSet(1, procNeeded, procNeeded);
+  const proc = controlSet(1, procNeeded | PROC_TSC_OFFSET, procNeeded);
+  // the window exits are set per vCPU when wanted: here only whether the processor allows them (A.3.2)
+  const windows = controlSet(1, procNeeded | PROC_INTERRUPT_WINDOW | PROC_NMI_WINDOW, procNeeded);
+  windowControls = windows < 0 ? 0 : windows & (PROC_INTERRUPT_WINDOW | (pin >= 0 && (pin & PIN_VIRTUAL_NMI) !== 0 ? PROC_NMI_WINDOW : 0));
   const exitNeeded = EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER;
   const exit = controlSet(2, exitNeeded | EXIT_SAVE_PAT | EXIT_LOAD_PAT, exitNeeded);
   const entry = controlSet(3, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, ENTRY_LOAD_EFER);
@@ -338,6 +348,8 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   writesFailed = 0;
   put(PIN_CONTROLS, controls[0], 0);
   put(PROC_CONTROLS, controls[1], 0);
+  procControls[v] = controls[1];
+  if ((controls[1] & PROC_TSC_OFFSET) !== 0) put(TSC_OFFSET, 0, 0);
   put(PROC_CONTROLS2, controls[4], 0);
   put(EXIT_CONTROLS, controls[2], 0);
   put(ENTRY_CONTROLS, controls[3] & ~ENTRY_IA32E_GUEST, 0);
@@ -526,12 +538,17 @@ export const vmxRun = (vcpu: number) => {
       case EXIT_EXCEPTION_NMI: // the exception bitmap is 0: an NMI
         reason = ExitReason.ExternalInterrupt;
         break;
+      case EXIT_INTERRUPT_WINDOW:
+      case EXIT_NMI_WINDOW:
+        reason = ExitReason.InterruptWindow;
+        break;
       case EXIT_EPT_MISCONFIG:
         reason = ExitReason.InvalidState;
         break;
     }
     // the instruction length is defined for instruction exits only (SDM 28.2.5)
-    if (reason === ExitReason.NestedPageFault || reason === ExitReason.ExternalInterrupt || reason === ExitReason.SliceEnd || reason === ExitReason.Shutdown) {
+    if (reason === ExitReason.NestedPageFault || reason === ExitReason.ExternalInterrupt || reason === ExitReason.SliceEnd ||
+      reason === ExitReason.Shutdown || reason === ExitReason.InterruptWindow) {
       Porffor.wasm.i32.store(a + Rec.Length, 0, 0, 0);
     }
     Porffor.wasm.i32.store(a + Rec.Access, access | 0, 0, 0);
@@ -624,6 +641,39 @@ export const vmxInjectException = (vcpu: number, vector: number, errorCode: numb
   vmwrite(ENTRY_INTERRUPTION_INFO, (vector | (3 << 8) | (withCode ? 1 << 11 : 0) | (1 << 31)) >>> 0, 0);
   if (withCode) vmwrite(ENTRY_EXCEPTION_ERROR, errorCode >>> 0, 0);
   trace(TracePoint.EventInject, v, vector, 3, errorCode);
+};
+
+// ---- events (SDM 27.6 event injection; 26.7.5-26.7.6 interrupt- and NMI-window exiting) ----
+
+/**
+ * Queues an event for the next entry in the VM-entry interruption-information format
+ * (vector 7:0, type 10:8, error code 11, valid 31; SDM 25.8.3) with `error` when bit 11 is set.
+ */
+export const vmxInjectEvent = (vcpu: number, info: number, error: number) => {
+  if (!select(vcpu)) return;
+  vmwrite(ENTRY_INTERRUPTION_INFO, (info & 0x80000fff) >>> 0, 0);
+  if ((info & 0x800) !== 0) vmwrite(ENTRY_EXCEPTION_ERROR, error >>> 0, 0);
+  trace(TracePoint.EventInject, vcpu, info & 0xff, (info >>> 8) & 7, error);
+};
+
+/** Sets or clears interrupt-window (`nmi` false) or NMI-window exiting for vCPU `vcpu`. */
+export const vmxSetWindow = (vcpu: number, nmi: boolean, on: boolean) => {
+  const bit = (nmi ? PROC_NMI_WINDOW : PROC_INTERRUPT_WINDOW) & windowControls;
+  if (bit === 0 || !select(vcpu)) return;
+  const now = procControls[vcpu];
+  const next = (on ? now | bit : now & ~bit) >>> 0;
+  if (next === now) return;
+  procControls[vcpu] = next;
+  vmwrite(PROC_CONTROLS, next, 0);
+};
+
+/** Whether NMI-window exiting is offered (it needs virtual NMIs, SDM 26.2.1.1): else an NMI waits for an interrupt window. */
+export const vmxHasNmiWindow = () => (windowControls & PROC_NMI_WINDOW) !== 0;
+
+/** The guest's TSC = the host's + hi:lo (TSC offsetting, SDM 26.6.5), where the processor allows it. */
+export const vmxSetTscOffset = (vcpu: number, lo: number, hi: number) => {
+  if ((controls[1] & PROC_TSC_OFFSET) === 0 || !select(vcpu)) return;
+  vmwrite(TSC_OFFSET, lo >>> 0, hi >>> 0);
 };
 
 /** The VMCS field that holds MSR `index` for the guest, or -1. */

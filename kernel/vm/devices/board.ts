@@ -8,6 +8,8 @@
 // ids in live migration.
 import { StopReason, vmMemMiB } from '../vm-table';
 import { ticksSinceBoot } from '../../lib/clock';
+import { guestTsc, setGuestTsc } from '../guest-clock';
+import { le32, putLe32 } from '../../lib/bytes';
 import { countAccess, DeviceAction, deviceById, deviceId, deviceStateBytes, mapMmio, mapPorts, portDeviceAt, portOffset, registerDevice, requestStop, resetDeviceAccesses } from './bus';
 import { COM1_BASE, COM1_STATE_BYTES, com1Load, com1Read, com1Reset, com1Save, com1Write } from './uart16550';
 import { DEBUG_EXIT_PORT, debugExitReset, debugExitWrite } from './debug-exit';
@@ -32,6 +34,7 @@ export const enum DeviceId {
   Rtc = 7,
   Ioapic = 8,
   Lapic = 9,
+  GuestClock = 11, // no registers: the guest's TSC, which live migration carries (guest-clock.ts)
 }
 
 const COM1_PORTS = 8;
@@ -76,6 +79,7 @@ mapPorts(pic, PIC_MASTER_BASE, PIC_PORTS);
 mapPorts(pic, PIC_SLAVE_BASE, PIC_PORTS);
 mapPorts(pic, PIC_ELCR_BASE, PIC_PORTS);
 mapPorts(registerDevice(DeviceId.Rtc, 'rtc', RTC_STATE_BYTES), RTC_INDEX_PORT, RTC_PORTS);
+registerDevice(DeviceId.GuestClock, 'clock', 8);
 const APIC_PAGE = 0x1000;
 mapMmio(registerDevice(DeviceId.Ioapic, 'ioapic', IOAPIC_STATE_BYTES), IOAPIC_BASE, APIC_PAGE);
 mapMmio(registerDevice(DeviceId.Lapic, 'lapic', LAPIC_STATE_BYTES), LAPIC_BASE, APIC_PAGE);
@@ -83,12 +87,12 @@ mapMmio(registerDevice(DeviceId.Lapic, 'lapic', LAPIC_STATE_BYTES), LAPIC_BASE, 
 /** The APICs' registers are aligned dwords (82093AA 3.0, SDM 11.4.1): other accesses read all ones and write nothing. */
 const apicDword = (offset: number, size: number) => size === 4 && (offset & 3) === 0;
 
-/** The time the APIC timers count (TODO(lead): the guest's TSC). */
-const apicNow = () => ticksSinceBoot();
+/** The time the APIC timers count: VM `vm`'s TSC. */
+const apicNow = (vm: number) => guestTsc(vm);
 
 /** A write to VM `vm`'s local APIC page; an EOI of a level-triggered vector goes on to the I/O APIC. */
 const lapicWriteMmio = (vm: number, offset: number, value: number) => {
-  const now = apicNow();
+  const now = apicNow(vm);
   const eoi = lapicWrite(vcpuOf(vm, 0), offset, value, now);
   if (eoi >= 0) ioapicEoi(vm, eoi, now);
   return DeviceAction.Continue;
@@ -231,9 +235,9 @@ export const boardMmioRead = (vm: number, d: number, offset: number, size: numbe
     case DeviceId.Com1:
       return com1ReadSized(vm, offset, size);
     case DeviceId.Ioapic:
-      return apicDword(offset, size) ? ioapicRead(vm, offset, apicNow()) : -1;
+      return apicDword(offset, size) ? ioapicRead(vm, offset, apicNow(vm)) : -1;
     case DeviceId.Lapic:
-      return apicDword(offset, size) ? lapicRead(vcpuOf(vm, 0), offset, apicNow()) : -1;
+      return apicDword(offset, size) ? lapicRead(vcpuOf(vm, 0), offset, apicNow(vm)) : -1;
   }
   return -1;
 };
@@ -247,7 +251,7 @@ export const boardMmioWrite = (vm: number, d: number, offset: number, size: numb
     case DeviceId.DebugExit:
       return debugExitWriteSized(vm, size, value);
     case DeviceId.Ioapic:
-      if (apicDword(offset, size)) ioapicWrite(vm, offset, value, apicNow());
+      if (apicDword(offset, size)) ioapicWrite(vm, offset, value, apicNow(vm));
       return DeviceAction.Continue;
     case DeviceId.Lapic:
       return apicDword(offset, size) ? lapicWriteMmio(vm, offset, value) : DeviceAction.Continue;
@@ -278,6 +282,12 @@ export const saveDevice = (d: number, vm: number, out: Uint8Array, off: number) 
   else if (deviceId(d) === DeviceId.Rtc) rtcSave(vm, out, off);
   else if (deviceId(d) === DeviceId.Ioapic) ioapicSave(vm, out, off);
   else if (deviceId(d) === DeviceId.Lapic) lapicSave(vcpuOf(vm, 0), out, off); // per vCPU: one vCPU today
+  else if (deviceId(d) === DeviceId.GuestClock) {
+    const t = guestTsc(vm);
+    const hi = Math.floor(t / 4294967296);
+    putLe32(out, off, (t - hi * 4294967296) >>> 0);
+    putLe32(out, off + 4, hi >>> 0);
+  }
 };
 
 /** Sets device `d` of VM `vm` from saved state; false (nothing changed) when malformed. */
@@ -289,5 +299,12 @@ export const loadDevice = (d: number, vm: number, src: Uint8Array, off: number, 
   if (deviceId(d) === DeviceId.Rtc) return rtcLoad(vm, src, off, len);
   if (deviceId(d) === DeviceId.Ioapic) return ioapicLoad(vm, src, off, len);
   if (deviceId(d) === DeviceId.Lapic) return lapicLoad(vcpuOf(vm, 0), src, off, len);
+  if (deviceId(d) === DeviceId.GuestClock) {
+    if (len !== 8 || off < 0 || off + 8 > src.length) return false;
+    const t = le32(src, off + 4) * 4294967296 + le32(src, off);
+    if (t >= 9007199254740992) return false; // beyond what a double holds exactly
+    setGuestTsc(vm, vcpuOf(vm, 0), t, ticksSinceBoot()); // it goes on from where it was on the source
+    return true;
+  }
   return len === 0;
 };

@@ -34,7 +34,7 @@ export const registerDevice = (id: number, name: string, bytes: number) => {
 };
 
 // ---- ranges: [first, last] inclusive, each to a device index ----
-const MAX_RANGES = 16;
+const MAX_RANGES = 32;
 let portRanges = 0;
 const portFirst = new Int32Array(MAX_RANGES);
 const portLast = new Int32Array(MAX_RANGES);
@@ -105,9 +105,21 @@ export const requestStop = (reason: number, detail: number) => {
 export const stopRequestReason = () => stopReasonCode;
 export const stopRequestDetail = () => stopDetailValue;
 
-/** Counts an access of VM `vm` to device `d` (metrics). */
+const activity = new Uint8Array(MAX_VMS); // a device of the VM was touched since the platform last looked (kernel/vm/interrupts.ts)
+
+/** Counts an access of VM `vm` to device `d` (metrics); the platform looks at the interrupt lines again before the next entry. */
 export const countAccess = (vm: number, d: number) => {
   accesses[vm * MAX_DEVICES + d]++;
+  activity[vm] = 1;
+};
+
+/** Notes that something outside the guest changed a device of VM `vm` (console input reached its UART). */
+export const markDeviceActivity = (vm: number) => {
+  activity[vm] = 1;
+};
+export const deviceActivity = (vm: number) => activity[vm];
+export const clearDeviceActivity = (vm: number) => {
+  activity[vm] = 0;
 };
 
 export const deviceCount = () => devices;

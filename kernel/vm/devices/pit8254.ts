@@ -4,7 +4,9 @@
 // from the host's TSC, so a guest that calibrates its TSC against channel 2 (as Linux's
 // pit_calibrate_tsc and quick_pit_calibrate do) gets the host's frequency.
 // Modes 0-5, binary counts (a BCD count is counted as binary), counter latch and read-back,
-// the LSB/MSB flip-flops. Channel 0's interrupt needs an interrupt controller: not wired yet.
+// the LSB/MSB flip-flops. Channel 0's OUT is ISA IRQ 0: pitIrq0Due counts its rising edges
+// for the platform (kernel/vm/interrupts.ts), which raises the line; pitIrq0Deadline says when
+// the next one comes.
 import { MAX_VMS } from '../../lib/limits';
 import { ticksSinceBoot, tscHz } from '../../lib/clock';
 
@@ -38,6 +40,7 @@ const triggered = new Uint8Array(N); // modes 1 and 5: a gate edge started the c
 const elapsedBase = new Float64Array(N); // PIT ticks counted before the current run
 const runStart = new Float64Array(N); // host TSC at which the current run began; -1 paused
 const portB = new Uint8Array(MAX_VMS); // bits 0-3 as written
+const irq0Served = new Float64Array(MAX_VMS); // channel 0's OUT rising edges already counted by pitIrq0Due
 
 const valid = (vm: number) => vm >= 0 && vm < MAX_VMS;
 
@@ -81,6 +84,7 @@ const outNow = (vm: number, c: number, i: number) => {
 
 /** Starts channel c counting from its new count: now if its gate lets it, else at the gate's rise. */
 const start = (vm: number, c: number, i: number) => {
+  if (c === 0) irq0Served[vm] = 0;
   elapsedBase[i] = 0;
   triggered[i] = 0;
   runStart[i] = gate(vm, c) ? ticksSinceBoot() : -1;
@@ -129,6 +133,7 @@ const writeControl = (vm: number, value: number) => {
   statusLatched[i] = 0;
   elapsedBase[i] = 0;
   runStart[i] = -1;
+  if (select === 0) irq0Served[vm] = 0;
 };
 
 const writeCounter = (vm: number, c: number, value: number) => {
@@ -194,6 +199,47 @@ const readPortB = (vm: number) => {
   return portB[vm] | (refresh << 4) | (outNow(vm, 2, vm * CHANNELS + 2) << 5);
 };
 
+/**
+ * Channel 0's OUT rising edges since its count was loaded, PIT ticks `e` in: modes 2 and 3
+ * rise at every multiple of the count, mode 0 once at terminal count, mode 4 one tick after
+ * its low pulse (datasheet "Mode definitions"); modes 1 and 5 need a gate edge channel 0 never gets.
+ */
+const irq0EdgesAt = (i: number, e: number) => {
+  const m = mode[i];
+  const n = reload[i];
+  if (m === 2 || m === 3) return Math.floor(e / n);
+  if (m === 0) return e >= n ? 1 : 0;
+  if (m === 4) return e >= n + 1 ? 1 : 0;
+  return 0;
+};
+
+/** How many times VM `vm`'s IRQ 0 (channel 0's OUT) rose since the last call: 0, or more when the caller was late (one interrupt is raised for them). */
+export const pitIrq0Due = (vm: number) => {
+  const i = vm * CHANNELS;
+  if (!valid(vm) || loaded[i] === 0 || runStart[i] < 0) return 0;
+  const edges = irq0EdgesAt(i, elapsed(i));
+  const due = edges - irq0Served[vm];
+  if (due <= 0) return 0;
+  irq0Served[vm] = edges;
+  return due;
+};
+
+/** The host TSC (ticks since boot) of VM `vm`'s next IRQ 0 edge, or -1 when none is coming. */
+export const pitIrq0Deadline = (vm: number) => {
+  const i = vm * CHANNELS;
+  if (!valid(vm) || loaded[i] === 0 || runStart[i] < 0) return -1;
+  const m = mode[i];
+  const n = reload[i];
+  const served = irq0Served[vm];
+  let edge = -1; // in PIT ticks since the count was loaded
+  if (m === 2 || m === 3) edge = (served + 1) * n;
+  else if (m === 0 && served === 0) edge = n;
+  else if (m === 4 && served === 0) edge = n + 1;
+  if (edge < 0) return -1;
+  const hz = tscHz() > 0 ? tscHz() : 1e9;
+  return runStart[i] + Math.ceil(((edge - elapsedBase[i]) * hz) / PIT_HZ);
+};
+
 /** VM `vm` reads the byte at `port` (0x40-0x43, 0x61); -1 for another port. */
 export const pitRead = (vm: number, port: number) => {
   if (!valid(vm)) return -1;
@@ -234,6 +280,7 @@ export const pitReset = (vm: number) => {
     runStart[i] = -1;
   }
   portB[vm] = 0;
+  irq0Served[vm] = 0;
 };
 
 // ---- live migration: 16 bytes per channel, then port B; counts travel as ticks elapsed ----
@@ -303,5 +350,6 @@ export const pitLoad = (vm: number, src: Uint8Array, off: number, len: number) =
     runStart[i] = (flags & 0x40) !== 0 ? now : -1;
   }
   portB[vm] = src[off + CHANNELS * CHANNEL_BYTES];
+  irq0Served[vm] = irq0EdgesAt(vm * CHANNELS, elapsedBase[vm * CHANNELS]); // the edges before the move were the source's
   return true;
 };
