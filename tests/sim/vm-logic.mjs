@@ -201,6 +201,8 @@ export class VmLogic {
   rtcLoad(vm, bytes) {
     new Uint8Array(this.memory.buffer, this.rtcStateAddr, 256).set(bytes.subarray(0, 256));
     return call(this.e.rtLoad, vm, bytes.length) === 1;
+  }
+
   // ---- the local APIC (vCPU v; `now` is the guest TSC the core would pass) ----
 
   lReset(v, apicId) { call(this.e.lReset, v, apicId); }
