@@ -1,7 +1,7 @@
 // Telling the operator that a VM stopped, and why (the stop reason with its detail).
 import type { MsgKey } from '../i18n/dictionary';
 import { say, sayInline } from './output';
-import { StopReason, vmName, vmStopDetail, vmStopReason } from '../vm/vm-table';
+import { STOP_BYTES, StopReason, vmName, vmStopByteCount, vmStopBytes, vmStopDetail, vmStopReason } from '../vm/vm-table';
 
 const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', 'vm.stop.4', 'vm.stop.5', 'vm.stop.6', 'vm.stop.7', 'vm.stop.8', 'vm.stop.9', 'vm.stop.10'];
 
@@ -10,6 +10,18 @@ const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', '
 // of a VMfailValid, 1 to 28 (SDM 31.4 table 31-1).
 const isEntryFailure = (code: number) => code >= 0x80000000 && code !== 0xffffffff;
 const isVmInstructionError = (code: number) => code >= 1 && code <= 28;
+
+const HEX = '0123456789abcdef';
+
+/** An UnsupportedInstruction stop's instruction bytes, "0f 0b" (console path only: it builds a string). */
+const stopBytesText = (slot: number) => {
+  let text = '';
+  for (let i = 0; i < vmStopByteCount[slot]; i++) {
+    const b = vmStopBytes[slot * STOP_BYTES + i];
+    text += (i > 0 ? ' ' : '') + HEX[b >>> 4] + HEX[b & 15];
+  }
+  return text;
+};
 
 /** Ends the current line with why VM `slot` stopped. */
 export const sayStopDetail = (slot: number) => {
@@ -21,6 +33,7 @@ export const sayStopDetail = (slot: number) => {
   if (reason === StopReason.NestedPageFault) say(key, hi, lo);
   else if (reason === StopReason.InvalidState && isEntryFailure(lo)) say('vm.stop.5.entry', lo & 0xffff);
   else if (reason === StopReason.InvalidState && isVmInstructionError(lo)) say('vm.stop.5.vmfail', lo);
+  else if (reason === StopReason.UnsupportedInstruction && vmStopByteCount[slot] > 0) say('vm.stop.8.bytes', lo, stopBytesText(slot));
   else say(key, lo);
 };
 
