@@ -1,5 +1,6 @@
 // Telling the operator that a VM stopped, and why (the stop reason with its detail).
 import type { MsgKey } from '../i18n/dictionary';
+import { Span } from '../lib/format';
 import { say, sayInline } from './output';
 import { STOP_BYTES, StopReason, vmName, vmStopByteCount, vmStopBytes, vmStopDetail, vmStopReason } from '../vm/vm-table';
 
@@ -11,16 +12,23 @@ const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', '
 const isEntryFailure = (code: number) => code >= 0x80000000 && code !== 0xffffffff;
 const isVmInstructionError = (code: number) => code >= 1 && code <= 28;
 
-const HEX = '0123456789abcdef';
+const stopByteCodes = new Uint32Array(STOP_BYTES * 3);
+const stopByteText = new Span(stopByteCodes);
 
-/** An UnsupportedInstruction stop's instruction bytes, "0f 0b" (console path only: it builds a string). */
+/** An UnsupportedInstruction stop's instruction bytes as text, "0f 0b" (code points: no string is built). */
 const stopBytesText = (slot: number) => {
-  let text = '';
+  let n = 0;
   for (let i = 0; i < vmStopByteCount[slot]; i++) {
     const b = vmStopBytes[slot * STOP_BYTES + i];
-    text += (i > 0 ? ' ' : '') + HEX[b >>> 4] + HEX[b & 15];
+    if (i > 0) stopByteCodes[n++] = 32;
+    const high = b >>> 4;
+    const low = b & 15;
+    stopByteCodes[n++] = high < 10 ? 48 + high : 87 + high;
+    stopByteCodes[n++] = low < 10 ? 48 + low : 87 + low;
   }
-  return text;
+  stopByteText.start = 0;
+  stopByteText.len = n;
+  return stopByteText;
 };
 
 /** Ends the current line with why VM `slot` stopped. */

@@ -38,7 +38,7 @@ let regHi = 0;
 /** Reads register `r` (high byte: AH-BH) as a `size`-byte operand. */
 const readRegister = (vcpu: number, r: number, high: boolean, size: number) => {
   const lo = guestGprLo(vcpu, r);
-  regLo = high ? (lo >>> 8) & 0xff : size === 4 ? lo : size === 8 ? lo : lo & MASKS[size];
+  regLo = high ? (lo >>> 8) & 0xff : size >= 4 ? lo : lo & MASKS[size];
   regHi = size === 8 ? guestGprHi(vcpu, r) : 0;
 };
 
