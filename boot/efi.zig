@@ -242,6 +242,11 @@ pub fn setWatchdog(seconds: usize) u32 {
     return statusCode(uefi.system_table.boot_services.?.setWatchdogTimer(seconds, 0x10000, 0, null));
 }
 
+/// GetTime (UEFI 2.10 section 8.3): the firmware's wall clock; false when it fails.
+pub fn getTime(t: *uefi.Time) bool {
+    return uefi.system_table.runtime_services.getTime(t, null) == .Success;
+}
+
 /// Returns to the firmware with this exit code (BootServices.Exit, UEFI 2.10 7.4).
 pub fn exitToFirmware(code: u8) noreturn {
     reattachSerialTerminals();

@@ -438,6 +438,19 @@ pub fn hv_efi_set_watchdog(seconds: f64) f64 {
     return @floatFromInt(efi.setWatchdog(toU32(seconds)));
 }
 
+pub fn hv_efi_time(outAddr: f64) f64 {
+    var t: uefi.Time = undefined;
+    if (!efi.getTime(&t)) return -1;
+    const out = linear("hv_efi_time", outAddr, 24);
+    std.mem.writeIntLittle(u32, out[0..4], t.year);
+    std.mem.writeIntLittle(u32, out[4..8], t.month);
+    std.mem.writeIntLittle(u32, out[8..12], t.day);
+    std.mem.writeIntLittle(u32, out[12..16], t.hour);
+    std.mem.writeIntLittle(u32, out[16..20], t.minute);
+    std.mem.writeIntLittle(u32, out[20..24], t.second);
+    return 0;
+}
+
 pub fn hv_log_line(utf8Addr: f64, length: f64) void {
     fault.rememberLogLine(linear("hv_log_line", utf8Addr, toU32(length)));
 }

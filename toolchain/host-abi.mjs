@@ -76,6 +76,7 @@ export const hostAbi = [
   { name: 'hv_efi_acpi_rsdp', params: ['outAddr'], result: true, doc: 'Looks up the RSDP in the EFI configuration table; stores lo, hi u32 at outAddr; returns 2 (ACPI 2.0+ GUID), 1 (ACPI 1.0 GUID) or 0 (none).' },
   { name: 'hv_efi_pci_disconnect', params: ['segment', 'bus', 'device', 'func'], result: true, doc: 'DisconnectController(handle, NULL, NULL) on the EFI_PCI_IO_PROTOCOL handle whose GetLocation is this function, so the firmware\'s drivers (e.g. its network stack) let go of it; reconnected when Zerovisor returns to the firmware. 0 on success, -1 when no PCI I/O handle has this location, -2 when no driver manages it, else the EFI status code (low bits).' },
   { name: 'hv_efi_set_watchdog', params: ['seconds'], result: true, doc: 'BootServices.SetWatchdogTimer (0 disarms); 0 on success, else the EFI status code (low bits).' },
+  { name: 'hv_efi_time', params: ['outAddr'], result: true, doc: 'RuntimeServices.GetTime (UEFI 2.10 section 8.3): stores year, month, day, hour, minute, second u32 at outAddr (the firmware\'s clock, its time zone ignored); 0, or -1 when GetTime fails.' },
 
   // Diagnostics and ending.
   { name: 'hv_log_line', params: ['utf8Addr', 'length'], result: false, doc: 'Hands one finished log line to the shim, which keeps the last few for the fault screen.' },

@@ -4,7 +4,7 @@ import { Span } from '../lib/format';
 import { say, sayInline } from './output';
 import { STOP_BYTES, StopReason, vmName, vmStopByteCount, vmStopBytes, vmStopDetail, vmStopReason } from '../vm/vm-table';
 
-const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', 'vm.stop.4', 'vm.stop.5', 'vm.stop.6', 'vm.stop.7', 'vm.stop.8', 'vm.stop.9', 'vm.stop.10'];
+const STOP_KEYS: MsgKey[] = ['vm.none', 'vm.stop.1', 'vm.stop.2', 'vm.stop.3', 'vm.stop.4', 'vm.stop.5', 'vm.stop.6', 'vm.stop.7', 'vm.stop.8', 'vm.stop.9', 'vm.stop.10', 'vm.stop.11'];
 
 // An InvalidState stop's detail is the back end's exit code: -1 (VMEXIT_INVALID, VMfailInvalid),
 // a VMX exit reason with bit 31 set (a VM-entry failure, SDM 27.8), or the VM-instruction error

@@ -15,6 +15,7 @@ import { ImageError, imageEntry, segmentAddress, segmentCount, segmentFileOffset
 import { bootEax, multibootCheck, multibootInfo } from './image/multiboot';
 import { flatCheck } from './image/flat';
 import { guestWrite } from './guest-memory';
+import { writePlatformTables } from './tables/platform-tables';
 import { resetExitState, stopByteCount, stopBytes } from './exits';
 import { guestOutputFinal, vmStopped } from './vm-events';
 import { releaseVcpuIds, takeVcpuId, vcpuOf } from './vcpu-table';
@@ -94,6 +95,7 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   const root = vmNptRoot[slot];
   const base = dataAddress(image);
   for (let i = 0; i < segmentCount(); i++) guestWrite(slot, segmentAddress(i), base + segmentFileOffset(i), segmentFileSize(i));
+  writePlatformTables(slot, 1, ramBytes); // MP and ACPI tables in 640 KiB-1 MiB: inside any VM's RAM (>= 1 MiB)
   setVmName(slot, name);
   setVmPath(slot, path);
   setVmCmdline(slot, cmdline);

@@ -36,6 +36,7 @@ export const enum StopReason {
   UnsupportedInstruction = 8,
   Migrated = 9, // it runs on another host now (detail: 0)
   Reset = 10, // the guest reset the machine (detail: the port, 0xCF9 or 0x64)
+  PoweredOff = 11, // the guest entered ACPI S5, soft-off (detail: the PM1a_CNT port, 0x604)
 }
 
 export const vmState = new Uint8Array(MAX_VMS);

@@ -102,6 +102,9 @@ export class Machine {
    * @param {number} [o.hpetBase] base of an HPET (100 MHz counter), or 0 for none
    * @param {{afterBytes: number, seconds: number}} [o.uartStall] a terminal that stops reading:
    *   once COM1 has sent afterBytes, LSR shows THRE and TEMT clear for that many seconds (TSC)
+   * @param {[number, number, number, number, number, number] | null} [o.efiTime] what
+   *   hv_efi_time reports (year, month, day, hour, minute, second; default 2026-11-25
+   *   12:34:56, fixed), or null for a firmware whose GetTime fails
    * @param {number} [o.hostCallTicks] TSC ticks each host call costs (default 40); a test makes the
    *   kernel's own work slow next to a guest's with more
    * @param {(run: {machine: Machine, vmcb: bigint, hostSave: bigint, gprs: BigUint64Array, fx: Uint8Array}) => void} [o.svmGuest]
@@ -149,6 +152,7 @@ export class Machine {
     const hpet = o.hpetBase ?? 0xfed00000;
     if (hpet) this.devices.push({ mmio: hpetModel(hpet, this) });
     this.watchdogCalls = [];
+    this.efiTime = o.efiTime === undefined ? [2026, 11, 25, 12, 34, 56] : o.efiTime;
     this.msrWrites = [];
     this.svmGuest = o.svmGuest ?? null;
     this.pciDisconnect = o.pciDisconnect ?? null;
@@ -961,6 +965,12 @@ export class Machine {
       hv_efi_acpi_rsdp: (outAddr) => {
         m.#store64(outAddr, BigInt(m.rsdp?.addr ?? 0), 'hv_efi_acpi_rsdp');
         return m.rsdp ? m.rsdp.revision : 0;
+      },
+      hv_efi_time: (outAddr) => {
+        if (m.efiTime === null) return -1;
+        const dv = new DataView(m.#bytes(outAddr, 24, 'hv_efi_time').buffer, outAddr, 24);
+        m.efiTime.forEach((v, i) => dv.setUint32(i * 4, v, true));
+        return 0;
       },
       hv_efi_set_watchdog: (seconds) => {
         m.watchdogCalls.push(seconds);

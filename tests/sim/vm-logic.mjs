@@ -1,8 +1,9 @@
 // A rig for the VM logic tests: the test kernel tests/fixtures/kernels/vm-logic.ts (the
-// guest image checks, the instruction-length decoder, the UART and debug-exit models)
-// compiled like the kernel (cached in build/test-cache/, keyed by the files that go into
-// it) and instantiated once; every host function it imports fails the run if called (the
-// modules are pure logic).
+// guest image checks, the instruction-length decoder, the UART, debug-exit, PIT, PIC and RTC
+// models) compiled like the kernel (cached in build/test-cache/, keyed by the files that go
+// into it) and instantiated once; every host function it imports fails the run if called
+// (the modules are pure logic), except the clocks: hv_tsc/hv_boot_tsc read the rig's `tsc`,
+// hv_efi_time its `efiTime`.
 import { join } from 'node:path';
 import { ROOT, callExport, listFiles, testEntryModule } from './harness.mjs';
 
@@ -16,6 +17,8 @@ const inputs = () => [
   join(ROOT, 'kernel', 'host', 'memory.ts'),
   join(ROOT, 'kernel', 'i18n', 'utf8.ts'),
   join(ROOT, 'kernel', 'lib', 'clock.ts'),
+  join(ROOT, 'kernel', 'lib', 'limits.ts'),
+  join(ROOT, 'kernel', 'vm', 'vcpu-table.ts'),
 ];
 
 /** The test kernel's Wasm module, compiled once per source state. */
@@ -32,11 +35,21 @@ export class VmLogic {
   constructor(module = vmLogicModule()) {
     const imports = {};
     this.tsc = 0n; // what hv_tsc and hv_boot_tsc read (the PIT's time); tests move it
+    this.efiTime = [2026, 11, 25, 12, 34, 56]; // what hv_efi_time reports (year..second), or null: GetTime fails
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind !== 'function') continue;
       if (imp.name === 'hv_tsc' || imp.name === 'hv_boot_tsc') {
         const boot = imp.name === 'hv_boot_tsc';
         imports[imp.name] = (addr) => new DataView(this.memory.buffer).setBigUint64(Number(addr), boot ? 0n : this.tsc, true);
+        continue;
+      }
+      if (imp.name === 'hv_efi_time') {
+        imports[imp.name] = (addr) => {
+          if (this.efiTime === null) return -1;
+          const dv = new DataView(this.memory.buffer, Number(addr), 24);
+          this.efiTime.forEach((v, i) => dv.setUint32(i * 4, v, true));
+          return 0;
+        };
         continue;
       }
       imports[imp.name] = (...args) => {
@@ -53,6 +66,10 @@ export class VmLogic {
     this.decAddr = call(this.e.addr, 3);
     this.takeAddr = call(this.e.addr, 4);
     this.pitStateAddr = call(this.e.addr, 5);
+    this.picStateAddr = call(this.e.addr, 6);
+    this.rtcStateAddr = call(this.e.addr, 7);
+    this.lapicStateAddr = call(this.e.addr, 8);
+    this.ioapicStateAddr = call(this.e.addr, 9);
   }
 
   get memoryBytes() { return this.memory.buffer.byteLength; }
@@ -145,5 +162,91 @@ export class VmLogic {
     new Uint8Array(this.memory.buffer, this.pitStateAddr, 64).set(bytes.subarray(0, 64));
     return call(this.e.pLoad, vm, bytes.length) === 1;
   }
-}
 
+  // ---- the 8259A PIC pair and ELCR ----
+
+  picRead(vm, port) { return call(this.e.icRead, vm, port); }
+  picWrite(vm, port, value) { call(this.e.icWrite, vm, port, value); }
+  picSetIrq(vm, irq, level) { call(this.e.icIrq, vm, irq, level); }
+  picOutput(vm) { return call(this.e.icOut, vm) === 1; }
+  picAcknowledge(vm) { return call(this.e.icAck, vm); }
+  picReset(vm) { call(this.e.icReset, vm); }
+  /** The saved state's bytes, or null. */
+  picSave(vm) {
+    const n = call(this.e.icSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.picStateAddr, n).slice();
+  }
+  /** Loads `bytes` as saved state; whether it was taken. */
+  picLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.picStateAddr, 64).set(bytes.subarray(0, 64));
+    return call(this.e.icLoad, vm, bytes.length) === 1;
+  }
+
+  // ---- the MC146818 RTC and CMOS (now = the rig's tsc) ----
+
+  rtcReset(vm, ramBytes, hostSeconds) { call(this.e.rtReset, vm, ramBytes, hostSeconds); }
+  rtcRead(vm, port) { return call(this.e.rtRead, vm, port); }
+  rtcWrite(vm, port, value) { call(this.e.rtWrite, vm, port, value); }
+  rtcIrqDeadline(vm) { return call(this.e.rtDeadline, vm); }
+  rtcIrqService(vm) { return call(this.e.rtService, vm) === 1; }
+  rtcNmiMasked(vm) { return call(this.e.rtNmi, vm) === 1; }
+  rtcHostSeconds() { return call(this.e.rtHost); }
+  epochSeconds(y, mo, d, h, mi, s) { return call(this.e.rtEpoch, y, mo, d, h, mi, s); }
+  /** The saved state's bytes, or null. */
+  rtcSave(vm) {
+    const n = call(this.e.rtSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.rtcStateAddr, n).slice();
+  }
+  /** Loads `bytes` as saved state; whether it was taken. */
+  rtcLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.rtcStateAddr, 256).set(bytes.subarray(0, 256));
+    return call(this.e.rtLoad, vm, bytes.length) === 1;
+  // ---- the local APIC (vCPU v; `now` is the guest TSC the core would pass) ----
+
+  lReset(v, apicId) { call(this.e.lReset, v, apicId); }
+  lRead(v, offset, now = 0) { return call(this.e.lRead, v, offset, now); }
+  /** -1, or the vector of a level-triggered interrupt just EOI'd. */
+  lWrite(v, offset, value, now = 0) { return call(this.e.lWrite, v, offset, value, now); }
+  /** [lo, hi], or null for #GP. */
+  lMsrRead(v, index, now = 0) { return call(this.e.lMsrRead, v, index, now) === 1 ? [call(this.e.lMsr, 0), call(this.e.lMsr, 1)] : null; }
+  /** -2 #GP, -1 done, or an EOI'd level vector. */
+  lMsrWrite(v, index, lo, hi = 0, now = 0) { return call(this.e.lMsrWrite, v, index, lo, hi, now); }
+  lAccept(v, vector, level = 0) { call(this.e.lAccept, v, vector, level); }
+  lPending(v) { return call(this.e.lPending, v); }
+  lAck(v, vector) { return call(this.e.lAck, v, vector) === 1; }
+  lAcceptsPic(v) { return call(this.e.lStat, v, 0) === 1; }
+  lNmiPending(v) { return call(this.e.lStat, v, 1) === 1; }
+  lTakeNmi(v) { return call(this.e.lStat, v, 2) === 1; }
+  lDroppedIpis(v) { return call(this.e.lStat, v, 3); }
+  lDeadline(v) { return call(this.e.lStat, v, 4); }
+  lService(v, now) { return call(this.e.lService, v, now) === 1; }
+  lLint(v, pin) { call(this.e.lLint, v, pin); }
+  lMatch(v, dest, logical, wide = false) { return call(this.e.lMatch, v, dest, logical ? 1 : 0, wide ? 1 : 0) === 1; }
+  lSave(v) {
+    const n = call(this.e.lSave, v);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.lapicStateAddr, n).slice();
+  }
+  lLoad(v, bytes) {
+    new Uint8Array(this.memory.buffer, this.lapicStateAddr, 256).set(bytes.subarray(0, 256));
+    return call(this.e.lLoad, v, bytes.length) === 1;
+  }
+
+  // ---- the I/O APIC (VM vm) and the VM's vCPU ids ----
+
+  vTake(slot, index = 0) { return call(this.e.vTake, slot, index); }
+  vRelease(slot) { call(this.e.vRelease, slot); }
+  iReset(vm) { call(this.e.iReset, vm); }
+  iRead(vm, offset) { return call(this.e.iRead, vm, offset); }
+  iWrite(vm, offset, value) { call(this.e.iWrite, vm, offset, value); }
+  iIrq(vm, pin, level) { call(this.e.iIrq, vm, pin, level); }
+  iEoi(vm, vector) { call(this.e.iEoi, vm, vector); }
+  iExtInt(vm) { return call(this.e.iExtInt, vm) === 1; }
+  iSave(vm) {
+    const n = call(this.e.iSave, vm);
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, this.ioapicStateAddr, n).slice();
+  }
+  iLoad(vm, bytes) {
+    new Uint8Array(this.memory.buffer, this.ioapicStateAddr, 256).set(bytes.subarray(0, 256));
+    return call(this.e.iLoad, vm, bytes.length) === 1;
+  }
+}

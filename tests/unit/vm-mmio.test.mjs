@@ -1,9 +1,10 @@
 // A guest's accesses to a device's MMIO range (kernel/vm/mmio-access.ts, devices/bus.ts):
 // the range is outside the VM's nested page tables, so each access is a nested page fault
-// that the kernel decodes (MOV, MOVZX, the ALU forms: kernel/vm/mmio-access.ts) and carries out against the device and the vCPU's
-// registers, then steps past. The board has no MMIO device yet (the interrupt controllers
-// and timers come with the guest platform), so this kernel variant also maps COM1's eight
-// registers at 0xFED00000: the guest's serial output and register reads go through MMIO.
+// that the kernel decodes (MOV, MOVZX, the ALU forms and more: kernel/vm/mmio-access.ts) and
+// carries out against the device and the vCPU's registers, then steps past. This kernel
+// variant also maps COM1's eight registers at 0xFED00000: the guest's serial output and
+// register reads go through MMIO. The local APIC (0xFEE00000) and the I/O APIC
+// (0xFEC00000) are the board's own MMIO devices.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -68,7 +69,25 @@ test('MOV to and from a device\'s MMIO range: COM1 transmits, its registers read
 });
 
 test('a nested page fault outside RAM and outside every MMIO range still stops the VM with its address', () => {
-  const { model, out } = run([{ npf: 0xfee00000, bytes: [0x8b, 0x00], regs: { rax: 0xfee00000 } }]);
+  const { model, out } = run([{ npf: 0xfef00000, bytes: [0x8b, 0x00], regs: { rax: 0xfef00000 } }]);
   assert.deepEqual(model.problems, []);
-  assert.ok(out('vm info x').some((l) => /^ {2}Stopped because: it touched guest-physical 0x00000000fee00000, outside its memory$/i.test(l)), out('vm info x').join('\n'));
+  assert.ok(out('vm info x').some((l) => /^ {2}Stopped because: it touched guest-physical 0x00000000fef00000, outside its memory$/i.test(l)), out('vm info x').join('\n'));
+});
+
+test('the local APIC page at 0xFEE00000 and the I/O APIC at 0xFEC00000 answer aligned dwords; other sizes read all ones', () => {
+  const LAPIC = 0xfee00000;
+  const IOAPIC = 0xfec00000;
+  const { model, out } = run([
+    { npf: LAPIC + 0x30, bytes: [0x8b, 0x00], regs: { rax: LAPIC + 0x30 }, writes: ['rax'] }, // mov eax, [eax]: version
+    { npf: LAPIC + 0x30, bytes: [0x8a, 0x18], regs: { rax: LAPIC + 0x30, rbx: 0 }, writes: ['rbx'] }, // mov bl, [eax]: a byte
+    { npf: IOAPIC, bytes: [0xc7, 0x00, 0x01, 0x00, 0x00, 0x00], regs: { rax: IOAPIC } }, // mov dword [eax], 1: IOREGSEL = version
+    { npf: IOAPIC + 0x10, bytes: [0x8b, 0x08], regs: { rax: IOAPIC + 0x10 }, writes: ['rcx'] }, // mov ecx, [eax]: IOWIN
+    { npf: LAPIC, bytes: [0x0f, 0x0b] },
+  ]);
+  assert.deepEqual(model.problems, []);
+  const npf = model.records(model.guests[0], 'npf');
+  assert.equal(npf[0].outcome.regs.rax, 0x00050014n, 'local APIC version');
+  assert.equal(npf[1].outcome.regs.rbx & 0xffn, 0xffn, 'a byte access reads all ones');
+  assert.equal(npf[3].outcome.regs.rcx, 0x00170011n, 'I/O APIC version');
+  assert.ok(out('metrics').includes('zerovisor_device_accesses_total{vm="1",device="lapic"} 2'), out('metrics').filter((l) => l.includes('device')).join('\n'));
 });
