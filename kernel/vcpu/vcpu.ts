@@ -141,6 +141,10 @@ export const setGuestAbcd = (vcpu: number, a: number, b: number, c: number, d: n
   Porffor.wasm.i32.store(at, 0, 0, 28);
 };
 export const guestRflags = (vcpu: number) => areaGet(vcpu, Rec.Rflags);
+/** Sets RFLAGS' low half (the high half is reserved, 0); it reaches the hardware at the next entry. */
+export const setGuestRflags = (vcpu: number, value: number) => {
+  Porffor.wasm.i32.store(area0 + vcpu * AREA_BYTES + Rec.Rflags, value | 0, 0, 0);
+};
 /** CR0 and CR4 as the guest sees them. */
 export const guestCr0 = (vcpu: number) => areaGet(vcpu, Rec.Cr0);
 export const guestCr3Lo = (vcpu: number) => areaGet(vcpu, Rec.Cr3);

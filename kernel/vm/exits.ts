@@ -26,7 +26,8 @@ import {
 import { guestPhysical } from './guest-paging';
 import { DeviceAction, mmioDeviceAt, mmioOffset, stopRequestDetail, stopRequestReason } from './devices/bus';
 import { boardPortRead, boardPortWrite } from './devices/board';
-import { emulateMmio, mmioInstructionLength, MmioResult } from './mmio-access';
+import { emulateMmio, mmioFaultAddress, mmioInstructionLength } from './mmio-access';
+import { MmioResult } from './mmio-device';
 import { mtrrDefTypeOf, resetVcpuMsrs, setMtrrDefType } from './vcpu-msrs';
 import { countNripsMismatch } from './vm-metrics';
 import { Category, Level, logQuiet } from '../diag/log';
@@ -49,9 +50,14 @@ export let stopDetail = 0;
 const fetchBuf = new Uint8Array(16);
 let fetchAddr = -1;
 
+/** With an UnsupportedInstruction stop at an MMIO access: the instruction's first bytes (stopByteCount of them, up to 8). */
+export const stopBytes = new Uint8Array(8);
+export let stopByteCount = 0;
+
 const stop = (reason: number, detail: number) => {
   stopReason = reason;
   stopDetail = detail;
+  stopByteCount = 0;
   return ExitAction.Stop;
 };
 
@@ -357,8 +363,15 @@ const onNestedPageFault = (slot: number, vcpu: number, gpa: number) => {
   const offset = mmioOffset();
   const n = fetchAtRip(slot, vcpu);
   const result = n === 0 ? MmioResult.Undecodable : emulateMmio(slot, vcpu, d, offset, fetchBuf, n, guestCodeSize(vcpu));
-  if (result === MmioResult.Undecodable) return stop(StopReason.UnsupportedInstruction, gpa);
-  advanceGuestRip(vcpu, mmioInstructionLength);
+  if (result === MmioResult.Undecodable) {
+    stop(StopReason.UnsupportedInstruction, gpa);
+    stopByteCount = n < 8 ? n : 8; // what `vm info` shows of the instruction
+    for (let i = 0; i < stopByteCount; i++) stopBytes[i] = fetchBuf[i];
+    return ExitAction.Stop;
+  }
+  // STOS/MOVS reached memory that is not mapped or not the VM's: where (an unmapped linear address: the device's)
+  if (result === MmioResult.Fault) return stop(StopReason.NestedPageFault, mmioFaultAddress >= 0 ? mmioFaultAddress : gpa);
+  if (mmioInstructionLength > 0) advanceGuestRip(vcpu, mmioInstructionLength); // 0: a REP goes on at the next entry
   if (result === MmioResult.Stop) return stop(stopRequestReason(), stopRequestDetail());
   return ExitAction.Continue;
 };

@@ -16,7 +16,7 @@ import { bootEax, multibootCheck, multibootInfo } from './image/multiboot';
 import { flatCheck } from './image/flat';
 import { guestWrite } from './guest-memory';
 import { writePlatformTables } from './tables/platform-tables';
-import { resetExitState } from './exits';
+import { resetExitState, stopByteCount, stopBytes } from './exits';
 import { guestOutputFinal, vmStopped } from './vm-events';
 import { releaseVcpuIds, takeVcpuId, vcpuOf } from './vcpu-table';
 import { retireExitCounts } from './vm-metrics';
@@ -27,6 +27,7 @@ import {
   freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
   vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmHalted, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
   vmStartTicks, VmState, vmState, vmStopDetail, vmCreateTicks, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
+  STOP_BYTES, vmStopByteCount, vmStopBytes,
 } from './vm-table';
 
 export const MAX_VM_MIB = 4096;
@@ -194,6 +195,7 @@ const initVmState = (slot: number, began: number) => {
   vmState[slot] = VmState.Created;
   vmStopReason[slot] = StopReason.None;
   vmStopDetail[slot] = 0;
+  vmStopByteCount[slot] = 0;
   vmExitStatus[slot] = -1;
   vmUnknownPorts[slot] = 0;
   vmDeniedMsrs[slot] = 0;
@@ -224,6 +226,10 @@ export const stopVm = (slot: number, reason: number, detail: number) => {
   guestOutputFinal(slot);
   vmStopReason[slot] = reason;
   vmStopDetail[slot] = detail;
+  // the instruction's bytes come with an UnsupportedInstruction stop from the exit handler (exits.ts)
+  const count = reason === StopReason.UnsupportedInstruction ? stopByteCount : 0;
+  vmStopByteCount[slot] = count;
+  for (let i = 0; i < count; i++) vmStopBytes[slot * STOP_BYTES + i] = stopBytes[i];
   if (reason === StopReason.DebugExit) vmExitStatus[slot] = detail;
   changeState(slot, VmState.Stopped);
   vmStopped(slot);

@@ -46,6 +46,10 @@ export const vmNptRoot = new Float64Array(MAX_VMS);
 export const vmEntry = new Float64Array(MAX_VMS);
 export const vmStopReason = new Uint8Array(MAX_VMS);
 export const vmStopDetail = new Float64Array(MAX_VMS); // NPF address, exit code, ...
+/** UnsupportedInstruction stops at an MMIO access: the instruction's first bytes (up to STOP_BYTES; 0 when not known). */
+export const STOP_BYTES = 8;
+export const vmStopBytes = new Uint8Array(MAX_VMS * STOP_BYTES);
+export const vmStopByteCount = new Uint8Array(MAX_VMS);
 export const vmExitStatus = new Float64Array(MAX_VMS); // -1 until the guest writes port 0xF4 (then 0..2^32-1)
 export const vmExits = new Float64Array(MAX_VMS * EXIT_REASON_COUNT);
 export const vmUnknownPorts = new Float64Array(MAX_VMS);

@@ -1,9 +1,10 @@
 // A guest's accesses to a device's MMIO range (kernel/vm/mmio-access.ts, devices/bus.ts):
 // the range is outside the VM's nested page tables, so each access is a nested page fault
-// that the kernel decodes (MOV, MOVZX) and carries out against the device and the vCPU's
-// registers, then steps past. This kernel variant also maps COM1's eight registers at
-// 0xFED00000: the guest's serial output and register reads go through MMIO. The local APIC
-// (0xFEE00000) and the I/O APIC (0xFEC00000) are the board's own MMIO devices.
+// that the kernel decodes (MOV, MOVZX, the ALU forms and more: kernel/vm/mmio-access.ts) and
+// carries out against the device and the vCPU's registers, then steps past. This kernel
+// variant also maps COM1's eight registers at 0xFED00000: the guest's serial output and
+// register reads go through MMIO. The local APIC (0xFEE00000) and the I/O APIC
+// (0xFEC00000) are the board's own MMIO devices.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -44,6 +45,8 @@ test('MOV to and from a device\'s MMIO range: COM1 transmits, its registers read
     { npf: UART + 4, bytes: [0x0f, 0xb6, 0x4f, 0x01], regs: { rdi: UART + 3, rcx: 0xffff_ffff_ffff_ffffn }, writes: ['rcx'] }, // movzx ecx, byte [edi+1]: MCR
     { npf: UART + 7, bytes: [0x66, 0xc7, 0x06, 0x34, 0x12], regs: { rsi: UART + 7 } }, // mov word [esi], 0x1234: SCR, then past the UART
     { npf: UART + 7, bytes: [0x8b, 0x16], regs: { rsi: UART + 7 }, writes: ['rdx'] }, // mov edx, [esi]: SCR and 3 bytes of nothing
+    { npf: UART + 7, bytes: [0x80, 0x3e, 0x34], regs: { rsi: UART + 7 }, flags: true }, // cmp byte [esi], 0x34: SCR, equal
+    { npf: UART + 7, bytes: [0xf0, 0x80, 0x06, 0xcc], regs: { rsi: UART + 7 }, flags: true }, // lock add byte [esi], 0xcc: SCR 0, carry
     { npf: UART, bytes: [0x0f, 0x0b] }, // UD2 on MMIO: not a move
   ]);
   assert.deepEqual(model.problems, []);
@@ -51,16 +54,18 @@ test('MOV to and from a device\'s MMIO range: COM1 transmits, its registers read
   assert.equal(wait[0], '[x] Hi');
   const [g] = model.guests;
   const npf = model.records(g, 'npf');
-  for (const r of npf.slice(0, 7)) assert.equal(r.outcome.advance, r.len, `step ${r.step}: RIP past the ${r.len}-byte instruction`);
+  for (const r of npf.slice(0, 9)) assert.equal(r.outcome.advance, r.len, `step ${r.step}: RIP past the ${r.len}-byte instruction`);
   const ah = (npf[3].outcome.regs.rax >> 8n) & 0xffn;
   assert.equal(ah, 0x60n, 'LSR: THRE and TEMT, into AH');
   assert.equal(npf[3].outcome.regs.rax & ~0xff00n, npf[3].before[0] & ~0xff00n, 'the rest of RAX is kept');
   assert.equal(npf[4].outcome.regs.rcx, 0n, 'MOVZX: MCR 0, zero-extended over all of RCX');
   assert.equal(npf[6].outcome.regs.rdx, 0xffffff34n, 'SCR holds the low byte; past the UART reads float high; a 32-bit load clears the top half');
+  assert.equal(npf[7].outcome.rflags, npf[7].rflags | 0x44n, 'CMP equal: ZF and PF set, written back to the VMCB');
+  assert.equal(npf[8].outcome.rflags, npf[8].rflags | 0x55n, '0x34 + 0xcc: CF, PF, AF, ZF');
   const info = out('vm info x');
-  assert.ok(info.some((l) => /^ {2}Stopped because: an instruction Zerovisor does not emulate \(0xfed00000\)$/i.test(l)), info.join('\n'));
-  // seven MMIO accesses reached COM1 (three stores, four loads or stores of registers); the UD2 reached none
-  assert.ok(out('metrics').includes('zerovisor_device_accesses_total{vm="1",device="com1"} 7'), out('metrics').filter((l) => l.includes('device')).join('\n'));
+  assert.ok(info.some((l) => /^ {2}Stopped because: an instruction Zerovisor does not emulate \(0xfed00000; bytes 0f 0b( [0-9a-f]{2}){0,6}\)$/i.test(l)), info.join('\n'));
+  // ten MMIO accesses reached COM1 (three stores, four loads or stores of registers, CMP's read, ADD's read and write); the UD2 reached none
+  assert.ok(out('metrics').includes('zerovisor_device_accesses_total{vm="1",device="com1"} 10'), out('metrics').filter((l) => l.includes('device')).join('\n'));
 });
 
 test('a nested page fault outside RAM and outside every MMIO range still stops the VM with its address', () => {

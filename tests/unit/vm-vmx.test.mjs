@@ -313,7 +313,7 @@ const entryWith = (edit, steps = [{ reason: 30, length: 1, qual: 0xf4 << 16, reg
     hostHooks: (functions, machine) => {
       const enter = functions.hv_vmx_run;
       functions.hv_vmx_run = (...args) => {
-        edit(machine.vmx.vmcs.get(machine.vmx.current), machine);
+        edit(machine.vmx.vmcs.get(machine.vmx.current), machine, args[0]);
         return enter(...args);
       };
     },
@@ -353,7 +353,8 @@ const entryFailureCases = [
   { name: 'guest CS with a 4 GiB limit and G clear', edit: (v) => v.set(F.CS_AR, v.get(F.CS_AR) & ~0x8000n), check: 'guestSegments', qualification: 0 },
   { name: 'guest CS a data segment with DPL 3', edit: (v) => v.set(F.CS_AR, 0xc0f3n), check: 'guestSegments', qualification: 0 },
   { name: 'guest LDTR usable but a TSS', edit: (v) => v.set(F.LDTR_AR, 0x8bn), check: 'guestSegments', qualification: 0 },
-  { name: 'guest RFLAGS with bit 1 clear', edit: (v) => v.set(F.RFLAGS, 0n), check: 'guestRipAndRflags', qualification: 0 },
+  // RFLAGS goes to the VMCS from the register file at each entry (Rec.Rflags, area offset 200): clear it there
+  { name: 'guest RFLAGS with bit 1 clear', edit: (v, m, area) => new DataView(m.memory.buffer).setBigUint64(area + 200, 0n, true), check: 'guestRipAndRflags', qualification: 0 },
   { name: 'guest activity state 4', edit: (v) => v.set(0x4826, 4n), check: 'guestActivityAndInterruptibility', qualification: 0 },
   { name: 'a VMCS link pointer that is not all ones', edit: (v) => v.set(F.LINK, 0n), check: 'vmcsLinkPointer', qualification: 4 },
 ];

@@ -43,7 +43,7 @@ const nmiMasked = new Uint8Array(MAX_VCPUS); // 1: an injected NMI's handler run
 // ways (an emulated instruction ends it: vcpu-area.ts advanceRip); EXITINTINFO's error code is
 // its high half (APM 15.7.2), moved into Rec.EventError after the exit.
 const TRANSFERS = new Uint32Array([
-  RAX, Rec.Gprs + TO_HARDWARE, RSP, Rec.Gprs + 32 + TO_HARDWARE, RIP, Rec.Rip + TO_HARDWARE,
+  RAX, Rec.Gprs + TO_HARDWARE, RSP, Rec.Gprs + 32 + TO_HARDWARE, RIP, Rec.Rip + TO_HARDWARE, RFLAGS, Rec.Rflags + TO_HARDWARE,
   INTERRUPT_SHADOW, Rec.Interruptibility + TO_HARDWARE,
   EXIT_CODE, Rec.Code, INTERRUPT_SHADOW, Rec.Interruptibility, EXIT_INT_INFO, Rec.EventInfo, EXIT_INFO1, Rec.Qualification, EXIT_INFO2, Rec.Info2, EXIT_INFO2, Rec.Gpa, NEXT_RIP, Rec.Raw0,
   RAX, Rec.Gprs, RSP, Rec.Gprs + 32, RIP, Rec.Rip, RFLAGS, Rec.Rflags, CR0, Rec.Cr0, CR3, Rec.Cr3, CR4, Rec.Cr4,
@@ -171,6 +171,7 @@ export const svmCreateVcpu = (vcpu: number, nptRoot: number, entry: number, eax:
   areaSet(vcpu, Rec.Gprs, eax);
   areaSet(vcpu, Rec.Gprs + Gpr.Rbx * 8, ebx);
   areaSet(vcpu, Rec.Rip, entry);
+  areaSet(vcpu, Rec.Rflags, 0x2);
   areaSet(vcpu, Rec.Efer, Efer.SVME);
   return 0;
 };
@@ -376,7 +377,7 @@ export const SVM_STATE_BYTES = 4 + SAVE_BYTES + 128 + 512;
 export const svmSaveState = (vcpu: number, out: Uint8Array, off: number) => {
   if (off < 0 || off + SVM_STATE_BYTES > out.length) return false;
   const v = vcpu;
-  // RAX, RSP and RIP as the register file has them (what the next VMRUN would load)
+  // RAX, RSP, RIP and RFLAGS as the register file has them (what the next VMRUN would load)
   svmSelect(v);
   set32(RAX, areaGet(v, Rec.Gprs));
   set32(RAX + 4, areaGet(v, Rec.Gprs + 4));
@@ -384,6 +385,8 @@ export const svmSaveState = (vcpu: number, out: Uint8Array, off: number) => {
   set32(RSP + 4, areaGet(v, Rec.Gprs + 36));
   set32(RIP, areaGet(v, Rec.Rip));
   set32(RIP + 4, areaGet(v, Rec.Rip + 4));
+  set32(RFLAGS, areaGet(v, Rec.Rflags));
+  set32(RFLAGS + 4, 0);
   const vmcb = vmcbAddress(v) + SAVE_AREA;
   for (let i = 0; i < 4; i++) out[off + i] = (STATE_TAG >>> (i * 8)) & 0xff;
   for (let i = 0; i < SAVE_BYTES; i++) out[off + 4 + i] = Porffor.wasm.i32.load8_u(vmcb + i, 0, 0);
@@ -408,13 +411,14 @@ export const svmLoadState = (vcpu: number, src: Uint8Array, off: number, len: nu
   bytesToArea(v, Rec.Fx, 512, src, off + 4 + SAVE_BYTES + 128);
   svmSelect(v);
   set32(EFER, get32(EFER) | Efer.SVME);
-  // RAX, RSP and RIP into the register file from the VMCB's save area (where the state keeps them)
+  // RAX, RSP, RIP and RFLAGS into the register file from the VMCB's save area (where the state keeps them)
   areaSet(v, Rec.Gprs, get32(RAX));
   areaSet(v, Rec.Gprs + 4, get32(RAX + 4));
   areaSet(v, Rec.Gprs + 32, get32(RSP));
   areaSet(v, Rec.Gprs + 36, get32(RSP + 4));
   areaSet(v, Rec.Rip, get32(RIP));
   areaSet(v, Rec.Rip + 4, get32(RIP + 4));
+  areaSet(v, Rec.Rflags, get32(RFLAGS));
   areaSet(v, Rec.Efer, get32(EFER));
   Porffor.wasm.i32.store16(vcpuArea(v) + Rec.Fx + 26, 0, 0, 0); // MXCSR bits 16-31 (the area's bytes 24-27)
   set32(EVENT_INJECT, 0);

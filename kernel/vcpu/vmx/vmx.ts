@@ -136,6 +136,7 @@ let cr4Guest = 0;
 // exit-information fields SDM 25.9, 28.2). One host call instead of one per field.
 const TRANSFERS = new Uint32Array([
   GUEST_RSP, Rec.Gprs + 32 + TO_HARDWARE, GUEST_RIP, Rec.Rip + TO_HARDWARE, GUEST_INTERRUPTIBILITY, Rec.Interruptibility + TO_HARDWARE,
+  GUEST_RFLAGS, Rec.Rflags + TO_HARDWARE,
   EXIT_REASON, Rec.Code, EXIT_QUALIFICATION, Rec.Qualification, EXIT_INSTRUCTION_LENGTH, Rec.Length,
   GUEST_PHYSICAL_ADDRESS, Rec.Gpa, GUEST_LINEAR_ADDRESS, Rec.Linear, GUEST_RSP, Rec.Gprs + 32, GUEST_RIP, Rec.Rip,
   GUEST_RFLAGS, Rec.Rflags, GUEST_CR0, Rec.Raw0, CR0_SHADOW, Rec.Cr0, GUEST_CR3, Rec.Cr3, GUEST_CR4, Rec.Raw1,
@@ -421,6 +422,7 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   areaSet(v, Rec.Gprs, eax);
   areaSet(v, Rec.Gprs + 24, ebx); // rbx = register 3
   areaSet(v, Rec.Rip, entry);
+  areaSet(v, Rec.Rflags, 2);
   areaSet(v, Rec.Cr0, 0x11);
   return 0;
 };
@@ -754,10 +756,11 @@ export const vmxSaveState = (vcpu: number, out: Uint8Array, off: number, size: n
   if (off < 0 || off + size > out.length || 4 + n * 8 + 128 + 512 + SWITCHED_MSRS.length * 8 > size) return false;
   const v = vcpu;
   if (!select(v)) return false;
-  // RSP, RIP and the interruptibility state as the register file has them (what the next entry would write)
+  // RSP, RIP, RFLAGS and the interruptibility state as the register file has them (what the next entry would write)
   vmwrite(GUEST_RSP, areaGet(v, Rec.Gprs + 32), areaGet(v, Rec.Gprs + 36));
   vmwrite(GUEST_RIP, areaGet(v, Rec.Rip), areaGet(v, Rec.Rip + 4));
   vmwrite(GUEST_INTERRUPTIBILITY, areaGet(v, Rec.Interruptibility), 0);
+  vmwrite(GUEST_RFLAGS, areaGet(v, Rec.Rflags), 0);
   for (let i = 0; i < size; i++) out[off + i] = 0;
   putLe(out, off, STATE_TAG);
   for (let i = 0; i < n; i++) {
@@ -795,12 +798,13 @@ export const vmxLoadState = (vcpu: number, src: Uint8Array, off: number, len: nu
   bytesToArea(v, Rec.Gprs, 128, src, at);
   bytesToArea(v, Rec.Fx, 512, src, at + 128);
   Porffor.wasm.i32.store16(vcpuArea(v) + Rec.Fx + 26, 0, 0, 0); // MXCSR bits 16-31
-  // the register file's RSP, RIP and interruptibility from the state's fields (RSP's GPR slot is not used)
+  // the register file's RSP, RIP, RFLAGS and interruptibility from the state's fields (RSP's GPR slot is not used)
   areaSet(v, Rec.Gprs + 32, vmread(GUEST_RSP));
   areaSet(v, Rec.Gprs + 36, vmreadHi(GUEST_RSP));
   areaSet(v, Rec.Rip, vmread(GUEST_RIP));
   areaSet(v, Rec.Rip + 4, vmreadHi(GUEST_RIP));
   areaSet(v, Rec.Interruptibility, vmread(GUEST_INTERRUPTIBILITY));
+  areaSet(v, Rec.Rflags, vmread(GUEST_RFLAGS));
   for (let i = 0; i < SWITCHED_MSRS.length; i++) putMsrEntry(msrPage[v], i, SWITCHED_MSRS[i], getLe(src, at + 640 + i * 8), getLe(src, at + 644 + i * 8));
   flushPending[v] = 1;
   return writesFailed === 0;

@@ -101,7 +101,7 @@ const fail = () => {
  * Bytes of a ModRM memory operand from the ModRM byte on (ModRM, SIB, displacement; SDM
  * 2.1.5 tables 2-1 to 2-3), or 0 for a register operand (mod = 3) or too few bytes.
  */
-const memoryOperandLength = (bytes: Uint8Array, at: number, left: number, addressBits: number) => {
+export const memoryOperandLength = (bytes: Uint8Array, at: number, left: number, addressBits: number) => {
   if (left < 1) return 0;
   const modrm = bytes[at];
   const mod = modrm >>> 6;
