@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { boot, ROOT } from '../sim/harness.mjs';
 import { machineOptions } from '../sim/fixtures/machines.mjs';
 import { SvmGuests, hex } from '../sim/svm-guest.mjs';
+import { Field } from '../sim/vmx-checks.mjs';
 
 execFileSync('make', ['-s', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 const HELLO = readFileSync(join(ROOT, 'build', 'guests', 'hello.elf'));
@@ -307,4 +308,131 @@ test('the guest\'s TSC starts near 0 at vm create (TSC_OFFSET), RDMSR 0x10 agree
   assert.equal(value(4), 0n, 'x2APIC ID 0');
   assert.equal(value(5), 0x00050014n, 'version 0x14, max LVT 5');
   assert.equal(value(6), 0xfee00d00n, 'IA32_APIC_BASE: x2APIC mode, enabled, BSP');
+});
+
+// ---- VMX: the same delivery through the VMCS (the simulated processor checks each entry, tests/sim/vmx-checks.mjs) ----
+
+// The architectural MSRs OVMF leaves (the Bochs capture lists the VMX ones), as tests/unit/vm-vmx.test.mjs has them.
+const ARCHITECTURAL = {
+  '0xc0000080': 0xd01n, '0xc0000081': 0n, '0xc0000082': 0n, '0xc0000083': 0n, '0xc0000084': 0n, '0xc0000102': 0n, '0xc0000100': 0n, '0xc0000101': 0n, '0x174': 0n, '0x175': 0n, '0x176': 0n, '0x277': 0x0007040600070406n,
+};
+const FIRMWARE_GDT = Buffer.from('0000000000000000ffff0000009acf00ffff00000092cf00ffff0000009acf00ffff00000092cf00ffff00000092cf00ffff0000009acf00ffff0000009aaf00ffff00000092cf00', 'hex');
+const PROC_INTERRUPT_WINDOW = 1n << 2n;
+const PROC_TSC_OFFSET = 1n << 3n;
+
+/**
+ * A VMX guest as one exit per step: { reason, length, qual, regs: { n: value }, if, sti (blocking by
+ * STI), idt / idtError (IDT-vectoring information and error code: an event the exit cut short),
+ * micros }. Each entry is recorded: the machine's ticks, the event injected (VM-entry
+ * interruption information and error code, consumed as the processor does), the primary
+ * controls, TSC_OFFSET, RFLAGS, the interruptibility state and RAX/RDX.
+ */
+const vmxScript = (steps) => {
+  const entries = [];
+  let i = 0;
+  const handler = ({ machine, vmcs, gprs }) => {
+    const ticks = Math.round(machine.seconds * 3e9);
+    const info = vmcs.get(Field.ENTRY_INTERRUPTION_INFO) ?? 0n;
+    entries.push({
+      ticks, hostTsc: machine.bootTsc + BigInt(ticks), info, error: (info & 0x800n) !== 0n ? vmcs.get(Field.ENTRY_EXCEPTION_ERROR) ?? 0n : null,
+      proc: vmcs.get(Field.PROC_CONTROLS) ?? 0n, tscOffset: vmcs.get(Field.TSC_OFFSET) ?? 0n, rflags: vmcs.get(Field.GUEST_RFLAGS),
+      interruptibility: vmcs.get(Field.GUEST_INTERRUPTIBILITY) ?? 0n, rax: gprs[0], rdx: gprs[2],
+    });
+    vmcs.set(Field.ENTRY_INTERRUPTION_INFO, info & ~(1n << 31n)); // VM exits clear the valid bit (SDM 28.2.4)
+    const s = steps[Math.min(i++, steps.length - 1)];
+    if (s.micros) machine.stallMicros += s.micros;
+    for (const [r, value] of Object.entries(s.regs ?? {})) gprs[Number(r)] = value;
+    vmcs.set(Field.GUEST_RFLAGS, 0x2n | (s.if ? 0x200n : 0n));
+    vmcs.set(Field.GUEST_INTERRUPTIBILITY, s.sti ? 1n : 0n);
+    vmcs.set(Field.IDT_VECTORING_INFO, s.idt ?? 0n);
+    vmcs.set(Field.IDT_VECTORING_ERROR, s.idtError ?? 0n);
+    vmcs.set(Field.EXIT_REASON, BigInt(s.reason));
+    vmcs.set(Field.EXIT_INSTRUCTION_LENGTH, BigInt(s.length ?? 0));
+    vmcs.set(Field.EXIT_QUALIFICATION, BigInt(s.qual ?? 0));
+    return 0;
+  };
+  return { handler, entries };
+};
+
+/** The SVM-style actions this file uses as VMX exits (SDM appendix C reasons; I/O qualification SDM table 28-5). */
+const vmxStep = (a) => {
+  const extra = { if: a.if, sti: a.shadow, micros: a.micros };
+  if (a.out) return { reason: 30, length: 2, qual: (a.out[0] << 16) | ((a.out[2] ?? 1) - 1), regs: { 0: BigInt(a.out[1]) }, ...extra }; // OUT imm8, AL
+  if (a.hlt) return { reason: 12, length: 1, if: a.hlt.if };
+  if (a.cpuid) return { reason: 10, length: 2, regs: { 0: BigInt(a.cpuid[0]), 1: 0n }, ...extra };
+  if (a.rdmsr !== undefined) return { reason: 31, length: 2, regs: { 1: BigInt(a.rdmsr) }, ...extra };
+  if (a.vintr) return { reason: 7, ...extra }; // interrupt window
+  if (a.intr) return { reason: 1, idt: a.intInfo === undefined ? 0n : BigInt(a.intInfo) & 0xffffffffn, idtError: a.intInfo === undefined ? 0n : BigInt(a.intInfo) >> 32n, ...extra };
+  throw new Error(`no VMX step for ${JSON.stringify(a)}`);
+};
+
+const runVmx = ({ script, input = START }) => {
+  const cpu = machineOptions(VMX_MACHINE).cpu;
+  Object.assign(cpu.msrs, ARCHITECTURAL);
+  const guest = vmxScript(script.map(vmxStep));
+  const m = boot({
+    ...machineOptions(VMX_MACHINE), cpu, files: { '\\hello.elf': HELLO },
+    acpi: { regions: [{ addr: 0x7bee698n, bytes: FIRMWARE_GDT }] },
+    input: [...input, 'exit\r'], vmxGuest: guest.handler,
+  });
+  return { m, e: guest.entries, out: (command, n) => outputOf(m, command, n) };
+};
+
+/** Entry i is refused by none of the simulated processor's checks, and the VM ended as its script did. */
+const vmxClean = (m, out) => {
+  assert.deepEqual(m.vmx.entryFailures, [], 'every VM entry passes the processor\'s checks');
+  assert.equal(vmInfo(out('vm info x')).stopped, 'the guest wrote 0 to port 0xF4');
+};
+
+test('VMX: PIC and PIT as Linux programs them, HLT with IF=1: no entry before the PIT\'s period, then VM-entry interruption information = vector base+0', () => {
+  const script = [...picInit(0xfa), ...pitMode2(), { hlt: { if: true } }, EOI, STOP()];
+  const { m, e, out } = runVmx({ script });
+  vmxClean(m, out);
+  const [pitArmed, halt] = [14, 15];
+  assert.equal(e.length, script.length);
+  assert.ok(e[halt + 1].ticks >= e[pitArmed].ticks + PIT_PERIOD_TICKS, 'asleep until the tick');
+  assert.ok(e[halt + 1].ticks <= e[pitArmed].ticks + PIT_PERIOD_TICKS + 2 * TICKS_PER_MS);
+  assert.deepEqual(e.slice(0, halt + 1).map((x) => x.info >> 31n), Array(halt + 1).fill(0n), 'nothing injected before');
+  assert.equal(e[halt + 1].info, INTERRUPT(VECTOR_BASE), 'valid | type 0 (external interrupt) | vector base+0');
+  assert.deepEqual(vmInfo(out('vm info x')).vectors, { [VECTOR_BASE]: 1 });
+});
+
+test('VMX: the tick while IF=0 sets interrupt-window exiting instead; after exit reason 7 with IF=1 the vector goes in and the control is cleared', () => {
+  const script = [...picInit(0xfa), ...pitMode2(), { cpuid: [0, 0], micros: 12000 }, { vintr: true, if: true }, EOI, STOP()];
+  const { m, e, out } = runVmx({ script });
+  vmxClean(m, out);
+  assert.equal(e[15].proc & PROC_INTERRUPT_WINDOW, 0n, 'no window before the tick');
+  assert.equal(e[16].info >> 31n, 0n, 'nothing injected with IF clear');
+  assert.equal(e[16].proc & PROC_INTERRUPT_WINDOW, PROC_INTERRUPT_WINDOW, 'interrupt-window exiting in the primary controls');
+  assert.equal(e[17].info, INTERRUPT(VECTOR_BASE), 'after the interrupt-window exit');
+  assert.equal(e[17].proc & PROC_INTERRUPT_WINDOW, 0n, 'and the window is withdrawn');
+});
+
+test('VMX: IDT-vectoring information comes back as VM-entry interruption information (with the error code); a software interrupt does not', () => {
+  const script = [
+    { intr: true, if: true, intInfo: (0x1234n << 32n) | 0x80000b0en }, // #PF, error code 0x1234
+    { intr: true, if: true, intInfo: 0x80000041n }, // external interrupt 0x41
+    { intr: true, if: true, intInfo: 0x80000480n }, // INT 0x80 (type 4)
+    { intr: true, if: true, intInfo: 0x80000603n }, // INT3 (type 6)
+    { intr: true, if: true, intInfo: NMI_EVENT },
+    STOP(),
+  ];
+  const { m, e, out } = runVmx({ script });
+  vmxClean(m, out);
+  assert.deepEqual([e[1].info, e[1].error], [0x80000b0en, 0x1234n], '#PF with its error code');
+  assert.equal(e[2].info, 0x80000041n);
+  assert.equal(e[3].info >> 31n, 0n, 'INT n runs again instead');
+  assert.equal(e[4].info >> 31n, 0n, 'INT3 too');
+  assert.equal(e[5].info, NMI_EVENT);
+});
+
+test('VMX: TSC offsetting is on and TSC_OFFSET makes the guest\'s TSC start near 0 at vm create; RDMSR 0x10 agrees', () => {
+  const { m, e, out } = runVmx({ script: [{ rdmsr: 0x10, micros: 1000 }, STOP()] });
+  vmxClean(m, out);
+  const M64 = 1n << 64n;
+  assert.equal(e[0].proc & PROC_TSC_OFFSET, PROC_TSC_OFFSET, 'use TSC offsetting');
+  const guestTsc = (x) => (x.hostTsc + e[0].tscOffset) % M64;
+  assert.ok(guestTsc(e[0]) < 50n * BigInt(TICKS_PER_MS), `guest TSC at the first entry: ${guestTsc(e[0])}`);
+  const rdtsc = ((e[1].rdx & 0xffffffffn) << 32n) | (e[1].rax & 0xffffffffn);
+  assert.ok(rdtsc >= guestTsc(e[0]) + 3000000n && rdtsc <= guestTsc(e[1]), `RDMSR 0x10 = ${rdtsc}, between ${guestTsc(e[0])} + 1 ms and ${guestTsc(e[1])}`);
 });
