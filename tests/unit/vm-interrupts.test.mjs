@@ -17,7 +17,8 @@ import { machineOptions } from '../sim/fixtures/machines.mjs';
 import { SvmGuests, hex } from '../sim/svm-guest.mjs';
 import { Field } from '../sim/vmx-checks.mjs';
 
-execFileSync('make', ['-s', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+// -o: the toolchain is installed already (a test must never run the install, which replaces node_modules)
+execFileSync('make', ['-s', '-o', 'node_modules/.zerovisor-installed', 'guests'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 const HELLO = readFileSync(join(ROOT, 'build', 'guests', 'hello.elf'));
 const SVM_MACHINE = 'qemu-q35-intel-iommu-smp4'; // AuthenticAMD with SVM and NPT
 const VMX_MACHINE = 'bochs-corei7-skylake-x';
@@ -378,7 +379,7 @@ const runVmx = ({ script, input = START }) => {
   return { m, e: guest.entries, out: (command, n) => outputOf(m, command, n) };
 };
 
-/** Entry i is refused by none of the simulated processor's checks, and the VM ended as its script did. */
+/** No VM entry was refused by the simulated processor's checks, and the VM ended as its script did. */
 const vmxClean = (m, out) => {
   assert.deepEqual(m.vmx.entryFailures, [], 'every VM entry passes the processor\'s checks');
   assert.equal(vmInfo(out('vm info x')).stopped, 'the guest wrote 0 to port 0xF4');
