@@ -21,6 +21,12 @@
 //   { invalid: true }               EXIT_CODE = -1 (VMEXIT_INVALID)
 //   { exit: code }                  any other exit code
 //   { idle: true }                  HLT with IF = 1, again and again (the script never ends)
+//   { vintr: true }                 0x64 VINTR: the guest can take the virtual interrupt the kernel
+//                                   asked for (APM 15.21.4); RIP stays. A problem unless the VMRUN
+//                                   before it had V_IRQ and the VINTR intercept set
+//   { iret: true }                  0x74: the guest's NMI handler reaches its IRET (CF), intercepted
+//                                   before it runs; RIP stays, the IRET runs at the next VMRUN and
+//                                   ends the NMI's blocking. A problem unless the IRET intercept is set
 //   { store: [gpa, value] }         no exit of its own: the guest writes the 32-bit value at gpa
 //                                   through the nested tables and goes on to its next action;
 //                                   a leaf without R/W makes it a nested page fault instead
@@ -36,17 +42,28 @@
 // info1 / info2 (EXITINFO1/2 instead of the default), regs ({ rax: ... }: register values),
 // cr0 / csAttrib / efer (guest state the guest set up before the instruction; it stays).
 // flags: true lets the kernel change RFLAGS' arithmetic flags (an emulated ALU instruction on MMIO).
-// After a #GP injected by the kernel, the guest's handler resumes after the instruction.
+// if: true sets RFLAGS.IF at the exit (HLT's own `if` and `idle` do too); shadow: true sets the
+// interrupt shadow (VMCB 0x68 bit 0: the exit came right after STI or MOV SS, APM 15.21.5);
+// intInfo: EXITINTINFO (VMCB 0x88, APM 15.7.2: an event whose delivery the exit interrupted,
+// error code in bits 63:32).
+// After a #GP injected by the kernel, the guest's handler resumes after the instruction; after
+// an interrupt or NMI, at the RIP the kernel entered with (the instruction was done).
+// At each VMRUN the model reads what the kernel asked of the processor: EVENTINJ, V_IRQ (VMCB
+// 0x60 bit 8), the VINTR and IRET intercepts, TSC_OFFSET and the interrupt shadow; they go into
+// the outcome of the action the kernel handled and into g.vmruns (every VMRUN, the first too).
+// The model tells (as problems) what a guest would suffer: an external interrupt injected while
+// RFLAGS.IF is clear or in an interrupt shadow, an NMI injected while its handler runs (after an
+// injected NMI, until its IRET ran).
 
 export const VMCB = {
-  INTERCEPT_MISC1: 0x00c, INTERCEPT_MISC2: 0x010, IOPM_BASE: 0x040, MSRPM_BASE: 0x048, GUEST_ASID: 0x058,
-  TLB_CONTROL: 0x05c, EXIT_CODE: 0x070, EXIT_INFO1: 0x078, EXIT_INFO2: 0x080, EXIT_INT_INFO: 0x088, NP_CONTROL: 0x090,
+  INTERCEPT_MISC1: 0x00c, INTERCEPT_MISC2: 0x010, IOPM_BASE: 0x040, MSRPM_BASE: 0x048, TSC_OFFSET: 0x050, GUEST_ASID: 0x058,
+  TLB_CONTROL: 0x05c, VINTR: 0x060, INTERRUPT_SHADOW: 0x068, EXIT_CODE: 0x070, EXIT_INFO1: 0x078, EXIT_INFO2: 0x080, EXIT_INT_INFO: 0x088, NP_CONTROL: 0x090,
   EVENT_INJECT: 0x0a8, NESTED_CR3: 0x0b0, NEXT_RIP: 0x0c8,
   CS: 0x410, EFER: 0x4d0, CR4: 0x548, CR3: 0x550, CR0: 0x558, RFLAGS: 0x570, RIP: 0x578, RSP: 0x5d8, RAX: 0x5f8,
 };
 
 export const EXIT = {
-  INTR: 0x60n, NMI: 0x61n, CPUID: 0x72n, HLT: 0x78n, IOIO: 0x7bn, MSR: 0x7cn, SHUTDOWN: 0x7fn, VMMCALL: 0x81n,
+  INTR: 0x60n, NMI: 0x61n, VINTR: 0x64n, IRET: 0x74n, CPUID: 0x72n, HLT: 0x78n, IOIO: 0x7bn, MSR: 0x7cn, SHUTDOWN: 0x7fn, VMMCALL: 0x81n,
   NPF: 0x400n, INVALID: 0xffffffffffffffffn,
 };
 
@@ -149,6 +166,8 @@ const decodeAction = (a) => {
   if (a.wrmsr) return { kind: 'wrmsr', bytes: [0x0f, 0x30], code: EXIT.MSR, writes: [] };
   if (a.hlt) return { kind: 'hlt', bytes: [0xf4], code: EXIT.HLT, writes: [] };
   if (a.idle) return { kind: 'hlt', bytes: [0xf4], code: EXIT.HLT, writes: [] };
+  if (a.vintr) return { kind: 'vintr', bytes: [], code: EXIT.VINTR, writes: [] };
+  if (a.iret) return { kind: 'iret', bytes: [0xcf], code: EXIT.IRET, writes: [] };
   if (a.vmmcall) return { kind: 'vmmcall', bytes: [0x0f, 0x01, 0xd9], code: EXIT.VMMCALL, writes: [RAX] };
   if (a.npf !== undefined) return { kind: 'npf', bytes: [0x8b, 0x00], code: EXIT.NPF, writes: (a.writes ?? []).map((n) => REG_NAMES.indexOf(n)) }; // mov eax, [eax]
   if (a.shutdown) return { kind: 'shutdown', bytes: [], code: EXIT.SHUTDOWN, writes: [] };
@@ -169,6 +188,7 @@ export const reasonOf = (code) => {
     case EXIT.NPF: return 'npf';
     case EXIT.SHUTDOWN: return 'shutdown';
     case EXIT.INTR: case EXIT.NMI: return 'interrupt';
+    case EXIT.VINTR: case EXIT.IRET: return 'window';
     case EXIT.INVALID: return 'invalid';
   }
   return 'other';
@@ -219,6 +239,7 @@ export class SvmGuests {
     } else this.#resumed(g, m, vmcb, gprs, fx, f, set);
     this.runs.push(g.index);
     this.runTicks.push(Math.round(m.seconds * 3e9));
+    this.#entered(g, m, f, set);
     g.runs++;
     this.#next(g, m, vmcb, gprs, fx, f, set);
   }
@@ -238,6 +259,7 @@ export class SvmGuests {
       index: this.guests.length, vmcb, ncr3, asid: entry.asid, entry, cmdline: null, mbInfo: null,
       actions: [], next: 0, records: [], runs: 0, exits: Object.fromEntries(REASONS.map((r) => [r, 0])),
       pending: null, regs: null, rip: entry.rip, tlb: new Map(), stores: 0, storeFaults: 0,
+      vmruns: [], nmiBlocked: false,
     };
     // Multiboot 0.6.96 section 3.3: EBX holds the information structure's address
     const info = this.#gpaRead(m, g, entry.gprs[RBX] & 0xffffffffn, 24);
@@ -303,7 +325,8 @@ export class SvmGuests {
       out.injected = { vector: Number(ev & 0xffn), type: Number((ev >> 8n) & 7n), ev: Number((ev >> 11n) & 1n), errorCode: Number(ev >> 32n) };
     }
     r.outcome = out;
-    const writable = out.injected ? [] : r.writes;
+    const exception = out.injected && out.injected.type === 3; // the instruction did not complete
+    const writable = exception ? [] : r.writes;
     for (let i = 0; i < 16; i++) {
       if (!writable.includes(i) && now[i] !== r.before[i]) {
         this.#problem(g, `step ${r.step} (${r.kind}): ${REG_NAMES[i]} changed from ${hex(r.before[i])} to ${hex(now[i])}`);
@@ -318,10 +341,41 @@ export class SvmGuests {
     g.regs = now;
     g.rip = rip;
     if (out.injected) {
-      // delivered; the guest's handler returns past the instruction (like tests/guests/probe)
-      set(VMCB.EVENT_INJECT, 0n);
-      g.rip = r.rip + BigInt(r.len);
+      // delivered; after an exception the guest's handler returns past the instruction (like
+      // tests/guests/probe), after an interrupt or NMI to where it was
+      if (exception) g.rip = r.rip + BigInt(r.len);
     }
+  }
+
+  /** What this VMRUN asks of the processor for g (g.vmruns), and what a guest would suffer from it (problems). */
+  #entered(g, m, f, set) {
+    const ev = f(VMCB.EVENT_INJECT);
+    const misc1 = Number(f(VMCB.INTERCEPT_MISC1, 4));
+    const vintr = Number(f(VMCB.VINTR, 4));
+    const rflags = f(VMCB.RFLAGS);
+    const shadow = Number(f(VMCB.INTERRUPT_SHADOW) & 1n);
+    const run = {
+      ticks: Math.round(m.seconds * 3e9), hostTsc: m.bootTsc + BigInt(Math.round(m.seconds * 3e9)),
+      eventInject: ev, injected: null, vIrq: (vintr >> 8) & 1, vintr, vintrIntercept: (misc1 >> 4) & 1, iretIntercept: (misc1 >> 20) & 1,
+      tscOffset: f(VMCB.TSC_OFFSET), shadow, rflags,
+    };
+    if ((ev >> 31n) & 1n) {
+      run.injected = { vector: Number(ev & 0xffn), type: Number((ev >> 8n) & 7n), ev: Number((ev >> 11n) & 1n), errorCode: Number(ev >> 32n) };
+      const step = g.records.length;
+      if (run.injected.type === 0 && ((rflags & 0x200n) === 0n || shadow !== 0)) {
+        this.#problem(g, `VMRUN after step ${step - 1}: external interrupt ${hex(run.injected.vector)} injected with ${(rflags & 0x200n) === 0n ? 'RFLAGS.IF clear' : 'an interrupt shadow'}`);
+      }
+      if (run.injected.type === 2 && g.nmiBlocked) {
+        this.#problem(g, `VMRUN after step ${step - 1}: NMI injected while the guest's NMI handler runs (before its IRET)`);
+      }
+      set(VMCB.EVENT_INJECT, 0n); // delivered: the processor consumes it
+    }
+    const r = g.pending;
+    // the event goes in first (APM 15.20); then an intercepted IRET runs and ends an NMI's blocking (15.21.4)
+    if (r?.kind === 'iret') g.nmiBlocked = false;
+    if (run.injected?.type === 2) g.nmiBlocked = true;
+    g.vmruns.push(run);
+    if (r?.outcome) Object.assign(r.outcome, { vIrq: run.vIrq, vintrIntercept: run.vintrIntercept, iretIntercept: run.iretIntercept, tscOffset: run.tscOffset, shadow });
   }
 
   /** A guest store of 32 bits at gpa (see `store` above); false when it faults. */
@@ -366,6 +420,12 @@ export class SvmGuests {
       break;
     }
     const d = decodeAction(a);
+    if (d.kind === 'vintr' && !((Number(f(VMCB.VINTR, 4)) >> 8) & 1 && (Number(f(VMCB.INTERCEPT_MISC1, 4)) >> 4) & 1)) {
+      this.#problem(g, `step ${g.records.length} (vintr): a VINTR exit, but the VMRUN had no V_IRQ with the VINTR intercept`);
+    }
+    if (d.kind === 'iret' && !((Number(f(VMCB.INTERCEPT_MISC1, 4)) >> 20) & 1)) {
+      this.#problem(g, `step ${g.records.length} (iret): an IRET exit, but the VMRUN did not intercept IRET`);
+    }
     if (a.micros) m.stallMicros += a.micros;
     const step = g.records.length;
     // the guest's code between exits: fresh values in every register, unique to guest and step
@@ -424,7 +484,8 @@ export class SvmGuests {
     set(VMCB.EXIT_CODE, d.code);
     set(VMCB.EXIT_INFO1, info1);
     set(VMCB.EXIT_INFO2, info2);
-    set(VMCB.EXIT_INT_INFO, 0n);
+    set(VMCB.EXIT_INT_INFO, a.intInfo !== undefined ? BigInt(a.intInfo) : 0n);
+    set(VMCB.INTERRUPT_SHADOW, a.shadow ? 1n : 0n);
     set(VMCB.NEXT_RIP, nextRip);
     const record = {
       step, action: a, kind: d.kind, rip, len: bytes.length, code: d.code, reason: reasonOf(d.code), writes: d.writes,

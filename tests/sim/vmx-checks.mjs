@@ -9,17 +9,18 @@
 // Plus VMLAUNCH of a launched VMCS (error 4) and VMRESUME of a clear one (error 5), and
 // VMWRITE to a read-only field (error 13, section 31.4).
 
-/** VMCS field encodings (SDM vol. 3D appendix B) the checks read. */
+/** VMCS field encodings (SDM vol. 3D appendix B) the checks read, and a few exit fields tests set. */
 export const Field = {
   VPID: 0x0000,
   GUEST_ES_SELECTOR: 0x0800, // ES, CS, SS, DS, FS, GS, LDTR, TR: + 2 each
   HOST_ES_SELECTOR: 0x0c00, // ES, CS, SS, DS, FS, GS, TR: + 2 each
   EXIT_MSR_STORE_ADDRESS: 0x2006, EXIT_MSR_LOAD_ADDRESS: 0x2008, ENTRY_MSR_LOAD_ADDRESS: 0x200a,
-  EPT_POINTER: 0x201a, VMCS_LINK_POINTER: 0x2800, GUEST_PAT: 0x2804, GUEST_EFER: 0x2806, HOST_PAT: 0x2c00, HOST_EFER: 0x2c02,
+  TSC_OFFSET: 0x2010, EPT_POINTER: 0x201a, VMCS_LINK_POINTER: 0x2800, GUEST_PAT: 0x2804, GUEST_EFER: 0x2806, HOST_PAT: 0x2c00, HOST_EFER: 0x2c02,
   PIN_CONTROLS: 0x4000, PROC_CONTROLS: 0x4002, CR3_TARGET_COUNT: 0x400a, EXIT_CONTROLS: 0x400c,
   EXIT_MSR_STORE_COUNT: 0x400e, EXIT_MSR_LOAD_COUNT: 0x4010, ENTRY_CONTROLS: 0x4012, ENTRY_MSR_LOAD_COUNT: 0x4014,
   ENTRY_INTERRUPTION_INFO: 0x4016, ENTRY_EXCEPTION_ERROR: 0x4018, PROC_CONTROLS2: 0x401e,
-  INSTRUCTION_ERROR: 0x4400, EXIT_REASON: 0x4402, EXIT_QUALIFICATION: 0x6400,
+  INSTRUCTION_ERROR: 0x4400, EXIT_REASON: 0x4402, IDT_VECTORING_INFO: 0x4408, IDT_VECTORING_ERROR: 0x440a,
+  EXIT_INSTRUCTION_LENGTH: 0x440c, EXIT_QUALIFICATION: 0x6400,
   GUEST_ES_LIMIT: 0x4800, GUEST_GDTR_LIMIT: 0x4810, GUEST_IDTR_LIMIT: 0x4812, GUEST_ES_ACCESS: 0x4814,
   GUEST_INTERRUPTIBILITY: 0x4824, GUEST_ACTIVITY: 0x4826,
   GUEST_CR0: 0x6800, GUEST_CR3: 0x6802, GUEST_CR4: 0x6804, GUEST_ES_BASE: 0x6806, GUEST_RIP: 0x681e, GUEST_RFLAGS: 0x6820,
@@ -300,7 +301,13 @@ const guestSegments = (c) => {
   return null;
 };
 
-/** 26.3.1.4: RIP (32 bits outside 64-bit code) and RFLAGS (reserved bits, bit 1 set, VM only in protected mode outside IA-32e). */
+/** The type of the event the VM-entry interruption information injects, or -1n when none. */
+const injecting = (c) => {
+  const info = c.f(Field.ENTRY_INTERRUPTION_INFO);
+  return (info & (1n << 31n)) === 0n ? -1n : (info >> 8n) & 7n;
+};
+
+/** 26.3.1.4: RIP (32 bits outside 64-bit code) and RFLAGS (reserved bits, bit 1 set, VM only in protected mode outside IA-32e, IF set for an external interrupt to inject). */
 const guestRipAndRflags = (c) => {
   const rip = c.f(Field.GUEST_RIP), rflags = c.f(Field.GUEST_RFLAGS);
   const csL = (c.f(Field.GUEST_ES_ACCESS + 2) >> 13n) & 1n;
@@ -308,10 +315,15 @@ const guestRipAndRflags = (c) => {
   if (c.ia32eGuest && csL === 1n && !canonical(rip)) return `guest RIP ${hex(rip)} not canonical`;
   if ((rflags & ~0x3f7fd7n & 0xffffffffffffffffn) !== 0n || (rflags & 2n) === 0n) return `guest RFLAGS ${hex(rflags)}: reserved bits wrong`;
   if ((rflags & (1n << 17n)) !== 0n && (c.ia32eGuest || (c.f(Field.GUEST_CR0) & CR0_PE) === 0n)) return 'guest RFLAGS.VM outside protected mode';
+  if (injecting(c) === 0n && (rflags & (1n << 9n)) === 0n) return 'guest RFLAGS.IF clear with an external interrupt to inject';
   return null;
 };
 
-/** 26.3.1.5: activity state one the processor supports (IA32_VMX_MISC bits 8:6), HLT only with SS DPL 0; interruptibility consistent with RFLAGS.IF. */
+/**
+ * 26.3.1.5: activity state one the processor supports (IA32_VMX_MISC bits 8:6), HLT only with SS DPL 0;
+ * interruptibility consistent with RFLAGS.IF and with the event to inject (no STI / MOV SS blocking
+ * for an external interrupt, no MOV SS blocking for an NMI, nor NMI blocking with virtual NMIs).
+ */
 const guestActivityAndInterruptibility = (c) => {
   const activity = c.f(Field.GUEST_ACTIVITY);
   if (activity > 3n || (activity !== 0n && (c.msr(0x485) & (1n << (5n + activity))) === 0n)) return `guest activity state ${activity} not supported`;
@@ -320,6 +332,10 @@ const guestActivityAndInterruptibility = (c) => {
   if ((intr & ~0x1fn & 0xffffffffn) !== 0n) return `guest interruptibility ${hex(intr)}: reserved bits set`;
   if ((intr & 3n) === 3n) return 'guest interruptibility: blocking by STI and by MOV SS at once';
   if ((intr & 1n) !== 0n && (c.f(Field.GUEST_RFLAGS) & (1n << 9n)) === 0n) return 'guest interruptibility: blocking by STI with RFLAGS.IF clear';
+  const type = injecting(c);
+  if (type === 0n && (intr & 3n) !== 0n) return 'guest interruptibility: blocking by STI or MOV SS with an external interrupt to inject';
+  if (type === 2n && (intr & 2n) !== 0n) return 'guest interruptibility: blocking by MOV SS with an NMI to inject';
+  if (type === 2n && (intr & 8n) !== 0n && (c.f(Field.PIN_CONTROLS) & (1n << 5n)) !== 0n) return 'guest interruptibility: blocking by NMI with virtual NMIs and an NMI to inject';
   return null;
 };
 
