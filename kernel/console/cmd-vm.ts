@@ -20,7 +20,7 @@ import { setCpuidFloor } from '../vcpu/vcpu';
 import { vcpuOf } from '../vm/vcpu-table';
 import {
   findVm, MAX_VMS, StopReason, vmEntry, vmExits, vmExitStatus, vmMemMiB, vmName, vmPath, vmRamBase, vmRunTicks,
-  VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks, vmHalted,
+  VmState, vmState, VM_STATE_NAMES, NAME_MAX, vmDeniedMsrs, vmUnknownPorts, vmCreateTicks, vmHalted, OnReset, vmOnReset, vmRestarts,
 } from '../vm/vm-table';
 import { injectedByVector, injectedNmis } from '../vm/interrupts';
 
@@ -65,6 +65,7 @@ const vmCreate = () => {
   let cmdline = -1;
   let entry = -1;
   let floor = false;
+  let onReset = OnReset.Stop;
   for (let i = 3; i < n; i++) {
     const w = token(i);
     if (spanIs(w, '--cpuid-floor')) {
@@ -88,6 +89,13 @@ const vmCreate = () => {
         sayError('vm.badVcpus', token(i + 1));
         return Status.Failed;
       }
+    } else if (spanIs(w, '--on-reset')) {
+      if (spanIs(token(i + 1), 'restart')) onReset = OnReset.Restart;
+      else if (spanIs(token(i + 1), 'stop')) onReset = OnReset.Stop;
+      else {
+        sayError('vm.badOnReset', token(i + 1));
+        return Status.Failed;
+      }
     } else if (spanIs(w, '--entry')) {
       entry = hexArgument(i + 1);
       if (entry < 0) {
@@ -107,6 +115,7 @@ const vmCreate = () => {
   const slot = createVm(name, mem, token(image), cmdline >= 0 ? token(cmdline) : null, entry);
   if (slot >= 0) {
     if (floor) setCpuidFloor(vcpuOf(slot, 0), true);
+    vmOnReset[slot] = onReset;
     say('vm.created', slot + 1, vmName(slot), mem, vmEntry[slot]);
     const hz = tscHz() > 0 ? tscHz() : 1e9;
     say('vm.createdIn', (vmCreateTicks[slot] * 1000) / hz, vmCreateTicks[slot]);
@@ -203,6 +212,7 @@ const vmInfo = () => {
   say('vm.info.interrupts', injected, injectedNmis[slot]);
   for (let v = 0; v < 256; v++) if (injectedByVector[slot * 256 + v] > 0) say('vm.info.vector', v, injectedByVector[slot * 256 + v]);
   if (vmState[slot] === VmState.Running && vmHalted[slot] !== 0) say('vm.info.halted');
+  if (vmOnReset[slot] === OnReset.Restart || vmRestarts[slot] > 0) say('vm.info.restarts', vmRestarts[slot]);
   return Status.Ok;
 };
 

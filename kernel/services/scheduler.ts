@@ -7,11 +7,11 @@
 // runGuests() each turn, so the console stays responsive while guests run.
 import { ticksSinceBoot, tscHz } from '../lib/clock';
 import { EXIT_REASON_COUNT, ExitReason } from '../vcpu/exit-reason';
-import { enterGuest, exitCode, reinjectInterrupted } from '../vcpu/vcpu';
+import { enterGuest, exitCode, reinjectInterrupted, setTimerExit } from '../vcpu/vcpu';
 import { trace, TracePoint } from '../diag/trace';
 import { ExitAction, handleExit, stopDetail, stopReason } from '../vm/exits';
-import { stopVm } from '../vm/lifecycle';
-import { MAX_VMS, VmState, vmExits, vmHalted, vmIdleUntil, vmRunTicks, vmState } from '../vm/vm-table';
+import { restartVm, stopVm } from '../vm/lifecycle';
+import { MAX_VMS, OnReset, StopReason, VmState, vmExits, vmHalted, vmIdleUntil, vmOnReset, vmRunTicks, vmState } from '../vm/vm-table';
 import { guestOutputReady } from '../vm/vm-events';
 import { vcpuOf } from '../vm/vcpu-table';
 import { observeExitTicks } from '../vm/vm-metrics';
@@ -38,6 +38,8 @@ const runSlice = (slot: number, sliceTicks: number) => {
   let before = start; // two TSC reads per exit: at the exit and after handling it (the next entry)
   for (let n = 0; n < MAX_EXITS_PER_SLICE; n++) {
     deliverInterrupt(slot, vcpu, before);
+    const timer = nextTimerTicks(slot);
+    setTimerExit(vcpu, timer < 0 ? -1 : timer > before ? timer - before : 0);
     trace(TracePoint.VmEntry, slot + 1, 0, 0, 0);
     const reason = enterGuest(vcpu);
     const exitAt = ticksSinceBoot();
@@ -49,6 +51,8 @@ const runSlice = (slot: number, sliceTicks: number) => {
     observeExitTicks(done - exitAt);
     vmRunTicks[slot] += exitAt - before;
     if (action === ExitAction.Stop) {
+      // a reset restarts the VM when it was created so (--on-reset restart), unless its image is gone
+      if (stopReason === StopReason.Reset && vmOnReset[slot] === OnReset.Restart && restartVm(slot) === 0) return;
       stopVm(slot, stopReason, stopDetail);
       return;
     }

@@ -19,7 +19,7 @@ import {
 } from './svm/svm';
 import {
   vmxCreateVcpu, vmxDestroyVcpu, vmxDisable, vmxEnable, vmxFlushTlb, vmxHasNmiWindow, vmxInjectEvent, vmxInjectException,
-  vmxLoadState, vmxMsrField, vmxMsrHi, vmxMsrLo, vmxRun, vmxSaveState, vmxSetEferLo, vmxSetMsr, vmxSetTscOffset, vmxSetWindow,
+  vmxLoadState, vmxMsrField, vmxMsrHi, vmxMsrLo, vmxRun, vmxSaveState, vmxSetEferLo, vmxSetMsr, vmxSetTimerExit, vmxSetTscOffset, vmxSetWindow,
 } from './vmx/vmx';
 import { nestedEptDirtyBits, nestedFormatEpt, nestedPageSizes } from '../memory/nested-paging';
 
@@ -233,6 +233,15 @@ export const nmiOpen = (vcpu: number) =>
 export const requestWindow = (vcpu: number, nmi: boolean, on: boolean) => {
   if (vmxOn === 1) vmxSetWindow(vcpu, nmi && vmxHasNmiWindow(), on);
   else if (!nmi) svmSetInterruptWindow(vcpu, on); // SVM: the IRET intercept ends an NMI's blocking (an exit)
+};
+
+/**
+ * Makes vCPU `vcpu`'s next entry exit after at most `ticks` TSC ticks (a device timer comes
+ * due), or only at its slice's end when `ticks` < 0. VMX: the preemption timer. SVM has no
+ * such timer: the guest runs until its next exit (at the latest the host's timer interrupt).
+ */
+export const setTimerExit = (vcpu: number, ticks: number) => {
+  if (vmxOn === 1) vmxSetTimerExit(vcpu, ticks);
 };
 
 /** The guest's TSC = the host's + hi:lo (two's complement). */

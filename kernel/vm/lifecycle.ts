@@ -6,7 +6,7 @@ import { dataAddress } from '../host/memory';
 import { Span } from '../lib/format';
 import { audit, AuditEvent } from '../diag/audit';
 import { Category, Level, logQuiet } from '../diag/log';
-import { allocatePages, freePages, PAGES_2M } from '../memory/page-allocator';
+import { allocatePages, freePages, hostAddressHi, hostAddressLo, PAGES_2M } from '../memory/page-allocator';
 import { NptAccess, nptCreate, nptDestroy, nptMap } from '../memory/nested-paging';
 import { createVcpu, destroyVcpu, enableVirtualization, VcpuError } from '../vcpu/vcpu';
 import { ticksSinceBoot } from '../lib/clock';
@@ -27,7 +27,7 @@ import {
   freeSlot, setVmCmdline, setVmName, setVmPath, StopReason, transitionAllowed, vmCmdlineCodes, vmCmdlineLength,
   vmCmdlineStart, vmEntry, vmExits, vmExitStatus, vmHalted, vmIdleUntil, vmMemMiB, vmName, vmNptRoot, vmRamBase, vmRunTicks,
   vmStartTicks, VmState, vmState, vmStopDetail, vmCreateTicks, vmStopReason, vmUnknownPorts, vmDeniedMsrs, VM_STATE_NAMES,
-  STOP_BYTES, vmStopByteCount, vmStopBytes,
+  STOP_BYTES, vmStopByteCount, vmStopBytes, vmFlatEntry, vmPath, vmRestarts,
 } from './vm-table';
 
 export const MAX_VM_MIB = 4096;
@@ -86,45 +86,91 @@ export const createVm = (name: Span, memMiB: number, path: Span, cmdline: Span |
   const slot = freeSlot();
   if (slot < 0) return fail(CreateError.NoSlot);
   const size = readImage(path);
-  if (size === -1) return fail(CreateError.FileNotFound);
-  if (size === -2) return fail(CreateError.FileTooLarge);
-  if (size < 0) return fail(CreateError.FileError);
+  if (size < 0) return fail(fileError(size));
   const ramBytes = memMiB * 1048576;
   const check = flatEntry >= 0 ? flatCheck(size, FLAT_LOAD_ADDRESS, flatEntry, ramBytes) : multibootCheck(image, size, ramBytes);
   if (check !== ImageError.Ok) return fail(check);
   const prepared = prepareMemory(slot, memMiB);
   if (prepared !== 0) return fail(prepared);
-  const root = vmNptRoot[slot];
-  const base = dataAddress(image);
-  for (let i = 0; i < segmentCount(); i++) guestWrite(slot, segmentAddress(i), base + segmentFileOffset(i), segmentFileSize(i));
-  writePlatformTables(slot, 1, ramBytes); // MP and ACPI tables in 640 KiB-1 MiB: inside any VM's RAM (>= 1 MiB)
   setVmName(slot, name);
   setVmPath(slot, path);
   setVmCmdline(slot, cmdline);
-  let eax = 0;
-  let ebx = 0;
-  if (flatEntry < 0) {
-    const used = multibootInfo(info, INFO_CAPACITY, INFO_ADDRESS, ramBytes, vmCmdlineCodes(), vmCmdlineStart(slot), vmCmdlineLength(slot));
-    if (used < 0) {
-      release(slot);
-      return fail(used);
-    }
-    guestWrite(slot, INFO_ADDRESS, dataAddress(info), used);
-    eax = bootEax();
-    ebx = INFO_ADDRESS;
+  vmFlatEntry[slot] = flatEntry;
+  const loaded = loadGuest(slot, ramBytes, flatEntry);
+  if (loaded < 0) {
+    release(slot);
+    return fail(loaded);
   }
-  vmEntry[slot] = imageEntry();
   const vcpu = takeVcpuId(slot, 0);
   if (vcpu < 0) {
     release(slot);
     return fail(CreateError.NoSlot);
   }
-  if (createVcpu(vcpu, root, imageEntry(), eax, ebx) !== 0) {
+  if (createVcpu(vcpu, vmNptRoot[slot], imageEntry(), bootEaxValue, bootEbxValue) !== 0) {
     release(slot);
     return fail(CreateError.NoMemory);
   }
   initVmState(slot, began);
   return slot;
+};
+
+/** A CreateError for what hv_efi_file_read returned (< 0). */
+const fileError = (size: number) => (size === -1 ? CreateError.FileNotFound : size === -2 ? CreateError.FileTooLarge : CreateError.FileError);
+
+let bootEaxValue = 0;
+let bootEbxValue = 0;
+
+/**
+ * Puts the checked image (in `image`) into VM `slot`'s RAM with what a guest finds at power-on:
+ * its segments, the MP and ACPI tables in 640 KiB-1 MiB (inside any VM's RAM, >= 1 MiB), and
+ * for Multiboot the information structure with its command line; sets vmEntry and the boot
+ * registers (bootEaxValue, bootEbxValue). 0, or a (negative) error.
+ */
+const loadGuest = (slot: number, ramBytes: number, flatEntry: number) => {
+  const base = dataAddress(image);
+  for (let i = 0; i < segmentCount(); i++) guestWrite(slot, segmentAddress(i), base + segmentFileOffset(i), segmentFileSize(i));
+  writePlatformTables(slot, 1, ramBytes);
+  bootEaxValue = 0;
+  bootEbxValue = 0;
+  if (flatEntry < 0) {
+    const used = multibootInfo(info, INFO_CAPACITY, INFO_ADDRESS, ramBytes, vmCmdlineCodes(), vmCmdlineStart(slot), vmCmdlineLength(slot));
+    if (used < 0) return used;
+    guestWrite(slot, INFO_ADDRESS, dataAddress(info), used);
+    bootEaxValue = bootEax();
+    bootEbxValue = INFO_ADDRESS;
+  }
+  vmEntry[slot] = imageEntry();
+  return 0;
+};
+
+/**
+ * VM `slot` reset itself (0xCF9, the 8042) and was created with `--on-reset restart`: it starts
+ * again as a machine does after a reset: RAM cleared, the image read again from the boot volume
+ * and loaded, its vCPU and devices at power-on, its TSC from 0; it stays Running. 0, or a
+ * CreateError / ImageError (the image is gone or changed: the VM is then stopped by the caller).
+ */
+export const restartVm = (slot: number) => {
+  const size = readImage(vmPath(slot));
+  if (size < 0) return fileError(size);
+  const ramBytes = vmMemMiB[slot] * 1048576;
+  const flatEntry = vmFlatEntry[slot];
+  const check = flatEntry >= 0 ? flatCheck(size, FLAT_LOAD_ADDRESS, flatEntry, ramBytes) : multibootCheck(image, size, ramBytes);
+  if (check !== ImageError.Ok) return check;
+  hv_phys_zero(hostAddressLo(vmRamBase[slot]), hostAddressHi(vmRamBase[slot]), ramBytes);
+  const loaded = loadGuest(slot, ramBytes, flatEntry);
+  if (loaded < 0) return loaded;
+  const vcpu = vcpuOf(slot, 0);
+  if (createVcpu(vcpu, vmNptRoot[slot], imageEntry(), bootEaxValue, bootEbxValue) !== 0) return CreateError.NoMemory;
+  resetBoard(slot);
+  resetExitState(vcpu);
+  resetInterrupts(slot, vcpu);
+  setGuestTsc(slot, vcpu, 0, ticksSinceBoot());
+  vmHalted[slot] = 0;
+  vmIdleUntil[slot] = 0;
+  vmRestarts[slot]++;
+  audit(AuditEvent.VmStart, slot + 1, vmRestarts[slot], 'vm.audit.restart', vmName(slot), vmRestarts[slot]);
+  logQuiet(Level.Info, Category.Vm, 'vm.audit.restart', vmName(slot), vmRestarts[slot]);
+  return 0;
 };
 
 /** Turns virtualization on and gives VM `slot` its RAM and nested page tables: 0 or a CreateError (nothing kept). */
@@ -201,6 +247,7 @@ const initVmState = (slot: number, began: number) => {
   vmDeniedMsrs[slot] = 0;
   vmRunTicks[slot] = 0;
   vmIdleUntil[slot] = 0;
+  vmRestarts[slot] = 0;
   for (let r = 0; r < EXIT_REASON_COUNT; r++) vmExits[slot * EXIT_REASON_COUNT + r] = 0;
   vmCreateTicks[slot] = ticksSinceBoot() - began;
   audit(AuditEvent.VmCreate, slot + 1, 0, 'vm.audit.create', vmName(slot), memMiB);

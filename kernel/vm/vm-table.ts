@@ -39,6 +39,12 @@ export const enum StopReason {
   PoweredOff = 11, // the guest entered ACPI S5, soft-off (detail: the PM1a_CNT port, 0x604)
 }
 
+/** What a guest's reset (0xCF9, the 8042's 0xFE) does to its VM (vm create --on-reset). */
+export const enum OnReset {
+  Stop = 0,
+  Restart = 1,
+}
+
 export const vmState = new Uint8Array(MAX_VMS);
 export const vmMemMiB = new Float64Array(MAX_VMS);
 export const vmRamBase = new Float64Array(MAX_VMS); // host-physical address of guest RAM
@@ -57,6 +63,9 @@ export const vmDeniedMsrs = new Float64Array(MAX_VMS);
 export const vmStartTicks = new Float64Array(MAX_VMS);
 export const vmRunTicks = new Float64Array(MAX_VMS); // TSC ticks spent in the guest
 export const vmIdleUntil = new Float64Array(MAX_VMS); // a halted VM's next device timer (host ticks since boot; 1e300: none)
+export const vmFlatEntry = new Float64Array(MAX_VMS); // a flat image's entry (-1: Multiboot), for a restart
+export const vmOnReset = new Uint8Array(MAX_VMS); // what a guest's reset does: OnReset
+export const vmRestarts = new Float64Array(MAX_VMS); // resets that restarted it
 export const vmHalted = new Uint8Array(MAX_VMS); // its vCPU executed HLT with interrupts on and waits for an interrupt
 export const vmCreateTicks = new Float64Array(MAX_VMS); // TSC ticks `vm create` took
 

@@ -16,7 +16,7 @@ import { guestLines, joined, section } from './two-hosts.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const efi = join(root, 'build/zerovisor.efi');
 const guests = join(root, 'build/guests');
-const GUEST_FILES = ['hello.elf', 'probe.elf', 'dirty.elf', 'oob.elf', 'triple.elf', 'hello.bin', 'strio.elf', 'pit.elf'];
+const GUEST_FILES = ['hello.elf', 'probe.elf', 'dirty.elf', 'oob.elf', 'triple.elf', 'hello.bin', 'strio.elf', 'pit.elf', 'irq.elf'];
 
 before(() => {
   const r = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
@@ -307,6 +307,112 @@ const PIT_SCENARIO = {
   },
 };
 
+/** A `{us}` timing line of the irq guest: within `tolerance` of `expected` microseconds. */
+const timed = (lines, re, expected, tolerance) => {
+  const line = lines.find((l) => re.test(l));
+  assert.ok(line, `no line matching ${re} in:\n${lines.join('\n')}`);
+  const us = Number(re.exec(line)[1]);
+  assert.ok(Math.abs(us - expected) <= expected * tolerance, `${line}: expected ${expected} us within ${tolerance * 100} %`);
+  return us;
+};
+
+const IRQ_SCENARIO = {
+  name: 'interrupts as an OS takes them: PIT through the PIC and the I/O APIC, LAPIC timer modes, x2APIC, IPIs, NMI, UART IRQ 4',
+  lines: [
+    'time',
+    'vm create irq --mem 4 --image \\irq.elf',
+    'vm start irq',
+    'vm wait irq --timeout 300',
+    'vm info irq',
+    'exit 5',
+  ],
+  code: 5,
+  check: (out) => {
+    const lines = guestLines(out, 'irq');
+    const khz = Number(/^irq: tsc (\d+) kHz$/.exec(lines[0])?.[1]);
+    const mhz = Number(/TSC frequency: (\d+\.\d+) MHz/.exec(section(out, 'time'))?.[1]);
+    assert.ok(mhz > 0 && Math.abs(khz / 1000 - mhz) / mhz < 0.02, `guest ${khz} kHz, Zerovisor ${mhz} MHz`);
+    for (const exact of ['pic: imr 0xfe', 'pic: isr 0x00', 'ioapic: version 0x170011', 'lapic: version 0x50014',
+      'lapic: self ipi 1, nmi 1, esr 0x0', 'x2apic: base 0xfee00d00, version 0x50014, mmio 0xffffffff',
+      'x2apic: self ipi 2, deadline fired', 'uart: thre 1', 'irq: unexpected 0']) {
+      assert.ok(lines.includes(exact), `"${exact}" missing:\n${lines.join('\n')}`);
+    }
+    assert.ok(lines.some((l) => /^uart: loopback ping via [1-4] interrupts$/.test(l)), lines.join('\n'));
+    // 1 kHz from the PIT (channel 0, mode 2) and from the LAPIC timer (periodic, divide 1)
+    timed(lines, /^pic: 100 irq0 in (\d+) us$/, 100000, 0.1);
+    timed(lines, /^ioapic: 50 irq0 in (\d+) us$/, 50000, 0.1);
+    timed(lines, /^lapic: periodic 50 in (\d+) us$/, 50000, 0.1);
+    const oneShot = /^lapic: one-shot after (\d+) us, count (\d+)$/.exec(lines.find((l) => l.startsWith('lapic: one-shot')) ?? '');
+    assert.ok(oneShot && Number(oneShot[1]) >= 4950 && Number(oneShot[1]) < 7500 && oneShot[2] === '0', `one-shot: ${oneShot}`);
+    const late = /^lapic: deadline fired (\d+) us late, armed 0$/.exec(lines.find((l) => l.startsWith('lapic: deadline')) ?? '');
+    assert.ok(late && Number(late[1]) < 5000, `TSC-deadline: ${lines.find((l) => l.startsWith('lapic: deadline'))}`);
+    // vm info counts what went in, by vector
+    const info = section(out, 'vm info irq');
+    const vector = (v) => Number(new RegExp(`vector 0x${v} +(\\d+)`).exec(info)?.[1] ?? 0);
+    assert.ok(vector('20') >= 100 && vector('50') >= 50 && vector('40') >= 52 && vector('41') === 2 && vector('24') >= 2, info);
+    assert.match(info, /Interrupts injected: \d+; NMIs: 1/);
+  },
+};
+
+const RESTART_SCENARIO = {
+  name: 'vm create --on-reset restart: a guest that resets (0xCF9, the 8042) starts again from its image; a bad choice is refused',
+  lines: [
+    'vm create cf9 --mem 4 --image \\triple.elf --cmdline cf9 --on-reset restart',
+    'vm create kbd --mem 4 --image \\triple.elf --cmdline kbd --on-reset restart',
+    'vm create bad --mem 4 --image \\triple.elf --on-reset reboot',
+    'vm start cf9',
+    'vm start kbd',
+    'sleep 1500',
+    'vm info cf9',
+    'vm info kbd',
+    'vm stop cf9',
+    'vm stop kbd',
+    'vm list',
+    'exit 9',
+  ],
+  code: 9,
+  check: (out) => {
+    assert.match(out, /--on-reset takes "restart" or "stop", not "reboot"/);
+    for (const [name, said] of [['cf9', 'about to reset through port 0xcf9'], ['kbd', 'about to reset through the keyboard controller']]) {
+      const lines = guestLines(out, name);
+      assert.ok(lines.filter((l) => l === said).length >= 3, `${name} restarted and ran again:\n${lines.join('\n')}`);
+      assert.ok(!lines.includes('survived the reset'), lines.join('\n'));
+      const info = section(out, `vm info ${name}`);
+      assert.match(info, new RegExp(`"${name}": running`));
+      const restarts = Number(/Restarts after a reset by the guest \(--on-reset restart\): (\d+)/.exec(info)?.[1]);
+      assert.ok(restarts >= 2, info);
+    }
+    assert.doesNotMatch(section(out, 'vm list'), / bad /);
+  },
+};
+
+const HALT_SCENARIO = {
+  name: 'a guest halted with interrupts on and nothing armed stays halted: no exits, no false stop',
+  lines: [
+    'vm create idle --mem 4 --image \\irq.elf --cmdline halt',
+    'vm start idle',
+    'vm wait idle --output "halt: sleeping" --timeout 120',
+    'vm info idle',
+    'sleep 2000',
+    'vm info 1',
+    'vm stop idle',
+    'vm list',
+    'exit 5',
+  ],
+  code: 5,
+  check: (out) => {
+    const before = section(out, 'vm info idle');
+    const after = section(out, 'vm info 1');
+    for (const info of [before, after]) {
+      assert.match(info, /VM 1 "idle": running/);
+      assert.match(info, /The vCPU is halted \(HLT\), waiting for an interrupt/);
+    }
+    const exits = (info) => [...info.matchAll(/^ +([a-z]+) +(\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`).join(', ');
+    assert.equal(exits(after), exits(before), 'no exit while halted with nothing armed');
+    assert.match(section(out, 'vm list'), /^ +1 +idle +stopped +4/m);
+  },
+};
+
 /** The platforms that exercise a back end for real (docs: ../shared/notes/emulators.md). */
 const PLATFORMS = {
   qemuEpyc: { name: 'QEMU EPYC (SVM + NPT, no NRIPS)', runner: 'uefi-run', extra: [], banner: /Virtualization: ready \(AMD SVM with nested paging\)/, lengths: false, slicer: 'interrupt' },
@@ -319,6 +425,9 @@ const SCENARIOS = [
   { ...GUESTS_SCENARIO, platforms: ['qemuEpyc', 'bochsRyzen', 'bochsSkylake'] },
   { ...STRIO_SCENARIO, platforms: ['qemuEpyc', 'bochsRyzen', 'bochsSkylake'] },
   { ...PIT_SCENARIO, platforms: ['qemuEpyc', 'bochsSkylake'] },
+  { ...IRQ_SCENARIO, platforms: ['qemuEpyc', 'bochsSkylake'] },
+  { ...HALT_SCENARIO, platforms: ['qemuEpyc', 'bochsSkylake'] },
+  { ...RESTART_SCENARIO, platforms: ['qemuEpyc', 'bochsSkylake'] },
   // Not on Bochs ryzen: Bochs 2.7's SVM does not turn a guest's triple fault into the
   // SHUTDOWN intercept; the emulator itself stops ("3rd (13) exception with no resolution").
   { ...TRIPLE_SCENARIO, platforms: ['qemuEpyc', 'bochsSkylake'] },

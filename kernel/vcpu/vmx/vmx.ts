@@ -121,6 +121,7 @@ let hasPat = false;
 let windowControls = 0; // PROC_INTERRUPT_WINDOW / PROC_NMI_WINDOW where the processor allows them
 const procControls = new Uint32Array(MAX_VCPUS); // each vCPU's primary controls as last written
 let preemptionTicks = 0;
+const preemptionNow = new Float64Array(MAX_VCPUS); // the value each vCPU's entries load into the preemption timer
 let inveptType = 0; // 1 single-context, 2 all-context, 0 none (IA32_VMX_EPT_VPID_CAP bits 25, 26)
 let invvpidType = 0; // 1 single-context, 2 all-context, 0 none (bits 41, 42)
 const vpidFlushPending = new Uint8Array(MAX_VCPUS);
@@ -415,6 +416,7 @@ export const vmxCreateVcpu = (vcpu: number, eptRoot: number, entry: number, eax:
   put(GUEST_SYSENTER_ESP, 0, 0);
   put(GUEST_SYSENTER_EIP, 0, 0);
   if ((controls[0] & PIN_PREEMPTION_TIMER) !== 0) put(PREEMPTION_TIMER, preemptionTicks, 0);
+  preemptionNow[v] = preemptionTicks;
   hostFields();
   if (writesFailed !== 0) return VmxError.VmcsFailed;
   // the register file: all zero but EAX, EBX, RIP (RSP 0 as GUEST_RSP); FPU state at its reset values
@@ -643,6 +645,23 @@ export const vmxInjectException = (vcpu: number, vector: number, errorCode: numb
   vmwrite(ENTRY_INTERRUPTION_INFO, (vector | (3 << 8) | (withCode ? 1 << 11 : 0) | (1 << 31)) >>> 0, 0);
   if (withCode) vmwrite(ENTRY_EXCEPTION_ERROR, errorCode >>> 0, 0);
   trace(TracePoint.EventInject, v, vector, 3, errorCode);
+};
+
+/**
+ * The next entry of vCPU `vcpu` exits after at most `ticks` TSC ticks (a device timer of its
+ * VM comes due then), or after its slice when `ticks` < 0 or later: the preemption timer,
+ * which every entry reloads from its field (SDM 26.7.4), counts TSC >> shift.
+ */
+export const vmxSetTimerExit = (vcpu: number, ticks: number) => {
+  if ((controls[0] & PIN_PREEMPTION_TIMER) === 0) return;
+  let value = preemptionTicks;
+  if (ticks >= 0) {
+    const t = Math.floor(ticks / Math.pow(2, caps.preemptionTimerShift));
+    if (t < value) value = t;
+  }
+  if (value === preemptionNow[vcpu] || !select(vcpu)) return;
+  preemptionNow[vcpu] = value;
+  vmwrite(PREEMPTION_TIMER, value, 0);
 };
 
 // ---- events (SDM 27.6 event injection; 26.7.5-26.7.6 interrupt- and NMI-window exiting) ----
