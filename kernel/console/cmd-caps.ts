@@ -59,6 +59,7 @@ const showText = () => {
     row('caps.f.unrestricted', caps.unrestrictedGuest);
     if (caps.preemptionTimer) say('caps.vmx.timerRate', text('caps.f.preemptionTimer'), yesNo(true), caps.preemptionTimerShift);
     else row('caps.f.preemptionTimer', false);
+    row('caps.f.apicv', caps.apicVirtualization);
     row('caps.f.postedInterrupts', caps.postedInterrupts);
     row('caps.f.vmcsShadowing', caps.vmcsShadowing);
   }
@@ -73,6 +74,7 @@ const showText = () => {
     row('caps.f.vmcbClean', caps.vmcbClean);
     row('caps.f.avic', caps.avic);
   }
+  say('caps.guestApic', yesNo(caps.apicVirtualization || caps.postedInterrupts || caps.avic));
   say('caps.iommu', caps.vtdUnits, caps.amdViUnits);
   if (caps.acpi) say('caps.acpi.present', caps.cpus);
   else say('caps.acpi.absent');
@@ -125,6 +127,8 @@ const showJson = () => {
   jsonBool('preemptionTimer', caps.preemptionTimer);
   jsonNumber('preemptionTimerShift', caps.preemptionTimerShift);
   jsonBool('postedInterrupts', caps.postedInterrupts);
+  jsonBool('apicVirtualization', caps.apicVirtualization);
+  jsonBool('interruptAccelerationUsed', false);
   jsonBool('vmcsShadowing', caps.vmcsShadowing);
   jsonEnd();
   jsonObject('svm');

@@ -55,6 +55,7 @@ export class Capabilities {
   preemptionTimer = false;
   preemptionTimerShift = 0;
   postedInterrupts = false;
+  apicVirtualization = false; // secondary controls 0, 8, 9: APIC accesses, APIC registers, virtual-interrupt delivery
   vmcsShadowing = false;
 
   // AMD SVM
@@ -183,6 +184,7 @@ const detectVmx = () => {
   caps.vpid = allowed1(5);
   caps.unrestrictedGuest = allowed1(7);
   caps.vmcsShadowing = allowed1(14);
+  caps.apicVirtualization = allowed1(0) && allowed1(8) && allowed1(9);
   if (!caps.ept && !caps.vpid) return;
   rdmsr(Msr.VmxEptVpidCap);
   caps.eptExecuteOnly = bitOf(msr[0], 0);
@@ -232,6 +234,7 @@ const resetVirtualization = () => {
   caps.preemptionTimer = false;
   caps.preemptionTimerShift = 0;
   caps.postedInterrupts = false;
+  caps.apicVirtualization = false;
   caps.vmcsShadowing = false;
   caps.svmDisabled = false;
   caps.svmLocked = false;

@@ -10,7 +10,13 @@
 //           SELF_IPI, a TSC-deadline timer through MSRs;
 //   uart    the 16550's received-data interrupt on IRQ 4 (loopback: the guest's own bytes
 //           come back as input) and its THRE interrupt;
-//   halt    says so, then waits in HLT with interrupts on and nothing armed, for ever.
+//   halt    says so, then waits in HLT with interrupts on and nothing armed, for ever;
+//   type    (alone) COM1's received-data interrupt on IRQ 4 through the PIC, HLT between them:
+//           "type: ready", then each line typed at `console <vm>` comes back as "type: got
+//           <line> via <n> interrupts" (no polling: only the handler reads the UART);
+//   tick    (alone) its LAPIC timer periodic at 1 kHz, HLT between interrupts, for ever: every
+//           250 interrupts "tick <count> at <guest TSC in ms> ms" (a live migration must
+//           neither lose nor double interrupts, nor move the guest's TSC backwards).
 // The APIC timer counts at the TSC's rate (Zerovisor's platform: CPUID 0x15 says so on Intel),
 // so counts are TSC ticks, which the guest measures against PIT channel 2 first ("tsc N kHz").
 // Prints one line per result, then exits 0x2a.
@@ -176,7 +182,7 @@ export fn zv_irq(vector: u32) callconv(.C) void {
                 if (iir & 0x0E == 0x04) {
                     while (inb(COM1 + 5) & 1 != 0) {
                         const c = inb(COM1);
-                        if (receivedCount < received.len) received[receivedCount] = c;
+                        received[receivedCount % received.len] = c; // a ring: `type` reads it as it goes
                         receivedCount += 1;
                     }
                 } else if (iir & 0x0E == 0x02) {
@@ -370,6 +376,45 @@ fn partUart() void {
     rt.print("uart: thre {d}\n", .{count(0xF2)});
 }
 
+fn partType() noreturn {
+    picInit(0xEF, 0xFF); // only IRQ 4
+    outb(COM1 + 4, 0x0B); // MCR: OUT2 (the IRQ's gate on a PC), RTS, DTR
+    outb(COM1 + 1, 0x01); // IER: received data
+    rt.puts("type: ready\n");
+    var line: [64]u8 = undefined;
+    var n: usize = 0;
+    var taken: u32 = 0;
+    while (true) {
+        asm volatile ("sti; hlt; cli" ::: "memory");
+        const got = @as(*volatile u32, &receivedCount).*;
+        while (taken < got) : (taken += 1) {
+            const c = received[taken % received.len];
+            if (c == '\r' or c == '\n') {
+                rt.print("type: got {s} via {d} interrupts\n", .{ line[0..n], count(0x24) });
+                n = 0;
+            } else if (n < line.len) {
+                line[n] = c;
+                n += 1;
+            }
+        }
+    }
+}
+
+fn partTick() noreturn {
+    apicWrite(0xF0, 0x1FF);
+    apicWrite(0x3E0, 0x0B); // divide 1: TSC ticks
+    apicWrite(0x320, 0x20040); // periodic, vector 0x40
+    apicWrite(0x380, @truncate(khz)); // 1 ms
+    var next: u32 = 250;
+    while (true) {
+        asm volatile ("sti; hlt; cli" ::: "memory");
+        if (count(0x40) >= next) {
+            rt.print("tick {d} at {d} ms\n", .{ next, rdtsc() / khz });
+            next += 250;
+        }
+    }
+}
+
 fn has(cmdline: []const u8, word: []const u8) bool {
     if (cmdline.len == 0) return true;
     var it = std.mem.tokenizeScalar(u8, cmdline, ' ');
@@ -386,6 +431,8 @@ pub fn main(magic: u32, info: u32) noreturn {
         while (true) asm volatile ("sti; hlt");
     }
     calibrate();
+    if (std.mem.eql(u8, cmdline, "tick")) partTick();
+    if (std.mem.eql(u8, cmdline, "type")) partType();
     if (has(cmdline, "pic")) partPic();
     if (has(cmdline, "ioapic")) partIoapic();
     if (has(cmdline, "lapic")) partLapic();

@@ -129,6 +129,30 @@ const converse = (lines, files, steps, stepSeconds = 120) => new Promise((resolv
   arm();
 });
 
+test('QEMU: text typed at console <vm> reaches a halted guest as COM1 receive interrupts (IRQ 4 through the PIC), no polling', async () => {
+  const guests = join(root, 'build/guests');
+  const { code, out, step } = await converse([
+    'vm create type --mem 4 --image \\irq.elf --cmdline type',
+    'vm start type',
+    'console type',
+    'vm info type',
+    'exit 6',
+  ], [`${join(guests, 'irq.elf')}:irq.elf`], [
+    { until: /type: ready\r?\n/, send: 'hello zerovisor\r' },
+    { until: /type: got hello zerovisor via \d+ interrupts\r?\n/, send: 'again\r' },
+    { until: /type: got again via \d+ interrupts\r?\n/, send: '\x1b' },
+  ]);
+  assert.equal(step, 3, out);
+  assert.equal(code, 6, out);
+  // the guest only reads the UART in its IRQ 4 handler: each line arrived through interrupts
+  const first = Number(/type: got hello zerovisor via (\d+) interrupts/.exec(out)[1]);
+  const second = Number(/type: got again via (\d+) interrupts/.exec(out)[1]);
+  assert.ok(first >= 1 && second > first, `interrupts ${first}, then ${second}`);
+  const info = section(out, dict.en['console.prompt'], 'vm info type');
+  assert.match(info, /VM 1 "type": running/);
+  assert.match(info, /vector 0x24 +\d+/, 'vm info counts IRQ 4\'s vector');
+});
+
 test('QEMU: console <vm> sends what is typed to the guest, shows its answer, and Esc detaches while it runs on', async () => {
   const guests = join(root, 'build/guests');
   const { code, out, step } = await converse([

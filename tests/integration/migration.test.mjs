@@ -29,7 +29,8 @@ const runScript = (lines, extra = []) => {
   const dir = mkdtempSync(join(tmpdir(), 'zv-mig-'));
   writeFileSync(join(dir, 'startup.zv'), lines.join('\n') + '\n');
   const r = spawnSync(join(root, 'toolchain', 'uefi-run'), ['--timeout', '400', '--script', join(dir, 'startup.zv'),
-    '-f', `${join(root, 'build/guests/dirty.elf')}:dirty.elf`, efi, '--', ...extra], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    '-f', `${join(root, 'build/guests/dirty.elf')}:dirty.elf`, '-f', `${join(root, 'build/guests/irq.elf')}:irq.elf`, efi, '--', ...extra],
+  { encoding: 'utf8', maxBuffer: 16 << 20 });
   return { code: r.status, out: r.stdout };
 };
 
@@ -98,6 +99,40 @@ const judgeLoopback = (code, out, { pages, rate, words }) => {
   assert.match(audit, /vm\.migrate\.out +1 +1 +dirty migrated: \d+ pages sent, downtime \d+ ms/);
   return wait;
 };
+
+// A guest whose local APIC timer ticks at 1 kHz (periodic, HLT between interrupts) moves
+// while its timer is armed and interrupts come: the LAPIC's state (IRR/ISR, the timer's next
+// deadline in guest TSC ticks) and the guest's TSC travel, so the count goes on, every 250
+// interrupts once, and the guest's clock neither jumps back nor skips the downtime's worth.
+test('QEMU EPYC: a guest ticking at 1 kHz on its LAPIC timer moves (loopback) and ticks on at the same rate, its TSC never back', () => {
+  const { code, out } = runScript([
+    'vm create tick --mem 4 --image \\irq.elf --cmdline tick',
+    'vm start tick',
+    'vm wait tick --output "tick 1000 at" --timeout 120',
+    'migrate listen --via buffer --as moved',
+    'migrate send tick --via buffer',
+    LOOPBACK_WAIT,
+    'vm wait moved --output "tick 2500 at" --timeout 120',
+    'vm info moved',
+    'vm stop moved',
+    'exit 9',
+  ]);
+  assert.equal(code, 9, `exit code; output:\n${out}`);
+  assert.match(section(out, LOOPBACK_WAIT), /VM 2 "moved" arrived and runs\./);
+  const ticks = (name) => guestLines(out, name).map((l) => /^tick (\d+) at (\d+) ms$/.exec(l)).filter(Boolean).map((m) => [Number(m[1]), Number(m[2])]);
+  const src = ticks('tick');
+  const dst = ticks('moved');
+  assert.ok(src.length >= 4 && dst.length >= 2, `ticks on both sides:\n${out}`);
+  const all = [...src, ...dst];
+  all.forEach(([n], i) => assert.equal(n, 250 * (i + 1), `one unbroken count: ${all.map(([c]) => c).join(' ')}`));
+  for (let i = 1; i < all.length; i++) {
+    const ms = all[i][1] - all[i - 1][1];
+    assert.ok(ms > 0, `the guest's TSC never goes back: ${all.map(([, t]) => t).join(' ')}`);
+    // 250 interrupts take 250 ms of the guest's TSC: before, across and after the move
+    assert.ok(Math.abs(ms - 250) <= 250 * 0.2, `250 interrupts in ${ms} ms (line ${i}): ${all.map(([c, t]) => `${c}@${t}`).join(' ')}`);
+  }
+  assert.match(section(out, 'vm info moved'), /vector 0x40 +\d+/);
+});
 
 // --rle and the round cap, one migration: the writer rewrites one word of each of 256 pages
 // again and again (words=1: pages of one word and zeros, which run-length encode; about a
