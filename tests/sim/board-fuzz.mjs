@@ -98,10 +98,11 @@ export class BoardFuzz {
   }
   /** loadDevice(d, vm) of `bytes` placed at `off` in the buffer (so off + length may pass its end: truncated); whether it was taken. */
   load(d, vm, bytes, off = 0, len = bytes.length) {
-    const room = Math.max(0, Math.min(bytes.length, this.bufBytes - off));
+    const at = Math.max(0, off); // a negative offset: the bytes at 0, for a load that must refuse
+    const room = Math.max(0, Math.min(bytes.length, this.bufBytes - at));
     const buf = new Uint8Array(this.memory.buffer, this.workAddr, this.bufBytes);
     buf.fill(0);
-    buf.set(bytes.subarray(0, room), off);
+    buf.set(bytes.subarray(0, room), at);
     return call(this.e.loadOne, d, vm, off, len) === 1;
   }
   /** Every device of VM `vm` saved, one after another (a copy). */
