@@ -111,7 +111,7 @@ const fuzzSeed = (seed, tally) => {
     }
     if (port === 0x64 && size === 1 && (value & 0xff) === 0xfe) return [STOP.Reset, 0x64];
     for (let i = 0; i < size; i++) {
-      if (port + i === 0x605 && ((value >>> (8 * i)) & 0x3c) === 0x34) return [STOP.PoweredOff, port]; // SLP_EN, SLP_TYP 5
+      if (port + i === 0x605 && ((value >>> (8 * i)) & 0x3c) === 0x34) return [STOP.PoweredOff, 0x604]; // SLP_EN, SLP_TYP 5: the detail is PM1a_CNT
     }
     return null;
   };
