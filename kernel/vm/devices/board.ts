@@ -104,9 +104,9 @@ const resetRequested = (port: number) => {
   return DeviceAction.Stop;
 };
 
-/** The guest entered S5 through PM1a_CNT at `port`: the VM stops. */
-const poweredOff = (port: number) => {
-  requestStop(StopReason.PoweredOff, port);
+/** The guest entered S5 through PM1a_CNT: the VM stops, PM1a_CNT's port its detail (whichever port the access began at). */
+const poweredOff = () => {
+  requestStop(StopReason.PoweredOff, ACPI_PM_BASE + 4);
   return DeviceAction.Stop;
 };
 
@@ -217,7 +217,7 @@ export const boardPortWrite = (vm: number, port: number, size: number, value: nu
     case DeviceId.Kbc:
       return size === 1 && port === KBC_COMMAND_PORT && kbcCommand(vm, value) ? resetRequested(port) : DeviceAction.Continue;
     case DeviceId.AcpiPm:
-      return acpiPmWrite(vm, port, size, value) ? poweredOff(port) : DeviceAction.Continue;
+      return acpiPmWrite(vm, port, size, value) ? poweredOff() : DeviceAction.Continue;
   }
   return DeviceAction.Continue;
 };

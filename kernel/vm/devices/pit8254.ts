@@ -324,7 +324,7 @@ export const pitLoad = (vm: number, src: Uint8Array, off: number, len: number) =
   if (!valid(vm) || len !== PIT_STATE_BYTES || off < 0 || off + len > src.length) return false;
   for (let c = 0; c < CHANNELS; c++) {
     const o = off + c * CHANNEL_BYTES;
-    if (src[o] > 5 || src[o + 1] < 1 || src[o + 1] > 3 || (src[o + 2] & 0x80) !== 0 || src[o + 3] > 2) return false;
+    if (src[o] > 5 || src[o + 1] < 1 || src[o + 1] > 3 || (src[o + 2] & 0x80) !== 0 || src[o + 3] > 2 || src[o + 14] !== 0 || src[o + 15] !== 0) return false;
   }
   if ((src[off + CHANNELS * CHANNEL_BYTES] & 0xf0) !== 0) return false;
   const now = ticksSinceBoot();

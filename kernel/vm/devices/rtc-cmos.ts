@@ -402,6 +402,7 @@ export const rtcLoad = (vm: number, src: Uint8Array, off: number, len: number) =
   let micros = 0;
   for (let k = 3; k >= 0; k--) micros = micros * 256 + src[off + CMOS_BYTES + 7 + k];
   if ((src[off + REG_A] & A_UIP) !== 0 || (src[off + REG_C] & 0x0f) !== 0 || src[off + REG_D] !== D_VRT || micros > 999999 || src[off + CMOS_BYTES + 11] > 1) return false;
+  if (micros !== 0 && ((src[off + REG_A] >> 4) & 7) !== 2) return false; // a stopped divider has no phase (rtcSave writes 0)
   const now = ticksSinceBoot();
   for (let r = 0; r < CMOS_BYTES; r++) cmos[at(vm, r)] = src[off + r];
   indexReg[vm] = src[off + CMOS_BYTES];

@@ -307,11 +307,11 @@ export const com1Save = (vm: number, out: Uint8Array, off: number) => {
 /** Sets VM `vm`'s COM1 registers from src[off, + len) as com1Save wrote them; false (nothing changed) when malformed. */
 export const com1Load = (vm: number, src: Uint8Array, off: number, len: number) => {
   if (!valid(vm) || len !== COM1_STATE_BYTES || off < 0 || off + len > src.length) return false;
-  // only bits a guest could have set: IER 0-3, FCR as kept, flags 0/1, MSR deltas 0-3
-  if ((src[off] & 0xf0) !== 0 || (src[off + 3] & ~FCR_KEPT) !== 0 || src[off + 8] > 1 || src[off + 9] > 1 || (src[off + 10] & 0xf0) !== 0) return false;
+  // only bits a guest could have set: IER 0-3, MCR 0-4, FCR as kept, flags 0/1, MSR deltas 0-3
+  if ((src[off] & 0xf0) !== 0 || (src[off + 2] & 0xe0) !== 0 || (src[off + 3] & ~FCR_KEPT) !== 0 || src[off + 8] > 1 || src[off + 9] > 1 || (src[off + 10] & 0xf0) !== 0) return false;
   ier[vm] = src[off];
   lcr[vm] = src[off + 1];
-  mcr[vm] = src[off + 2] & 0x1f;
+  mcr[vm] = src[off + 2];
   fcr[vm] = src[off + 3];
   scr[vm] = src[off + 4];
   dll[vm] = src[off + 5];
