@@ -16,7 +16,10 @@ TS_SOURCES := $(shell find kernel drivers -name '*.ts' 2>/dev/null) $(KERNEL_ENT
 BOOT_SOURCES := $(wildcard boot/*.zig boot/*.c boot/include/*.h)
 # ReleaseFast: the exit path runs 2.6x fewer instructions than with ReleaseSmall (bench/vm-exit.mjs:
 # 20,327 -> 7,822 per CPUID exit), for ~1 MB more image and ~50 s more cold build.
-ZIG_FLAGS := -target x86_64-uefi -O ReleaseFast
+# -fno-lto: the generated C is one translation unit already, so link-time optimization has
+# little left to join, and its link of that unit took 10+ minutes of one core on the 2-core
+# machine (13.5 min CPU measured; without it the link takes seconds).
+ZIG_FLAGS := -target x86_64-uefi -O ReleaseFast -fno-lto
 C_FLAGS := -ffreestanding -mno-stack-arg-probe -fno-builtin-setjmp -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 \
 	-Iboot/include -I/usr/src/wasm2c -I$(B)/c -Wno-everything
 
