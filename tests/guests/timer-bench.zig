@@ -1,9 +1,11 @@
 // timer-bench: a guest with a 1 kHz local APIC timer in TSC-deadline mode, for
 // bench/interrupts.mjs. Command line: `idle` or `busy`, then optional `ms=N` (the recorded
-// window, default 2000), `warmup=N` (ms before it, default 300) and `tail=N` (ms after it,
-// default 500). In x2APIC mode when CPUID.1:ECX[21] offers it (LVT timer MSR 0x832, EOI MSR
-// 0x80B), else xAPIC (MMIO at 0xFEE00000); the deadline is IA32_TSC_DEADLINE (MSR 0x6E0) in
-// both (SDM vol. 3A 11.5.4.1: the timer counts the TSC, the deadline is a TSC value).
+// window, default 2000), `warmup=N` (ms before it, default 300), `tail=N` (ms after it,
+// default 500) and `quiet=N` (ms between "armed" and the first deadline, default 0: the host
+// reads its counters then, while the guest halts and no deadline can pile up). In x2APIC mode when CPUID.1:ECX[21]
+// offers it (LVT timer MSR 0x832, EOI MSR 0x80B), else xAPIC (MMIO at 0xFEE00000); the
+// deadline is IA32_TSC_DEADLINE (MSR 0x6E0) in both (SDM vol. 3A 11.5.4.1: the timer counts
+// the TSC, the deadline is a TSC value).
 //
 // The guest measures its TSC rate against PIT channel 2 (as irq.zig does), masks the 8259A
 // pair and LINT0, arms the first deadline and prints "timer-bench: armed". Each timer
@@ -11,8 +13,9 @@
 // latency), then arms deadline + 1 ms (no drift: a late interrupt does not move the next
 // deadline) and EOIs. Between interrupts `idle` halts (STI; HLT) and `busy` spins on memory
 // (no instruction that exits). Latencies are recorded only in the window, so the host can
-// take its counters in the warm-up and the tail; the guest prints "timer-bench: done" when
-// the window closes, then, after the tail, one result line:
+// take its counters before the timer starts (`quiet`) and in the tail; the guest prints
+// "timer-bench: done, active <ticks> ticks" (TSC from the first deadline) when the window
+// closes, then, after the tail, one result line:
 //   timer-bench: <mode> apic <x2apic|xapic> tsc <kHz> kHz n <count> in <us> us
 //     latency ticks p50 <t> p99 <t> max <t> us p50 <u.uuu> p99 <u.uuu> max <u.uuu> early <n> other <n>
 // and exits 0x2a (0x2b: an interrupt came before its deadline, went missing, or no
@@ -163,11 +166,11 @@ fn firedCount() u32 {
     return @as(*volatile u32, &fired).*;
 }
 
-/// Until `n` interrupts have been taken (or 4x their time passed): HLT between them (idle) or
-/// a spin on memory (busy).
-fn waitUntil(n: u32, busy: bool) void {
+/// Until `n` interrupts have been taken (or 4x their time and `extraMs` passed): HLT between
+/// them (idle) or a spin on memory (busy).
+fn waitUntil(n: u32, busy: bool, extraMs: u32) void {
     const have = firedCount();
-    const limit = rdtsc() + (@as(u64, n -| have) * 4 + 100) * khz;
+    const limit = rdtsc() + (@as(u64, n -| have) * 4 + 100 + extraMs) * khz;
     if (busy) {
         asm volatile ("sti" ::: "memory");
         while (firedCount() < n and rdtsc() < limit) {} // no PAUSE: it may be intercepted
@@ -196,6 +199,33 @@ fn printUs(ticks: u64) void {
     rt.print("{d}.{d:0>3}", .{ ns / 1000, ns % 1000 });
 }
 
+/// Ascending, in place (heapsort: no recursion, no buffer).
+fn heapSort(a: []u32) void {
+    if (a.len < 2) return;
+    var start = a.len / 2;
+    while (start > 0) {
+        start -= 1;
+        siftDown(a, start, a.len);
+    }
+    var end = a.len;
+    while (end > 1) {
+        end -= 1;
+        std.mem.swap(u32, &a[0], &a[end]);
+        siftDown(a, 0, end);
+    }
+}
+
+fn siftDown(a: []u32, first: usize, end: usize) void {
+    var root = first;
+    while (2 * root + 1 < end) {
+        var child = 2 * root + 1;
+        if (child + 1 < end and a[child] < a[child + 1]) child += 1;
+        if (a[root] >= a[child]) return;
+        std.mem.swap(u32, &a[root], &a[child]);
+        root = child;
+    }
+}
+
 fn option(cmdline: []const u8, name: []const u8, default: u32) u32 {
     var it = std.mem.tokenizeScalar(u8, cmdline, ' ');
     while (it.next()) |w| {
@@ -212,9 +242,10 @@ pub fn main(magic: u32, info: u32) noreturn {
     const cmdline = if (mb) |m| (if (m.flags & (1 << 2) != 0) rt.cstr(m.cmdline) else "") else "";
     const busy = std.mem.startsWith(u8, cmdline, "busy");
     const mode = if (busy) "busy" else "idle";
-    const window = @min(option(cmdline, "ms", 2000), MAX_SAMPLES);
+    const window: u32 = @min(option(cmdline, "ms", 2000), MAX_SAMPLES); // u32: @min would narrow it to u15
     const warmup = option(cmdline, "warmup", 300);
     const tail = option(cmdline, "tail", 500);
+    const quiet = option(cmdline, "quiet", 0);
 
     calibrate();
     const features = rt.cpuid(1, 0);
@@ -233,23 +264,35 @@ pub fn main(magic: u32, info: u32) noreturn {
     apicWrite(0x320, 0x40000 | TIMER_VECTOR); // LVT timer: TSC-deadline mode, unmasked
     recordFrom = warmup;
     recordTo = warmup + window;
-    deadline = rdtsc() + khz;
+    const first = rdtsc() + @as(u64, quiet + 1) * khz;
+    deadline = first;
     wrmsr(0x6E0, deadline);
     rt.print("timer-bench: armed, {s}, {s}, tsc {d} kHz\n", .{ mode, if (x2apic) "x2apic" else "xapic", khz });
 
-    waitUntil(recordFrom, busy);
+    waitUntil(1, false, quiet); // both modes halt until the first deadline: the host reads its counters then
+    waitUntil(recordFrom, busy, 0);
     const t0 = rdtsc();
-    waitUntil(recordTo, busy);
+    waitUntil(recordTo, busy, 0);
     const t1 = rdtsc();
-    rt.puts("timer-bench: done\n");
-    waitUntil(recordTo + tail, busy);
+    rt.print("timer-bench: done, active {d} ticks\n", .{t1 - first});
+    waitUntil(recordTo + tail, busy, 0);
     wrmsr(0x6E0, 0); // disarmed (SDM 11.5.4.1)
     apicWrite(0x320, 0x10000 | TIMER_VECTOR);
 
     const n = firedCount() -| recordFrom;
-    const recorded = @min(n, window);
+    const recorded: usize = @min(n, window);
     const sorted = samples[0..recorded];
-    std.mem.sort(u32, sorted, {}, std.sort.asc(u32));
+    if (option(cmdline, "dump", 0) != 0) {
+        rt.print("timer-bench: t0 {d} t1 {d} deadline {d} fired {d}\n", .{ t0, t1, deadline, firedCount() });
+        for (sorted, 0..) |v, i| rt.print("{d}{s}", .{ v, if (i % 16 == 15) "\n" else " " });
+        rt.puts("\n");
+    }
+    heapSort(sorted);
+    var unsorted: u32 = 0;
+    for (1..recorded) |i| {
+        if (sorted[i - 1] > sorted[i]) unsorted += 1;
+    }
+    if (unsorted != 0) rt.print("timer-bench: sort failed at {d} places\n", .{unsorted});
     var p50: u64 = 0;
     var p99: u64 = 0;
     var max: u64 = 0;
