@@ -22,23 +22,30 @@
 // haltedWakes polls of a halted vCPU and the idle loop (Zerovisor idles in the firmware's
 // Stall service, which spins: the host CPU is not put to sleep, but it does no guest's work).
 //
+// Two artefacts of the method: the io exits are the guest printing its "done" line (two per
+// character), and after "done" the guest runs on until the second reading, which the shares'
+// numerator counts but the active time does not: a busy guest's shares pass 100% by that much.
+//
 // Caveats: both are emulators, and time in them is emulated. QEMU TCG's TSC follows the
-// host's clock while it translates and runs code many times slower than hardware, so
-// per-exit costs are in TSC ticks of a slow machine and latencies are inflated by the same
-// factor; on a loaded host they jitter. Bochs's TSC counts its own emulated instructions
-// (bochs-run's `ips`, 200 M/s), so its ticks are instructions of Bochs's CPU model, not time
-// on any real processor; the two back ends are not comparable in absolute terms, only each
-// mode against the other.
+// host's clock while it translates and runs code many times slower than hardware (and
+// emulates VMRUN and #VMEXIT in software), so per-exit costs are in TSC ticks of a slow
+// machine, an idle guest's host share is far above what hardware would show, and latencies
+// are inflated and jitter with the load on the machine. Bochs runs on its own instruction
+// clock (bochs-run: `ips` 200 M/s, clock sync=none), and its TSC follows that clock, not any
+// real processor's time; the back ends are not comparable in absolute terms, only each mode
+// against the other on one back end.
 //
-// What to expect of a busy guest: on SVM Zerovisor sets no timer of its own for the guest's
-// next deadline (SVM has no preemption timer), so a spinning guest's timer interrupt waits
-// for the next exit, which is the next host interrupt (the firmware's timer tick), and comes
-// late by up to that tick's period, then in a burst (deadlines do not drift: the guest arms
-// previous + 1 ms, already past). On VMX the preemption timer ends the slice every 5 ms
-// (kernel/vcpu/vmx/vmx.ts), whatever the guest's deadline: late by up to 5 ms.
+// What to expect of a busy guest: Zerovisor arms nothing of its own at the guest's next
+// deadline while the guest runs. On SVM (no preemption timer) a spinning guest's timer
+// interrupt waits for the next exit, which is the next host interrupt (the firmware's timer
+// tick, about 100/s on QEMU): late by up to that tick's period, then the missed deadlines
+// come in a burst (they do not drift: the guest arms previous + 1 ms, already past). On VMX
+// the preemption timer ends a slice 5 ms after each entry (kernel/vcpu/vmx/vmx.ts), whatever
+// the guest's deadline: late by up to 5 ms, or by less where host interrupts come sooner.
 //
-// Usage: node bench/interrupts.mjs   (ZV_BENCH_ONLY=qemu|bochs|bochs-svm runs one back end; ZV_BENCH_EFI
-// measures another image; ZV_BENCH_LOG=<prefix> keeps each console output in <prefix>-<run>.txt)
+// Usage: node bench/interrupts.mjs   (ZV_BENCH_ONLY=qemu|bochs|bochs-svm runs one back end;
+// ZV_BENCH_EFI measures another image; ZV_BENCH_LOG=<prefix> keeps each console output in
+// <prefix>-<back end>.txt). QEMU takes about 1 minute, each Bochs model about 10.
 import { writeFileSync } from 'node:fs';
 import { bootWithScript, buildForBench, guestFile } from './emulator.mjs';
 
