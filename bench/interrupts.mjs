@@ -35,13 +35,13 @@
 // real processor's time; the back ends are not comparable in absolute terms, only each mode
 // against the other on one back end.
 //
-// What to expect of a busy guest: Zerovisor arms nothing of its own at the guest's next
-// deadline while the guest runs. On SVM (no preemption timer) a spinning guest's timer
-// interrupt waits for the next exit, which is the next host interrupt (the firmware's timer
-// tick, about 100/s on QEMU): late by up to that tick's period, then the missed deadlines
-// come in a burst (they do not drift: the guest arms previous + 1 ms, already past). On VMX
-// the preemption timer ends a slice 5 ms after each entry (kernel/vcpu/vmx/vmx.ts), whatever
-// the guest's deadline: late by up to 5 ms, or by less where host interrupts come sooner.
+// What to expect of a busy guest: on SVM (no preemption timer) Zerovisor arms nothing at the
+// guest's next deadline while the guest runs, so a spinning guest's timer interrupt waits for
+// the next exit, which is the next host interrupt (the firmware's timer tick, about 100/s on
+// QEMU): late by up to that tick's period, then the missed deadlines come in a burst through
+// interrupt-window exits (they do not drift: the guest arms previous + 1 ms, already past).
+// On VMX each entry sets the preemption timer to the nearer of the slice's end and the VM's
+// next device timer: the interrupt comes on time, one `slice` exit per deadline.
 //
 // Usage: node bench/interrupts.mjs   (ZV_BENCH_ONLY=qemu|bochs|bochs-svm runs one back end;
 // ZV_BENCH_EFI measures another image; ZV_BENCH_LOG=<prefix> keeps each console output in
