@@ -76,6 +76,7 @@ bench: $(B)/zerovisor.efi guests
 	node bench/foundation.mjs
 	node bench/vm-exit.mjs
 	node bench/migration.mjs
+	node bench/interrupts.mjs
 
 clean:
 	rm -rf build

@@ -12,17 +12,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ports, twoHostRun, until } from '../tests/integration/two-hosts.mjs';
+import { buildForBench, EFI, root } from './emulator.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIRTY = join(root, 'build/guests/dirty.elf');
 const CMDLINE = 'pages=256 rate=16 rounds=0';
 
-const EFI = process.env.ZV_BENCH_EFI ? resolve(process.env.ZV_BENCH_EFI) : join(root, 'build/zerovisor.efi');
-const make = spawnSync('make', ['--no-print-directory', ...(process.env.ZV_BENCH_EFI ? [] : ['build/zerovisor.efi']), 'guests'], { cwd: root, encoding: 'utf8' });
-if (make.status !== 0) throw new Error(make.stdout + make.stderr);
+buildForBench();
 
 const row = (label, value, unit) => console.log(`${label.padEnd(46)} ${String(value).padStart(12)} ${unit}`);
 

@@ -8,26 +8,13 @@
 // same CPUID round trip under Bochs, for Intel VMX (corei7_skylake_x) and AMD SVM (ryzen)
 // side by side. Bochs's TSC counts its own emulated instructions (its `ips` clock), which
 // are not QEMU's host instructions: those figures are reported separately.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bootWithScript, buildForBench, guestFile } from './emulator.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = 20000;
 
-const make = spawnSync('make', ['--no-print-directory', 'build/zerovisor.efi', 'guests'], { cwd: root, encoding: 'utf8' });
-if (make.status !== 0) throw new Error(make.stdout + make.stderr);
+buildForBench();
 
-const run = (lines, qemuArgs) => {
-  const dir = mkdtempSync(join(tmpdir(), 'zv-bench-'));
-  writeFileSync(join(dir, 'startup.zv'), lines.join('\n') + '\n');
-  const r = spawnSync(join(root, 'toolchain/uefi-run'), ['--timeout', '600', '--script', join(dir, 'startup.zv'),
-    '-f', `${join(root, 'build/guests/cpuid-bench.elf')}:cpuid-bench.elf`, join(root, 'build/zerovisor.efi'), '--', ...qemuArgs], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`run failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-};
+const run = (lines, qemuArgs) => bootWithScript('uefi-run', lines, { files: [guestFile('cpuid-bench.elf')], emulatorArgs: qemuArgs, timeout: 600 });
 
 const out = run([
   'time',
@@ -57,8 +44,7 @@ const created = normal.match(/built in (\d+\.\d+) ms \((\d+) TSC ticks\)/);
 // Bochs: the same guest, the full path and the floor in one run per CPU model.
 const BOCHS_N = 5000;
 const bochs = (cpu) => {
-  const dir = mkdtempSync(join(tmpdir(), 'zv-bench-'));
-  writeFileSync(join(dir, 'startup.zv'), [
+  const out = bootWithScript('bochs-run', [
     `vm create ts --mem 16 --image \\cpuid-bench.elf --cmdline "n=${BOCHS_N}"`,
     'vm start ts',
     'vm wait ts --timeout 600',
@@ -66,13 +52,10 @@ const bochs = (cpu) => {
     'vm start floor',
     'vm wait floor --timeout 600',
     'exit 0',
-  ].join('\n') + '\n');
-  const r = spawnSync(join(root, 'toolchain/bochs-run'), ['--cpu', cpu, '--timeout', '900', '--script', join(dir, 'startup.zv'),
-    '-f', `${join(root, 'build/guests/cpuid-bench.elf')}:cpuid-bench.elf`, join(root, 'build/zerovisor.efi')], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`Bochs ${cpu} run failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  ], { files: [guestFile('cpuid-bench.elf')], runnerArgs: ['--cpu', cpu], timeout: 900 });
   const ticks = (name) => {
-    const m = r.stdout.match(new RegExp(`\\[${name}\\] cpuid-bench n=(\\d+) cpuid_ticks=(\\d+) loop_ticks=(\\d+)`));
-    if (!m) throw new Error(`no result for ${name} on Bochs ${cpu}:\n${r.stdout}`);
+    const m = out.match(new RegExp(`\\[${name}\\] cpuid-bench n=(\\d+) cpuid_ticks=(\\d+) loop_ticks=(\\d+)`));
+    if (!m) throw new Error(`no result for ${name} on Bochs ${cpu}:\n${out}`);
     return (Number(m[2]) - Number(m[3])) / Number(m[1]);
   };
   return { ts: ticks('ts'), floor: ticks('floor') };

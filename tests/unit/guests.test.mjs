@@ -21,6 +21,7 @@ const GUESTS = {
   oob: ['reading outside my RAM\n', 'read 0x'],
   triple: ['about to triple-fault\n'],
   pit: ['pit: tsc ', 'pit: channel 0 status 0x', 'pit: gate low '],
+  'timer-bench': ['timer-bench: armed, ', 'timer-bench: done, active ', ' latency ticks p50 ', 'timer-bench: no TSC-deadline timer\n'],
   strio: ['strio: rep outsb to COM1\n', ': rep outsb through the alias\n', 'long: rep outsb at the 4-level alias\n'],
 };
 const LOAD_BASE = 0x100000;
