@@ -451,8 +451,8 @@ const CASES64 = [_]Case64{
     .{ .name = "64: btr 48 0f ba (bit 3)", .body = "btrq $3, (%%rbx)", .mask = BITS },
     .{ .name = "64: stos 48 ab", .body = "stosq", .cell_rel = RDI64, .regs = .{ 0x0123456789ABCDEF, 0, 0, 0, 0, 0, 0, 0 } },
     .{ .name = "64: rep stos 48 ab (rcx 1)", .body = "rep stosq", .cell_rel = RDI64, .regs = .{ 0x1111111122222222, 1, 0, 0, 0, 0, 0, 0 } },
-    .{ .name = "64: stos ab", .body = "stosl", .cell_rel = RDI64, .kind = .same },
-    .{ .name = "64: movs 48 a5 device->ram", .body = "movsq", .cell_rel = RSI64, .other_rel = RDI64 },
+    .{ .name = "64: stos ab", .body = "stosl", .cell_rel = RDI64, .kind = .same, .regs = .{ 0xFFFFFFFF_2468ACE0, 0, 0, 0, 0, 0, 0, 0 } },
+    .{ .name = "64: movs 48 a5 device->ram", .body = "movsq", .cell_rel = RSI64, .other_rel = RDI64, .regs = .{ 0, 0, 0, 0, 0, 4, 0, 0 } },
     .{ .name = "64: movs 48 a5 ram->device", .body = "movsq", .other_rel = RSI64, .cell_rel = RDI64, .regs = .{ 0, 0, 0, 0, 8, 0, 0, 0 } },
     .{ .name = "64: rep movs a5 ram->device (rcx 1, df 1)", .body = "rep movsl", .other_rel = RSI64, .cell_rel = RDI64, .flags = DF, .kind = .same, .regs = .{ 0, 1, 0, 0, 4, 0, 0, 0 } },
 };
