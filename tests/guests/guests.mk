@@ -3,7 +3,7 @@
 # flat binary (load at 0x100000, enter at its first byte). tests/unit/guests.test.mjs checks them.
 GUEST_SRC := tests/guests
 GUEST_OUT := build/guests
-GUEST_NAMES := hello probe dirty oob triple cpuid-bench strio pit irq timer-bench
+GUEST_NAMES := hello probe dirty oob triple cpuid-bench strio pit irq timer-bench mmio
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 GUEST_COMMON := $(GUEST_SRC)/rt.zig $(GUEST_SRC)/linker.ld $(GUEST_SRC)/guests.mk
 # i686: no MMX/SSE (a hypervisor need not expose them); the linker script fixes the layout.

@@ -23,6 +23,7 @@ const GUESTS = {
   pit: ['pit: tsc ', 'pit: channel 0 status 0x', 'pit: gate low '],
   'timer-bench': ['timer-bench: armed, ', 'timer-bench: done, active ', ' latency ticks p50 ', 'timer-bench: no TSC-deadline timer\n'],
   strio: ['strio: rep outsb to COM1\n', ': rep outsb through the alias\n', 'long: rep outsb at the 4-level alias\n'],
+  mmio: ['mmio: cmpxchg at TMICT next\n', 'mmio: long mode\n', ' differs: ram ', ' forms declared', ' differ'],
 };
 const LOAD_BASE = 0x100000;
 const MB_MAGIC = 0x1badb002;
