@@ -156,6 +156,7 @@ export const restartVm = (slot: number) => {
   const flatEntry = vmFlatEntry[slot];
   const check = flatEntry >= 0 ? flatCheck(size, FLAT_LOAD_ADDRESS, flatEntry, ramBytes) : multibootCheck(image, size, ramBytes);
   if (check !== ImageError.Ok) return check;
+  guestOutputFinal(slot); // what its UART sent before the reset is shown, a partial line too
   hv_phys_zero(hostAddressLo(vmRamBase[slot]), hostAddressHi(vmRamBase[slot]), ramBytes);
   const loaded = loadGuest(slot, ramBytes, flatEntry);
   if (loaded < 0) return loaded;

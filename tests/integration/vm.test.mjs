@@ -362,7 +362,8 @@ const RESTART_SCENARIO = {
     'vm create bad --mem 4 --image \\triple.elf --on-reset reboot',
     'vm start cf9',
     'vm start kbd',
-    'sleep 1500',
+    // each wait sees a line printed after it began: three boots of each at least
+    ...[1, 2, 3].flatMap(() => ['vm wait cf9 --output "about to reset" --timeout 120', 'vm wait kbd --output "about to reset" --timeout 120']),
     'vm info cf9',
     'vm info kbd',
     'vm stop cf9',
