@@ -41,7 +41,7 @@ const lines = new Uint32Array(MAX_VMS); // ISA line levels, bit n = IRQ n
 const nextTimer = new Float64Array(MAX_VMS); // host tick (since boot) of the earliest device timer
 const windowOn = new Uint8Array(MAX_VCPUS); // an interrupt- or NMI-window exit is asked for
 const waiting = new Uint8Array(MAX_VCPUS); // an interrupt may wait in a controller: look before the next entry
-/** Interrupts injected, per VM and vector (`vm info`, metrics). */
+/** Interrupts injected, per VM and vector (`vm info`). */
 export const injectedByVector = new Float64Array(MAX_VMS * 256);
 /** NMIs injected, per VM. */
 export const injectedNmis = new Float64Array(MAX_VMS);

@@ -103,7 +103,9 @@ const judgeLoopback = (code, out, { pages, rate, words }) => {
 // A guest whose local APIC timer ticks at 1 kHz (periodic, HLT between interrupts) moves
 // while its timer is armed and interrupts come: the LAPIC's state (IRR/ISR, the timer's next
 // deadline in guest TSC ticks) and the guest's TSC travel, so the count goes on, every 250
-// interrupts once, and the guest's clock neither jumps back nor skips the downtime's worth.
+// interrupts once, at the same rate after the move as before, and the guest's clock neither
+// jumps back nor skips the downtime's worth. Periods missed while the guest hardly ran (the
+// rounds throttle it) are coalesced into one interrupt, as a late periodic timer is.
 test('QEMU EPYC: a guest ticking at 1 kHz on its LAPIC timer moves (loopback) and ticks on at the same rate, its TSC never back', () => {
   const { code, out } = runScript([
     'vm create tick --mem 4 --image \\irq.elf --cmdline tick',
@@ -124,12 +126,19 @@ test('QEMU EPYC: a guest ticking at 1 kHz on its LAPIC timer moves (loopback) an
   const dst = ticks('moved');
   assert.ok(src.length >= 4 && dst.length >= 2, `ticks on both sides:\n${out}`);
   const all = [...src, ...dst];
-  all.forEach(([n], i) => assert.equal(n, 250 * (i + 1), `one unbroken count: ${all.map(([c]) => c).join(' ')}`));
+  const seen = all.map(([c, t]) => `${c}@${t}`).join(' ');
+  all.forEach(([n], i) => assert.equal(n, 250 * (i + 1), `one unbroken count, nothing doubled: ${seen}`));
   for (let i = 1; i < all.length; i++) {
     const ms = all[i][1] - all[i - 1][1];
-    assert.ok(ms > 0, `the guest's TSC never goes back: ${all.map(([, t]) => t).join(' ')}`);
-    // 250 interrupts take 250 ms of the guest's TSC: before, across and after the move
-    assert.ok(Math.abs(ms - 250) <= 250 * 0.2, `250 interrupts in ${ms} ms (line ${i}): ${all.map(([c, t]) => `${c}@${t}`).join(' ')}`);
+    assert.ok(ms > 0, `the guest's TSC never goes back: ${seen}`);
+    if (i === src.length) {
+      // across the move: the downtime does not count in the guest's TSC, but periods that
+      // passed while the rounds throttled the guest are coalesced (one interrupt for several)
+      assert.ok(ms >= 250 * 0.8 && ms < 5000, `250 interrupts across the move in ${ms} ms: ${seen}`);
+    } else {
+      // 250 interrupts take 250 ms of the guest's TSC, before the move and after it
+      assert.ok(Math.abs(ms - 250) <= 250 * 0.2, `250 interrupts in ${ms} ms (line ${i}): ${seen}`);
+    }
   }
   assert.match(section(out, 'vm info moved'), /vector 0x40 +\d+/);
 });
