@@ -21,8 +21,6 @@ const SLICE_MS = 10;
 const MAX_EXITS_PER_SLICE = 100000;
 const NEVER = 1e300; // a halted vCPU with no timer armed
 
-
-
 let next = 0;
 const sliceMs = new Float64Array(MAX_VMS); // a VM's own slice (0: SLICE_MS)
 
