@@ -146,7 +146,7 @@ test('timer one-shot: expires exactly after initial x divide ticks; the count re
   assert.equal(r.lDeadline(0), -1, 'an initial count of 0 stops it');
 });
 
-test('timer periodic: n expiries after n periods, reloads from the expiry (no drift), late by several periods fires once', () => {
+test('timer periodic: n expiries after n periods, reloads from the expiry (no drift), periods missed when late are owed and go one by one', () => {
   const r = enabled();
   const T0 = 1_000_000;
   r.lWrite(0, LVT_TIMER, 0x20000 | 0x31);
@@ -165,9 +165,22 @@ test('timer periodic: n expiries after n periods, reloads from the expiry (no dr
   assert.equal(fired, 5);
   assert.equal(r.lService(0, T0 + 100 * 9 + 50), true, 'late by 3.5 periods');
   assert.equal(r.lPending(0), 0x31);
+  assert.equal(r.lDeadline(0), T0 + 1000, 'the phase caught up; the owed periods wait while one is requested');
+  assert.equal(r.lService(0, T0 + 951), false, 'nothing more while the interrupt is still requested');
   r.lAck(0, 0x31);
-  assert.equal(r.lPending(0), -1, 'fired once');
-  assert.equal(r.lDeadline(0), T0 + 1000, 'the phase caught up');
+  r.lWrite(0, EOI, 0);
+  // four periods ended since the last expiry (T0 + 600 .. T0 + 900): one fired, three are owed,
+  // and each goes once the one before it was taken
+  for (let owed = 3; owed >= 1; owed--) {
+    assert.equal(r.lDeadline(0), T0 + 900, `an owed period (${owed} left) is due at once`);
+    assert.equal(r.lService(0, T0 + 952), true);
+    assert.equal(r.lPending(0), 0x31);
+    r.lAck(0, 0x31);
+    r.lWrite(0, EOI, 0);
+  }
+  assert.equal(r.lService(0, T0 + 953), false, 'none owed any more');
+  assert.equal(r.lPending(0), -1);
+  assert.equal(r.lDeadline(0), T0 + 1000, 'the phase kept');
   assert.equal(r.lRead(0, TMCCT, T0 + 950), 50);
   r.lWrite(0, LVT_TIMER, 0x31, T0); // to one-shot: the current period runs out, then it stops
   assert.equal(r.lService(0, T0 + 1000), true);

@@ -100,6 +100,11 @@ const timerStart = new Float64Array(N); // guest TSC at which the current period
 const deadlineLo = new Uint32Array(N); // IA32_TSC_DEADLINE as armed (0: disarmed)
 const deadlineHi = new Uint32Array(N);
 const droppedIpis = new Float64Array(N);
+// Periods of a periodic timer that passed while nobody serviced it (the vCPU did not run):
+// owed, and delivered one at a time once the last one was taken, so a guest that counts its
+// ticks loses none (QEMU's lost_tick_policy=delay). At most a second's worth at 1 kHz.
+const timerOwed = new Float64Array(N);
+const MAX_TIMER_OWED = 1000;
 
 /** IA32_TSC_DEADLINE / x2APIC MSR read results (lapicMsrRead). */
 export let lapicMsrLo = 0;
@@ -287,11 +292,15 @@ const currentCount = (v: number, now: number) => {
 
 const deadlineArmed = (v: number) => deadlineLo[v] !== 0 || deadlineHi[v] !== 0;
 
+/** Whether an owed period can go now: the timer's last interrupt was taken (its IRR bit is clear). */
+const owedDue = (v: number) => timerOwed[v] > 0 && !bitSet(irr, v, lvt[v * LVTS + LVT_TIMER] & 0xff);
+
 /** Guest TSC at which vCPU `vcpu`'s timer fires next (due now when in the past), or -1 when it is not armed. */
 export const lapicTimerDeadline = (vcpu: number) => {
   if (!valid(vcpu)) return -1;
   if (timerMode(vcpu) === TIMER_TSC_DEADLINE) return deadlineArmed(vcpu) ? deadlineHi[vcpu] * 4294967296 + deadlineLo[vcpu] : -1;
   if (timerRunning[vcpu] === 0 || timerInitial[vcpu] === 0) return -1;
+  if (timerMode(vcpu) === TIMER_PERIODIC && owedDue(vcpu)) return timerStart[vcpu]; // an owed period: due now
   return timerStart[vcpu] + timerInitial[vcpu] * divisor(vcpu);
 };
 
@@ -304,12 +313,19 @@ export const lapicTimerService = (vcpu: number, now: number) => {
     deadlineLo[vcpu] = 0;
     deadlineHi[vcpu] = 0;
   } else if (mode === TIMER_PERIODIC) {
-    // the next period counts from this expiry, not from now: no drift; late by several periods, fire once
+    // the next period counts from this expiry, not from now: no drift. Late by several periods:
+    // one fires now, the others are owed; with no new period ended this is an owed one going.
     const period = timerInitial[vcpu] * divisor(vcpu);
-    timerStart[vcpu] += Math.floor((now - timerStart[vcpu]) / period) * period;
+    const periods = Math.floor((now - timerStart[vcpu]) / period);
+    if (periods >= 1) {
+      timerStart[vcpu] += periods * period;
+      timerOwed[vcpu] += periods - 1;
+      if (timerOwed[vcpu] > MAX_TIMER_OWED) timerOwed[vcpu] = MAX_TIMER_OWED;
+    } else timerOwed[vcpu]--;
   } else timerRunning[vcpu] = 0;
   const e = lvt[vcpu * LVTS + LVT_TIMER];
   if ((e & LVT_MASK) === 0) lapicAccept(vcpu, e & 0xff, 0);
+  else timerOwed[vcpu] = 0; // a masked timer owes nothing
   return true;
 };
 
@@ -323,6 +339,7 @@ const setDivide = (v: number, value: number, now: number) => {
 
 const setTimerInitial = (v: number, value: number, now: number) => {
   if (timerMode(v) === TIMER_TSC_DEADLINE) return; // 11.5.4.1: ignored in TSC-deadline mode
+  timerOwed[v] = 0;
   timerInitial[v] = value >>> 0;
   timerRunning[v] = value !== 0 ? 1 : 0;
   timerStart[v] = now;
@@ -334,6 +351,7 @@ const setLvtTimer = (v: number, value: number) => {
   const old = lvt[v * LVTS + LVT_TIMER];
   if (((next >>> 17) & 3) === 3) next = (next & ~0x60000) | (old & 0x60000); // reserved mode: the mode stays
   if ((((old >>> 17) & 3) === TIMER_TSC_DEADLINE) !== (((next >>> 17) & 3) === TIMER_TSC_DEADLINE)) {
+    timerOwed[v] = 0;
     timerInitial[v] = 0;
     timerRunning[v] = 0;
     deadlineLo[v] = 0;
@@ -481,6 +499,7 @@ const powerOn = (v: number) => {
   timerDivide[v] = 0;
   timerRunning[v] = 0;
   timerStart[v] = 0;
+  timerOwed[v] = 0;
   deadlineLo[v] = 0;
   deadlineHi[v] = 0;
 };
@@ -610,7 +629,7 @@ const S_ICR_HI = 10;
 const S_LVT = 11; // 6
 const S_TIMER_INITIAL = 17;
 const S_TIMER_DIVIDE = 18;
-const S_FLAGS = 19; // bit 0 timer running, bit 1 NMI pending
+const S_FLAGS = 19; // bit 0 timer running, bit 1 NMI pending, bits 31:16 periods owed
 const S_TIMER_START = 20; // lo, hi
 const S_DEADLINE = 22; // lo, hi
 const S_IRR = 24;
@@ -634,7 +653,7 @@ export const lapicSave = (vcpu: number, out: Uint8Array, off: number) => {
   for (let k = 0; k < LVTS; k++) putDword(out, off + (S_LVT + k) * 4, lvt[vcpu * LVTS + k]);
   putDword(out, off + S_TIMER_INITIAL * 4, timerInitial[vcpu]);
   putDword(out, off + S_TIMER_DIVIDE * 4, timerDivide[vcpu]);
-  putDword(out, off + S_FLAGS * 4, timerRunning[vcpu] | (nmiPending[vcpu] << 1));
+  putDword(out, off + S_FLAGS * 4, (timerRunning[vcpu] | (nmiPending[vcpu] << 1) | (timerOwed[vcpu] << 16)) >>> 0);
   const start = timerStart[vcpu] > 0 ? Math.floor(timerStart[vcpu]) : 0;
   putDword(out, off + S_TIMER_START * 4, start % 4294967296);
   putDword(out, off + (S_TIMER_START + 1) * 4, Math.floor(start / 4294967296));
@@ -658,7 +677,7 @@ const wellFormed = (src: Uint8Array, off: number) => {
   if ((getDword(src, off + S_DFR * 4) & 0x0fffffff) !== 0x0fffffff) return false;
   const esrBits = ESR_SEND_ILLEGAL_VECTOR | ESR_RECEIVE_ILLEGAL_VECTOR | ESR_ILLEGAL_REGISTER;
   if ((getDword(src, off + S_ESR_LATCHED * 4) & ~esrBits) !== 0 || (getDword(src, off + S_ESR_PENDING * 4) & ~esrBits) !== 0) return false;
-  if ((getDword(src, off + S_ICR_LO * 4) & ~ICR_LO_WRITABLE) !== 0 || (getDword(src, off + S_FLAGS * 4) & ~3) !== 0 || (getDword(src, off + S_TIMER_DIVIDE * 4) & ~0xb) !== 0) return false;
+  if ((getDword(src, off + S_ICR_LO * 4) & ~ICR_LO_WRITABLE) !== 0 || (getDword(src, off + S_FLAGS * 4) & 0xfffc) !== 0 || getDword(src, off + S_FLAGS * 4) >>> 16 > MAX_TIMER_OWED || (getDword(src, off + S_TIMER_DIVIDE * 4) & ~0xb) !== 0) return false;
   if ((base & BASE_EXTD) === 0 && (getDword(src, off + S_ICR_HI * 4) & 0x00ffffff) !== 0) return false;
   for (let k = 0; k < LVTS; k++) if ((getDword(src, off + (S_LVT + k) * 4) & ~LVT_WRITABLE[k]) !== 0) return false;
   if (((getDword(src, off + (S_LVT + LVT_TIMER) * 4) >>> 17) & 3) === 3) return false;
@@ -688,6 +707,7 @@ export const lapicLoad = (vcpu: number, src: Uint8Array, off: number, len: numbe
   const flags = getDword(src, off + S_FLAGS * 4);
   timerRunning[vcpu] = flags & 1;
   nmiPending[vcpu] = (flags >>> 1) & 1;
+  timerOwed[vcpu] = flags >>> 16;
   timerStart[vcpu] = getDword(src, off + (S_TIMER_START + 1) * 4) * 4294967296 + getDword(src, off + S_TIMER_START * 4);
   deadlineLo[vcpu] = getDword(src, off + S_DEADLINE * 4);
   deadlineHi[vcpu] = getDword(src, off + (S_DEADLINE + 1) * 4);
