@@ -266,17 +266,41 @@ fn physical(lo: f64, hi: f64) u64 {
     return (@as(u64, toU32(hi)) << 32) | toU32(lo);
 }
 
+/// One load or store for an aligned 2-, 4- or 8-byte copy: a device may update such a word
+/// while it is read (a virtqueue's used index, virtio 1.x 2.7.8), so it must not tear.
+fn singleAccess(addr: usize, n: u32) bool {
+    return (n == 2 or n == 4 or n == 8) and addr % n == 0;
+}
+
 pub fn hv_phys_read(physLo: f64, physHi: f64, outAddr: f64, length: f64) void {
     const n = toU32(length);
     const out = linear("hv_phys_read", outAddr, n);
-    const src: [*]allowzero const u8 = @ptrFromInt(physical(physLo, physHi));
+    const addr = physical(physLo, physHi);
+    if (singleAccess(addr, n)) {
+        switch (n) {
+            2 => std.mem.writeIntLittle(u16, out[0..2], @as(*volatile u16, @ptrFromInt(addr)).*),
+            4 => std.mem.writeIntLittle(u32, out[0..4], @as(*volatile u32, @ptrFromInt(addr)).*),
+            else => std.mem.writeIntLittle(u64, out[0..8], @as(*volatile u64, @ptrFromInt(addr)).*),
+        }
+        return;
+    }
+    const src: [*]allowzero const u8 = @ptrFromInt(addr);
     @memcpy(out, @as([*]const u8, @ptrCast(src))[0..n]); // RAM (tables, VMCBs, guest memory), not MMIO
 }
 
 pub fn hv_phys_write(physLo: f64, physHi: f64, srcAddr: f64, length: f64) void {
     const n = toU32(length);
     const in = linear("hv_phys_write", srcAddr, n);
-    const dst: [*]allowzero u8 = @ptrFromInt(physical(physLo, physHi));
+    const addr = physical(physLo, physHi);
+    if (singleAccess(addr, n)) {
+        switch (n) {
+            2 => @as(*volatile u16, @ptrFromInt(addr)).* = std.mem.readIntLittle(u16, in[0..2]),
+            4 => @as(*volatile u32, @ptrFromInt(addr)).* = std.mem.readIntLittle(u32, in[0..4]),
+            else => @as(*volatile u64, @ptrFromInt(addr)).* = std.mem.readIntLittle(u64, in[0..8]),
+        }
+        return;
+    }
+    const dst: [*]allowzero u8 = @ptrFromInt(addr);
     @memcpy(@as([*]u8, @ptrCast(dst))[0..n], in);
 }
 

@@ -43,8 +43,8 @@ export const hostAbi = [
   { name: 'hv_load_gdt_tr', params: ['baseLo', 'baseHi', 'limit', 'trSelector'], result: false, doc: 'LGDT of the table at this physical address and limit, then LTR trSelector when it is not 0 (the firmware runs with TR = 0, which VM exits cannot restore, SDM 26.2.3).' },
 
   // Physical memory (identity-mapped while UEFI boot services run). The caller checks ranges.
-  { name: 'hv_phys_read', params: ['physLo', 'physHi', 'outAddr', 'length'], result: false, doc: 'Copies length bytes of physical memory into linear memory at outAddr.' },
-  { name: 'hv_phys_write', params: ['physLo', 'physHi', 'srcAddr', 'length'], result: false, doc: 'Copies length bytes from linear memory at srcAddr to physical memory.' },
+  { name: 'hv_phys_read', params: ['physLo', 'physHi', 'outAddr', 'length'], result: false, doc: 'Copies length bytes of physical memory into linear memory at outAddr; an aligned 2-, 4- or 8-byte copy is one load (a word a device updates meanwhile, e.g. a virtqueue index, does not tear).' },
+  { name: 'hv_phys_write', params: ['physLo', 'physHi', 'srcAddr', 'length'], result: false, doc: 'Copies length bytes from linear memory at srcAddr to physical memory; an aligned 2-, 4- or 8-byte copy is one store (a device never sees half of it).' },
   { name: 'hv_phys_zero', params: ['physLo', 'physHi', 'length'], result: false, doc: 'Zeroes length bytes of physical memory.' },
   { name: 'hv_mmio_read32', params: ['physLo', 'physHi'], result: true, doc: 'One aligned 32-bit MMIO read (PCIe ECAM, HPET).' },
   { name: 'hv_mmio_write32', params: ['physLo', 'physHi', 'value'], result: false, doc: 'One aligned 32-bit MMIO write.' },
