@@ -133,7 +133,7 @@ test('QEMU EPYC: a guest ticking at 1 kHz on its LAPIC timer moves (loopback) an
     assert.ok(ms > 0, `the guest's TSC never goes back: ${seen}`);
     // 250 interrupts take 250 ms of the guest's TSC before, across and after the move: periods
     // that passed while the rounds throttled the guest are owed and delivered, none lost
-    assert.ok(Math.abs(ms - 250) <= 250 * 0.2, `250 interrupts in ${ms} ms (line ${i}${i === src.length ? ', across the move' : ''}): ${seen}`);
+    assert.ok(Math.abs(ms - 250) <= 250 * 0.3, `250 interrupts in ${ms} ms (line ${i}${i === src.length ? ', across the move' : ''}): ${seen}`);
   }
   assert.match(section(out, 'vm info moved'), /vector 0x40 +\d+/);
 });
