@@ -98,7 +98,7 @@ const lapicWriteMmio = (vm: number, offset: number, value: number) => {
   return DeviceAction.Continue;
 };
 
-/** A reset through `port`: the VM stops (restarting it is not built yet). */
+/** A reset through `port`: the VM stops, or starts again when created with --on-reset restart (services/scheduler.ts). */
 const resetRequested = (port: number) => {
   requestStop(StopReason.Reset, port);
   return DeviceAction.Stop;
